@@ -1,0 +1,3 @@
+from kaiku_tui.cli import main
+
+raise SystemExit(main())
