@@ -1,0 +1,24 @@
+"""The index room: one async contract (`Index`), one backend per kind of database."""
+
+from __future__ import annotations
+
+from kaiku_tui.config import Config
+from kaiku_tui.errors import ConfigError
+from kaiku_tui.index.base import Index
+
+
+async def open_index(config: Config, mac_key: bytes, *, create: bool = False) -> Index:
+    """The configured backend, migrated to the current schema."""
+    if config.is_network:
+        raise ConfigError(
+            f"{config.source}: [index] url: the PostgreSQL index is not available in this "
+            "version; leave url empty for the embedded SQLite index"
+        )
+    from kaiku_tui.index.sqlite import SqliteIndex
+
+    return await SqliteIndex.open(
+        config.sqlite_path, mac_key, busy_timeout_ms=config.busy_timeout_ms, create=create
+    )
+
+
+__all__ = ["Index", "open_index"]

@@ -1,0 +1,428 @@
+"""The command line: a contract that scripts and admins rely on (README, docs/ARCHITECTURE.md).
+
+Every command opens the register for the operating-system login, does one
+thing through `Register`, and exits with the contract's code. Errors meant for
+a person are one line on stderr; no traceback reaches a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pwd
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any, TextIO
+
+from kaiku_tui import __version__
+from kaiku_tui.config import Config, config_path, load, write_default
+from kaiku_tui.domain import phone as phones
+from kaiku_tui.domain.access import Identity, Person, Purpose, Role
+from kaiku_tui.domain.auditlog import AuditQuery
+from kaiku_tui.domain.browse import RecordingFilter, Sort
+from kaiku_tui.domain.dates import (
+    day_end,
+    day_start,
+    fmt_date,
+    fmt_duration,
+    fmt_time,
+    fmt_timestamp,
+    iso,
+    parse_date,
+    parse_duration,
+)
+from kaiku_tui.domain.org import Organisation, check_code
+from kaiku_tui.domain.recording import Channel, Direction, Recording, RecordingSummary
+from kaiku_tui.domain.text import json_safe, sanitise
+from kaiku_tui.errors import (
+    EXIT_OK,
+    EXIT_TAMPERED,
+    KaikuError,
+    UsageError,
+)
+from kaiku_tui.register import Register, VerifyReport
+
+Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2 (the contract)."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def current_identity(environ: dict[str, str] | os._Environ[str] = os.environ) -> Identity:
+    """The operating-system login (not $USER, which anyone can set) and the SSH client."""
+    login = pwd.getpwuid(os.getuid()).pw_name
+    ssh = environ.get("SSH_CLIENT", "").split()
+    return Identity(login, ssh[0] if ssh else None)
+
+
+# -- arguments ---------------------------------------------------------------------
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="date_from", metavar="D", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", metavar="D", help="last day (inclusive)")
+    p.add_argument("--min-duration", metavar="S", help="seconds, m:ss or h:mm:ss")
+    p.add_argument("--max-duration", metavar="S")
+    p.add_argument("--channel", choices=[c.value for c in Channel])
+    p.add_argument("--direction", choices=[d.value for d in Direction])
+    p.add_argument("--org", action="append", default=[], metavar="CODE")
+    p.add_argument("--agent")
+    p.add_argument("--phone", metavar="NUMBER", help="any Finnish format")
+    p.add_argument("--tag", metavar="T")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kaiku-tui", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"kaiku-tui {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="configuration file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="a demo register with synthetic recordings")
+    demo.add_argument("--dir", metavar="D", help="where (default: ./kaiku-demo)")
+    demo.add_argument("--records", type=int, default=20_000, metavar="N")
+    demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
+
+    init = sub.add_parser("init", help="create keys and index; you become admin")
+    init.add_argument("--data-dir", metavar="D")
+    init.add_argument("--name", help="your display name")
+
+    persons = sub.add_parser("persons", help="named persons and their roles")
+    psub = persons.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name in ("add", "set"):
+        p = psub.add_parser(name, help=f"{name} a person's roles and scope")
+        p.add_argument("login")
+        p.add_argument("--role", action="append", required=True, metavar="R")
+        p.add_argument("--org", action="append", default=[], metavar="CODE")
+        if name == "add":
+            p.add_argument("--name", help="display name (default: the login)")
+    psub.add_parser("list", help="every person").add_argument("--json", action="store_true")
+    psub.add_parser("disable", help="a person may no longer log in").add_argument("login")
+
+    orgs = sub.add_parser("orgs", help="client organisations")
+    osub = orgs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    oadd = osub.add_parser("add", help="add an organisation and its key")
+    oadd.add_argument("code")
+    oadd.add_argument("--name", required=True)
+    oadd.add_argument("--contract-end", required=True, metavar="YYYY-MM-DD")
+    oadd.add_argument("--contract-start", metavar="YYYY-MM-DD")
+    osub.add_parser("list", help="every organisation").add_argument("--json", action="store_true")
+
+    query = sub.add_parser("query", help="list recordings (audited as a search)")
+    _filter_args(query)
+    query.add_argument("--sort", default="-date", help="date, -date, duration, -duration")
+    query.add_argument("--limit", type=int, default=50, metavar="N")
+    query.add_argument("--reveal-phone", action="store_true")
+    query.add_argument("--purpose", metavar="P")
+    query.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="one recording's metadata and transcript")
+    show.add_argument("id", type=int)
+    show.add_argument("--purpose", required=True, metavar="P")
+    show.add_argument("--reveal-phone", action="store_true")
+    show.add_argument("--json", action="store_true")
+
+    audit = sub.add_parser("audit", help="the audit log")
+    asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    asub.add_parser("verify", help="recompute the chain; exit 1 on tampering")
+    ashow = asub.add_parser("show", help="list events")
+    ashow.add_argument("--since", metavar="D")
+    ashow.add_argument("--actor", metavar="L")
+    ashow.add_argument("--action", dest="event_action", metavar="A")
+    ashow.add_argument("--limit", type=int, default=200, metavar="N")
+    ashow.add_argument("--json", action="store_true")
+    return parser
+
+
+def recording_filter(args: argparse.Namespace) -> RecordingFilter:
+    """The filter options as a RecordingFilter; each bad value named in one line."""
+    start = day_start(parse_date(args.date_from, "--from")) if args.date_from else None
+    end = day_end(parse_date(args.date_to, "--to")) if args.date_to else None
+    lo = parse_duration(args.min_duration, "--min-duration") if args.min_duration else None
+    hi = parse_duration(args.max_duration, "--max-duration") if args.max_duration else None
+    return RecordingFilter(
+        started_from=start,
+        started_before=end,
+        min_duration=lo,
+        max_duration=hi,
+        channel=Channel(args.channel) if args.channel else None,
+        direction=Direction(args.direction) if args.direction else None,
+        orgs=tuple(check_code(o) for o in args.org),
+        agent=args.agent,
+        phone=phones.normalise(args.phone) if args.phone else None,
+        tag=args.tag,
+    )
+
+
+# -- entry ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(_joined_sort(sys.argv[1:] if argv is None else argv))
+        if args.command is None:
+            raise UsageError("kaiku-tui: the TUI is not in this version yet; see --help")
+        return asyncio.run(_dispatch(args))
+    except KaikuError as err:
+        print(f"kaiku-tui: {sanitise(str(err))}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _joined_sort(argv: Sequence[str]) -> list[str]:
+    """`--sort -date` as `--sort=-date`: argparse would take `-date` for an option."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--sort" and out[i + 1].startswith("-"):
+            out[i : i + 2] = [f"--sort={out[i + 1]}"]
+            break
+    return out
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from kaiku_tui.demo import run_demo
+
+        return await run_demo(args)
+    if args.command == "init":
+        return await _init(args)
+    config = load(config_path(args.config, os.environ))
+    handler = _HANDLERS[(args.command, getattr(args, "action", None))]
+    return await with_register(config, lambda register: handler(args, register))
+
+
+async def with_register(config: Config, work: Callable[[Register], Awaitable[int]]) -> int:
+    register = await Register.open(config, current_identity())
+    try:
+        return await work(register)
+    finally:
+        await register.close()
+
+
+async def _init(args: argparse.Namespace) -> int:
+    path = config_path(args.config, os.environ)
+    if not path.exists():
+        from kaiku_tui.config import from_mapping
+
+        data_dir = Path(args.data_dir).resolve() if args.data_dir else None
+        default = from_mapping({}, None).data_dir
+        write_default(path, data_dir or default)
+        print(f"wrote {path}")
+    config = load(path)
+    identity = current_identity()
+    register = await Register.initialise(config, identity, args.name or identity.login)
+    await register.close()
+    print(f"register created in {config.data_dir}; {identity.login} is its admin")
+    print(f"keep {config.master_key_file} safe: without it the recordings cannot be read")
+    return EXIT_OK
+
+
+# -- persons and organisations ---------------------------------------------------------
+
+
+def _roles(values: list[str]) -> frozenset[Role]:
+    return frozenset(Role.parse(v) for v in values)
+
+
+async def _persons_add(args: argparse.Namespace, register: Register) -> int:
+    orgs = tuple(check_code(o) for o in args.org)
+    person = Person(args.login, args.name or args.login, _roles(args.role), orgs)
+    await register.add_person(person)
+    print(f"added {args.login}")
+    return EXIT_OK
+
+
+async def _persons_set(args: argparse.Namespace, register: Register) -> int:
+    orgs = tuple(check_code(o) for o in args.org)
+    await register.set_person(args.login, _roles(args.role), orgs)
+    print(f"set {args.login}")
+    return EXIT_OK
+
+
+async def _persons_disable(args: argparse.Namespace, register: Register) -> int:
+    await register.disable_person(args.login)
+    print(f"disabled {args.login}")
+    return EXIT_OK
+
+
+async def _persons_list(args: argparse.Namespace, register: Register) -> int:
+    for p in await register.list_persons():
+        roles = sorted(r.value for r in p.roles)
+        if args.json:
+            row = {"login": p.login, "name": p.display_name, "roles": roles}
+            _print_json({**row, "orgs": list(p.orgs), "active": p.active})
+        else:
+            scope = ",".join(p.orgs) or "all"
+            state = "" if p.active else "  (disabled)"
+            print(
+                sanitise(f"{p.login:<16} {','.join(roles):<28} {scope:<12} {p.display_name}{state}")
+            )
+    return EXIT_OK
+
+
+async def _orgs_add(args: argparse.Namespace, register: Register) -> int:
+    start = parse_date(args.contract_start, "--contract-start") if args.contract_start else None
+    end = parse_date(args.contract_end, "--contract-end")
+    await register.add_org(Organisation(check_code(args.code), args.name, start, end))
+    print(f"added organisation {args.code}")
+    return EXIT_OK
+
+
+async def _orgs_list(args: argparse.Namespace, register: Register) -> int:
+    for o in await register.list_orgs():
+        end = o.contract_end.isoformat() if o.contract_end else None
+        if args.json:
+            _print_json({"code": o.code, "name": o.name, "contract_end": end})
+        else:
+            print(sanitise(f"{o.code:<10} {end or '-':<12} {o.name}"))
+    return EXIT_OK
+
+
+# -- recordings ------------------------------------------------------------------------
+
+
+def _purpose(args: argparse.Namespace, needed: bool) -> Purpose | None:
+    if args.purpose is None:
+        if needed:
+            raise UsageError("--reveal-phone needs --purpose (why you need the number)")
+        return None
+    return Purpose.parse(args.purpose)
+
+
+async def _query(args: argparse.Namespace, register: Register) -> int:
+    where = recording_filter(args)
+    sort = Sort.parse(args.sort)
+    purpose = _purpose(args, args.reveal_phone)
+    if args.limit < 1:
+        raise UsageError(f"--limit {args.limit} must be at least 1")
+    page = await register.search(where, sort, limit=args.limit)
+    for row in page.rows:
+        number = await register.reveal_phone(row.id, purpose) if purpose else None
+        if args.json:
+            _print_json(summary_json(row, number))
+        else:
+            print(summary_line(row, number))
+    return EXIT_OK
+
+
+async def _show(args: argparse.Namespace, register: Register) -> int:
+    purpose = Purpose.parse(args.purpose)
+    recording = await register.open_recording(args.id, purpose)
+    number = await register.reveal_phone(args.id, purpose) if args.reveal_phone else None
+    if args.json:
+        _print_json(recording_json(recording, number))
+    else:
+        _print_recording(recording, number)
+    return EXIT_OK
+
+
+def summary_json(row: RecordingSummary, number: str | None = None) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "org": row.org,
+        "channel": row.channel.value,
+        "direction": row.direction.value,
+        "started_at": iso(row.started_at),
+        "duration_s": row.duration_s,
+        "agent": row.agent,
+        "queue": row.queue,
+        "phone": number or row.phone_masked,
+        "source_id": row.source_id,
+        "has_audio": row.has_audio,
+        "has_transcript": row.has_transcript,
+        "tags": list(row.tags),
+    }
+
+
+def recording_json(recording: Recording, number: str | None) -> dict[str, object]:
+    lines = [
+        {"at": x.at, "speaker": x.speaker, "role": x.role.value, "text": x.text}
+        for x in recording.transcript
+    ]
+    return {**summary_json(recording.summary, number), "transcript": lines}
+
+
+def summary_line(row: RecordingSummary, number: str | None = None) -> str:
+    shown = phones.display(number) if number else row.phone_masked
+    text = (
+        f"{row.id:>9}  {fmt_date(row.started_at)} {fmt_time(row.started_at)}  "
+        f"{fmt_duration(row.duration_s):>7}  {row.channel.value:<4} {row.direction.value:<8} "
+        f"{row.org:<6} {row.agent:<18} {shown:<17} {' '.join(row.tags)}"
+    )
+    return sanitise(text.rstrip())
+
+
+def _print_recording(recording: Recording, number: str | None, out: TextIO = sys.stdout) -> None:
+    print(summary_line(recording.summary, number), file=out)
+    for line in recording.transcript:
+        stamp = fmt_duration(int(line.at))
+        print(sanitise(f"  [{stamp:>7}] {line.speaker} ({line.role.value}): {line.text}"), file=out)
+
+
+def _print_json(obj: object) -> None:
+    print(json_safe(json.dumps(obj, ensure_ascii=False)))
+
+
+# -- audit -----------------------------------------------------------------------------
+
+
+async def _audit_verify(args: argparse.Namespace, register: Register) -> int:
+    report = await register.verify_audit()
+    print(verify_summary(report))
+    return EXIT_OK if report.problem is None else EXIT_TAMPERED
+
+
+def verify_summary(report: VerifyReport) -> str:
+    if report.problem is not None:
+        return f"TAMPERED: {report.problem.message}"
+    return (
+        f"ok: {report.checked} events verify (head seq {report.head_seq}), "
+        f"{report.checkpoints} signed checkpoints agree"
+    )
+
+
+async def _audit_show(args: argparse.Namespace, register: Register) -> int:
+    since = day_start(parse_date(args.since, "--since")) if args.since else None
+    query = AuditQuery(since, args.actor, args.event_action, args.limit)
+    for seq, event in await register.audit_events(query):
+        data = {k: v for k, v in vars(event).items() if v not in (None, ())}
+        data["at"] = event.at.astimezone(UTC).isoformat()
+        if args.json:
+            _print_json({"seq": seq, **data})
+        else:
+            print(_event_line(seq, data))
+    return EXIT_OK
+
+
+def _event_line(seq: int, data: dict[str, Any]) -> str:
+    head = (
+        f"{seq:>8} {fmt_timestamp(data['at'])} {data['actor']:<12} "
+        f"{data['action']:<14} {data['outcome']:<7}"
+    )
+    rest = " ".join(f"{k}={v}" for k, v in data.items() if k not in _EVENT_HEAD)
+    return sanitise(f"{head} {rest}".rstrip())
+
+
+_EVENT_HEAD = frozenset({"at", "actor", "action", "outcome", "roles"})
+
+
+_HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("persons", "add"): _persons_add,
+    ("persons", "set"): _persons_set,
+    ("persons", "list"): _persons_list,
+    ("persons", "disable"): _persons_disable,
+    ("orgs", "add"): _orgs_add,
+    ("orgs", "list"): _orgs_list,
+    ("query", None): _query,
+    ("show", None): _show,
+    ("audit", "verify"): _audit_verify,
+    ("audit", "show"): _audit_show,
+}

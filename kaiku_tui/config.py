@@ -1,0 +1,183 @@
+"""Configuration: a validated, documented dataclass read from TOML.
+
+Found via `--config`, then `KAIKU_CONFIG`, then the platform config path. Every
+key is documented in config.example.toml. A bad file gets one line naming the
+file and the key; an unknown key is an error, because a misspelt key silently
+ignored is a setting silently not in force.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from kaiku_tui.errors import ConfigError
+
+APP = "kaiku-tui"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the register lives and how it behaves; every path absolute."""
+
+    source: Path | None  # the file read, or None for defaults
+    data_dir: Path
+    master_key_file: Path
+    index_url: str  # "" = SQLite at data_dir/index.sqlite3
+    busy_timeout_ms: int
+    blob_dir: Path
+    checkpoint_file: Path
+    checkpoint_every: int
+    language: str
+    timezone: str
+    audio_sink: str
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.index_url.startswith("sqlite:///"):
+            return Path(self.index_url.removeprefix("sqlite://"))
+        return self.data_dir / "index.sqlite3"
+
+    @property
+    def is_network(self) -> bool:
+        return self.index_url.startswith(("postgresql://", "postgres://"))
+
+
+# section -> key -> (type, default). A default of None is derived from data_dir.
+_SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
+    "register": {"data_dir": (str, None), "master_key_file": (str, None)},
+    "index": {"url": (str, ""), "busy_timeout_ms": (int, 5000)},
+    "blobs": {"path": (str, None)},
+    "audit": {"checkpoint_file": (str, None), "checkpoint_every": (int, 500)},
+    "ui": {"language": (str, "fi"), "timezone": (str, "Europe/Helsinki")},
+    "audio": {"sink": (str, "auto")},
+}
+_CHOICES = {
+    ("ui", "language"): ("fi", "en"),
+    ("audio", "sink"): ("auto", "simpleaudio", "miniaudio", "none"),
+}
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
+    """--config, then KAIKU_CONFIG, then the platform's user config directory."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if environ.get("KAIKU_CONFIG"):
+        return Path(environ["KAIKU_CONFIG"]).expanduser()
+    return platformdirs.user_config_path(APP) / "config.toml"
+
+
+def load(path: Path, *, must_exist: bool = True) -> Config:
+    """Read and validate `path`; a missing file gives the defaults unless it must exist."""
+    if not path.exists():
+        if must_exist:
+            raise ConfigError(f"{path}: no such configuration file (run 'kaiku-tui init')")
+        return from_mapping({}, None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return from_mapping(raw, path)
+
+
+def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
+    values = _validated(raw, str(source or "configuration"))
+    base = source.parent if source else Path.cwd()
+    data_dir = _path(values["register"]["data_dir"], base) or platformdirs.user_data_path(APP)
+
+    def under(section: str, key: str, default: str) -> Path:
+        return _path(values[section][key], base) or data_dir / default
+
+    return Config(
+        source=source,
+        data_dir=data_dir,
+        master_key_file=under("register", "master_key_file", "master.key"),
+        index_url=str(values["index"]["url"]),
+        busy_timeout_ms=int(values["index"]["busy_timeout_ms"]),
+        blob_dir=under("blobs", "path", "blobs"),
+        checkpoint_file=under("audit", "checkpoint_file", "audit-checkpoints.jsonl"),
+        checkpoint_every=int(values["audit"]["checkpoint_every"]),
+        language=str(values["ui"]["language"]),
+        timezone=str(values["ui"]["timezone"]),
+        audio_sink=str(values["audio"]["sink"]),
+    )
+
+
+def _validated(raw: Mapping[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for section in raw:
+        if section not in _SCHEMA:
+            raise ConfigError(f"{name}: unknown section [{section}]")
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"{name}: [{section}] must be a table")
+    for section, keys in _SCHEMA.items():
+        given = raw.get(section, {})
+        for key in given:
+            if key not in keys:
+                raise ConfigError(f"{name}: unknown key '{key}' in [{section}]")
+        out[section] = {k: _value(given, section, k, t, d, name) for k, (t, d) in keys.items()}
+    return out
+
+
+def _value(
+    given: Mapping[str, Any], section: str, key: str, kind: type, default: object, name: str
+) -> Any:
+    if key not in given:
+        return default
+    value: Any = given[key]
+    if type(value) is not kind:  # bool is an int subclass: be exact
+        raise ConfigError(
+            f"{name}: [{section}] {key} must be {kind.__name__}, not {type(value).__name__}"
+        )
+    return _checked(value, section, key, name)
+
+
+def _checked(value: Any, section: str, key: str, name: str) -> Any:
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(f"{name}: [{section}] {key} must be one of {', '.join(choices)}")
+    if isinstance(value, int) and value <= 0:
+        raise ConfigError(f"{name}: [{section}] {key} must be positive")
+    if section == "index" and key == "url":
+        _check_url(value, name)
+    return value
+
+
+def _check_url(url: str, name: str) -> None:
+    if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(f"{name}: [index] url must be empty, sqlite:///PATH or postgresql://...")
+    if urlsplit(url).password is not None:
+        # A password in the config text ends up in backups, tickets and screens.
+        raise ConfigError(
+            f"{name}: [index] url must not hold a password; use .pgpass or password_file"
+        )
+
+
+def _path(value: object, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = Path(os.path.expandvars(str(value))).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def write_default(path: Path, data_dir: Path) -> None:
+    """Write a minimal config naming `data_dir`; the example file documents the rest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# kaiku-tui configuration; config.example.toml documents every key.\n\n"
+        f"[register]\ndata_dir = {_toml_string(str(data_dir))}\n"
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

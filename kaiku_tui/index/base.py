@@ -1,0 +1,163 @@
+"""The index contract: what every backend (SQLite, PostgreSQL) does, in one small ABC.
+
+The index stores what the register knows — recordings' metadata, wrapped keys,
+ciphertext, persons, organisations, the audit chain — and knows nothing of
+keys or plaintext. Every change is written in one transaction with the audit
+event that records it (`event` arguments): both land or neither does.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kaiku_tui.audit.chain import AuditEvent
+from kaiku_tui.domain.access import Person
+from kaiku_tui.domain.auditlog import AuditQuery
+from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
+from kaiku_tui.domain.org import Organisation
+from kaiku_tui.domain.recording import RecordingSummary
+
+# Search criteria as the index sees them: the phone number, if any, only as its
+# blind index (the register computes it; the index never sees a number).
+PhoneBidx = bytes | None
+
+
+@dataclass(frozen=True)
+class StoredOrg:
+    org: Organisation
+    wrapped_key: bytes | None  # None once the key is destroyed (crypto-shredded)
+    master_key_id: str
+
+
+@dataclass(frozen=True)
+class StoredRecording:
+    """One recording as stored: metadata in clear, content as ciphertext."""
+
+    summary: RecordingSummary
+    wrapped_key: bytes | None  # None once destroyed
+    phone_enc: bytes | None
+    phone_bidx: bytes | None
+    transcript_enc: bytes | None
+    blob_ref: str | None
+    notice_played: bool = False
+    legal_hold: bool = False
+    retention_until: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One sealed row as stored, for verification and display."""
+
+    seq: int
+    body: bytes
+    prev_hash: bytes
+    hash: bytes
+    mac: bytes
+
+
+@dataclass(frozen=True)
+class AddResult:
+    added: int
+    duplicates: int
+
+
+class Index(abc.ABC):
+    """An async index backend. Open with the backend's `open()`, always `close()`."""
+
+    # Where the index is, for the status line ("local path" or "host:port/db").
+    location: str
+    # Optional abilities are declared, not discovered by try/except.
+    supports_row_level_security: bool = False
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # -- audit ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def append_audit(self, event: AuditEvent) -> int:
+        """Append one event durably, on its own; return its seq."""
+
+    @abc.abstractmethod
+    async def audit_rows(self, after_seq: int, limit: int) -> list[AuditRow]:
+        """Sealed rows with seq > after_seq in seq order, for verification in batches."""
+
+    @abc.abstractmethod
+    async def audit_bodies(self, query: AuditQuery) -> list[bytes]:
+        """Event bodies matching the query, oldest first."""
+
+    @abc.abstractmethod
+    async def audit_head(self) -> tuple[int, bytes] | None:
+        """The last seq and its hash, or None for an empty log."""
+
+    # -- the register itself ------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_info(self, name: str) -> str | None:
+        """A fact about the register (e.g. `master_key_id`), or None."""
+
+    @abc.abstractmethod
+    async def put_info(self, name: str, value: str, event: AuditEvent) -> None:
+        """Set a fact about the register, audited in the same transaction."""
+
+    # -- persons and organisations ----------------------------------------------
+
+    @abc.abstractmethod
+    async def get_person(self, login: str) -> Person | None: ...
+
+    @abc.abstractmethod
+    async def list_persons(self) -> list[Person]: ...
+
+    @abc.abstractmethod
+    async def put_person(self, person: Person, event: AuditEvent, *, new: bool) -> None:
+        """Insert (`new`) or replace a person; a new login that exists → NotFound/UsageError."""
+
+    @abc.abstractmethod
+    async def add_org(self, org: StoredOrg, event: AuditEvent) -> None: ...
+
+    @abc.abstractmethod
+    async def get_org(self, code: str) -> StoredOrg | None: ...
+
+    @abc.abstractmethod
+    async def list_orgs(self) -> list[StoredOrg]: ...
+
+    # -- recordings ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_recordings(self, rows: Sequence[StoredRecording], event: AuditEvent) -> AddResult:
+        """Insert recordings; one whose (org, source_id) exists is a duplicate, skipped."""
+
+    @abc.abstractmethod
+    async def get_recording(self, record_id: int) -> StoredRecording | None: ...
+
+    @abc.abstractmethod
+    async def page(
+        self,
+        where: RecordingFilter,
+        sort: Sort,
+        *,
+        phone_bidx: PhoneBidx = None,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """A keyset page: the first rows after `after`, or the last rows before `before`."""
+
+    @abc.abstractmethod
+    async def count(
+        self, where: RecordingFilter, *, phone_bidx: PhoneBidx = None, cap: int | None = 10_000
+    ) -> Count:
+        """How many rows match, stopping at `cap` (None: exact, may take a while)."""
+
+    @abc.abstractmethod
+    async def seek(
+        self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
+    ) -> Cursor | None:
+        """A cursor about `fraction` (0..1) of the way through the result, without OFFSET.
+
+        The position is estimated from the sort key's distribution (a sample
+        of rows spread over the result's date range), so a scrollbar lands
+        near where it was dropped in constant time at any result size.
+        """

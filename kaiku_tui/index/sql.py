@@ -1,0 +1,256 @@
+"""The browse queries as SQL, for every backend: keyset branches, filters, index choice.
+
+A keyset page after a cursor (v1..vk) in the sort columns (c1..ck) is the union
+of k branches, each an index range: c1 = v1 .. c(i-1) = v(i-1), ci beyond vi.
+Every branch is a contiguous range of the sort index, so a page deep in ten
+million rows reads what the first page reads. Row values (`(a, b) < (?, ?)`)
+would be shorter, but SQLite does not narrow an index range from them (see
+docs/ARCHITECTURE.md), so the bounds are spelt out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort, SortKey
+from kaiku_tui.domain.recording import Channel, Direction
+
+SORT_COLUMNS: dict[SortKey, tuple[str, ...]] = {
+    SortKey.DATE: ("started_at", "id"),
+    SortKey.DURATION: ("duration_s", "started_at", "id"),
+}
+SORT_INDEX: dict[SortKey, str] = {
+    SortKey.DATE: "recording_by_date",
+    SortKey.DURATION: "recording_by_duration",
+}
+CHANNEL_CODE = {Channel.CALL: 0, Channel.CHAT: 1}
+DIRECTION_CODE = {Direction.INBOUND: 0, Direction.OUTBOUND: 1}
+CHANNELS = {v: k for k, v in CHANNEL_CODE.items()}
+DIRECTIONS = {v: k for k, v in DIRECTION_CODE.items()}
+
+# Sentinels for cursors that stand before or after every row of one key value.
+LOWEST = -(2**62)
+HIGHEST = 2**62
+
+SUMMARY_COLUMNS = (
+    "r.id, r.org, r.channel, r.direction, r.started_at, r.duration_s, r.agent, r.queue, "
+    "r.phone_masked, r.source_id, r.blob_ref IS NOT NULL, r.transcript_enc IS NOT NULL, "
+    "(SELECT group_concat(t.tag, char(31)) FROM recording_tag t WHERE t.recording_id = r.id)"
+)
+
+
+@dataclass
+class Dialect:
+    """What differs between backends in the same query."""
+
+    indexed_by: bool  # SQLite's INDEXED BY; PostgreSQL's planner needs no hint
+    param: str = "?"  # "?" or "$" (numbered, PostgreSQL)
+
+    def placeholder(self, n: int) -> str:
+        return "?" if self.param == "?" else f"${n}"
+
+
+@dataclass
+class Query:
+    """SQL text with its parameters, built up term by term."""
+
+    dialect: Dialect
+    params: list[object] = field(default_factory=list)
+    sql: str = ""
+
+    def p(self, value: object) -> str:
+        self.params.append(value)
+        return self.dialect.placeholder(len(self.params))
+
+
+@dataclass(frozen=True)
+class Span:
+    """[lo, hi) on one integer column; None = unbounded."""
+
+    lo: int | None = None
+    hi: int | None = None
+
+    def narrowed(self, lo: int | None = None, hi: int | None = None) -> Span:
+        new_lo = self.lo if lo is None else lo if self.lo is None else max(self.lo, lo)
+        new_hi = self.hi if hi is None else hi if self.hi is None else min(self.hi, hi)
+        return Span(new_lo, new_hi)
+
+
+def filter_spans(where: RecordingFilter) -> dict[str, Span]:
+    """The filter's ranges on the sort columns. A bound that excludes nothing is dropped:
+    a no-op range can lead the planner to a full scan (docs/ARCHITECTURE.md)."""
+    duration_lo = where.min_duration or None  # 0 excludes nothing
+    duration_hi = None if where.max_duration is None else where.max_duration + 1
+    return {
+        "started_at": Span(where.started_from, where.started_before),
+        "duration_s": Span(duration_lo, duration_hi),
+        "id": Span(),
+    }
+
+
+def equality_terms(q: Query, where: RecordingFilter, phone_bidx: bytes | None) -> list[str]:
+    """Terms on columns other than the sort columns."""
+    terms: list[str] = []
+    if where.channel is not None:
+        terms.append(f"channel = {q.p(CHANNEL_CODE[where.channel])}")
+    if where.direction is not None:
+        terms.append(f"direction = {q.p(DIRECTION_CODE[where.direction])}")
+    if where.orgs:
+        terms.append(f"org IN ({', '.join(q.p(o) for o in where.orgs)})")
+    if where.agent is not None:
+        terms.append(f"agent = {q.p(where.agent)}")
+    if phone_bidx is not None:
+        terms.append(f"phone_bidx = {q.p(phone_bidx)}")
+    if where.tag is not None:
+        terms.append(f"id IN (SELECT recording_id FROM recording_tag WHERE tag = {q.p(where.tag)})")
+    return terms
+
+
+def span_terms(q: Query, column: str, span: Span) -> list[str]:
+    terms = []
+    if span.lo is not None and span.hi is not None and span.hi == span.lo + 1:
+        return [f"{column} = {q.p(span.lo)}"]
+    if span.lo is not None:
+        terms.append(f"{column} >= {q.p(span.lo)}")
+    if span.hi is not None:
+        terms.append(f"{column} < {q.p(span.hi)}")
+    return terms
+
+
+def index_hint(dialect: Dialect, where: RecordingFilter, key: SortKey, phone: bool) -> str:
+    """Pin SQLite to the sort's covering index unless a selective filter has its own.
+
+    Without the pin, a duration band can make SQLite walk the duration index
+    and sort the whole band in memory; with an agent, phone or tag filter the
+    planner's own choice (that column's index) is the better one.
+    """
+    if not dialect.indexed_by or phone or where.agent is not None or where.tag is not None:
+        return ""
+    return f" INDEXED BY {SORT_INDEX[key]}"
+
+
+def branch_spans(
+    sort: Sort, cursor: Cursor | None, spans: dict[str, Span]
+) -> list[dict[str, Span]]:
+    """The index ranges that together hold every row strictly beyond `cursor`."""
+    columns = SORT_COLUMNS[sort.key]
+    if cursor is None:
+        return [dict(spans)]
+    branches = []
+    for i, column in enumerate(columns):
+        branch = dict(spans)
+        for prior, value in zip(columns[:i], cursor.values[:i], strict=True):
+            branch[prior] = branch[prior].narrowed(value, value + 1)
+        value = cursor.values[i]
+        beyond = Span(hi=value) if sort.descending else Span(lo=value + 1)
+        branch[column] = branch[column].narrowed(beyond.lo, beyond.hi)
+        branches.append(branch)
+    return [b for b in branches if not _empty(b)]
+
+
+def _empty(spans: dict[str, Span]) -> bool:
+    return any(s.lo is not None and s.hi is not None and s.lo >= s.hi for s in spans.values())
+
+
+def order_by(sort: Sort, prefix: str = "") -> str:
+    way = "DESC" if sort.descending else "ASC"
+    return ", ".join(f"{prefix}{c} {way}" for c in SORT_COLUMNS[sort.key])
+
+
+def page_query(
+    dialect: Dialect,
+    where: RecordingFilter,
+    sort: Sort,
+    cursor: Cursor | None,
+    limit: int,
+    phone_bidx: bytes | None,
+) -> Query | None:
+    """The SQL for up to `limit` rows beyond `cursor` in `sort`; None if none can match."""
+    q = Query(dialect)
+    columns = ", ".join(SORT_COLUMNS[sort.key])
+    hint = index_hint(dialect, where, sort.key, phone_bidx is not None)
+    branches = branch_spans(sort, cursor, filter_spans(where))
+    if not branches:
+        return None
+    parts = []
+    for spans in branches:
+        terms = [t for c, s in spans.items() for t in span_terms(q, c, s)]
+        terms += equality_terms(q, where, phone_bidx)
+        cond = " AND ".join(terms) or "1 = 1"
+        parts.append(
+            f"SELECT {columns} FROM (SELECT {columns} FROM recording{hint} WHERE {cond} "
+            f"ORDER BY {order_by(sort)} LIMIT {q.p(limit)}) AS b"
+        )
+    keys = " UNION ALL ".join(parts)
+    q_sql = (
+        f"SELECT {SUMMARY_COLUMNS} FROM (SELECT {columns} FROM ({keys}) AS u "
+        f"ORDER BY {order_by(sort)} LIMIT {q.p(limit)}) AS k "
+        f"JOIN recording r ON r.id = k.id ORDER BY {order_by(sort, 'k.')}"
+    )
+    return _with_sql(q, q_sql)
+
+
+def count_query(
+    dialect: Dialect, where: RecordingFilter, cap: int | None, phone_bidx: bytes | None
+) -> Query:
+    q = Query(dialect)
+    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
+    spans = filter_spans(where)
+    terms = [t for c, s in spans.items() for t in span_terms(q, c, s)]
+    terms += equality_terms(q, where, phone_bidx)
+    cond = " AND ".join(terms) or "1 = 1"
+    inner = f"SELECT 1 FROM recording{hint} WHERE {cond}"
+    if cap is not None:
+        inner += f" LIMIT {q.p(cap + 1)}"
+    return _with_sql(q, f"SELECT count(*) FROM ({inner}) AS c")
+
+
+def probe_query(
+    dialect: Dialect,
+    where: RecordingFilter,
+    column: str,
+    times: list[int],
+    phone_bidx: bytes | None,
+) -> Query:
+    """`column` of the first row at or after each time: a sample spread over the result."""
+    q = Query(dialect)
+    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
+    parts = []
+    for t in times:
+        spans = filter_spans(where)
+        spans["started_at"] = spans["started_at"].narrowed(lo=t)
+        terms = [x for c, s in spans.items() for x in span_terms(q, c, s)]
+        terms += equality_terms(q, where, phone_bidx)
+        parts.append(
+            f"SELECT {column} FROM (SELECT {column}, started_at, id FROM recording{hint} "
+            f"WHERE {' AND '.join(terms)} ORDER BY started_at, id LIMIT 1) AS p"
+        )
+    return _with_sql(q, " UNION ALL ".join(parts))
+
+
+def ends_query(dialect: Dialect, where: RecordingFilter, phone_bidx: bytes | None) -> Query:
+    """The first and last started_at of the result, each one index probe."""
+    q = Query(dialect)
+    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
+    parts = []
+    for way in ("ASC", "DESC"):
+        terms = [t for c, s in filter_spans(where).items() for t in span_terms(q, c, s)]
+        terms += equality_terms(q, where, phone_bidx)
+        cond = " AND ".join(terms) or "1 = 1"
+        parts.append(
+            f"SELECT started_at FROM (SELECT started_at, id FROM recording{hint} WHERE {cond} "
+            f"ORDER BY started_at {way}, id {way} LIMIT 1) AS e"
+        )
+    return _with_sql(q, " UNION ALL ".join(parts))
+
+
+def _with_sql(q: Query, sql: str) -> Query:
+    q.sql = sql
+    return q
+
+
+def seek_cursor(sort: Sort, value: int) -> Cursor:
+    """A cursor just before every row whose sort key is `value`, in `sort`'s direction."""
+    edge = HIGHEST if sort.descending else LOWEST
+    width = len(SORT_COLUMNS[sort.key])
+    return Cursor((value,) + (edge,) * (width - 1))

@@ -1,0 +1,489 @@
+"""The register: the one door to recordings, persons, organisations and the audit log.
+
+Opened for a named person. Every method authorizes (role × action ×
+organisation scope), audits and acts, and returns plain domain objects. A
+change is audited in the same transaction as the change. A read is done into
+memory first, then audited, then returned: if the audit append fails, what was
+read is dropped and the caller gets an AuditFailure — nothing is revealed
+without its event (fail closed). Denials and errors that stop an action are
+audited too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from kaiku_tui.audit.chain import (
+    AuditEvent,
+    ChainVerifier,
+    Problem,
+    event_from_body,
+)
+from kaiku_tui.audit.checkpoint import CheckpointFile
+from kaiku_tui.config import Config
+from kaiku_tui.domain import phone as phones
+from kaiku_tui.domain.access import Action, Identity, Person, Purpose, Role
+from kaiku_tui.domain.auditlog import AuditQuery
+from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
+from kaiku_tui.domain.org import Organisation, check_code
+from kaiku_tui.domain.recording import (
+    NewRecording,
+    Recording,
+    RecordingSummary,
+    Speaker,
+    TranscriptLine,
+)
+from kaiku_tui.errors import AccessDenied, ConfigError, KaikuError, NotFound, UsageError, VaultError
+from kaiku_tui.index import Index, open_index
+from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
+from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
+from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
+
+_VERIFY_BATCH = 20_000
+NEWEST_FIRST = Sort()
+MASTER_KEY_ID = "master_key_id"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    head_seq: int
+    checkpoints: int
+    problem: Problem | None
+
+
+class Register:
+    """Use `await Register.open(config, identity)`; always `await register.close()`."""
+
+    def __init__(
+        self, config: Config, master: MasterKey, index: Index, person: Person, identity: Identity
+    ) -> None:
+        self.config = config
+        self.person = person
+        self._identity = identity
+        self._master = master
+        self._index = index
+        self._org_keys: dict[str, OrgKey] = {}
+        self._checkpoints = CheckpointFile(config.checkpoint_file)
+        self._since_checkpoint = 0
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls, config: Config, identity: Identity, environ: Mapping[str, str] = os.environ
+    ) -> Register:
+        """Open for `identity`; a login that is not an active named person is refused."""
+        master = MasterKey.from_env_or_file(config.master_key_file, environ)
+        index = await open_index(config, master.audit_mac_key())
+        try:
+            await _check_master_key(index, master, config)
+            person = await index.get_person(identity.login)
+            if person is None or not person.active:
+                await index.append_audit(_refused_login(identity, person))
+                raise AccessDenied(
+                    f"{identity.login!r} is not an active named person of this register; "
+                    "ask an admin to add you (kaiku-tui persons add)"
+                )
+            register = cls(config, master, index, person, identity)
+            await register._audit("session.open")
+        except BaseException:
+            await index.close()
+            raise
+        return register
+
+    @classmethod
+    async def initialise(cls, config: Config, identity: Identity, display_name: str) -> Register:
+        """Create the keys and the index; `identity` becomes the first admin."""
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        master = MasterKey.create_file(config.master_key_file)
+        index = await open_index(config, master.audit_mac_key(), create=True)
+        person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
+        try:
+            init = _event(identity, (), "register.init", criteria={"key_id": master.key_id})
+            await index.put_info(MASTER_KEY_ID, master.key_id, init)
+            event = _event(identity, (), "person.add", target=identity.login)
+            await index.put_person(person, event, new=True)
+            register = cls(config, master, index, person, identity)
+        except BaseException:
+            await index.close()
+            raise
+        return register
+
+    async def close(self) -> None:
+        """Write a signed checkpoint of the chain's head, then close the index."""
+        try:
+            await self._checkpoint()
+        finally:
+            await self._index.close()
+
+    @property
+    def location(self) -> str:
+        return self._index.location
+
+    # -- the three steps every method takes ---------------------------------------
+
+    def _event(self, action: str, outcome: str = "ok", **fields: Any) -> AuditEvent:
+        roles = tuple(sorted(r.value for r in self.person.roles))
+        return _event(self._identity, roles, action, outcome, **fields)
+
+    async def _audit(self, action: str, outcome: str = "ok", **fields: Any) -> None:
+        await self._index.append_audit(self._event(action, outcome, **fields))
+        await self._count_event()
+
+    async def _count_event(self) -> None:
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.config.checkpoint_every:
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        head = await self._index.audit_head()
+        if head is not None:
+            key = self._master.checkpoint_signing_key()
+            self._checkpoints.append(head[0], head[1], key, self._master.key_id)
+        self._since_checkpoint = 0
+
+    async def _authorize(self, action: Action, **fields: Any) -> None:
+        if not self.person.may(action):
+            await self._audit(action.value, "denied", detail="role does not permit", **fields)
+            raise AccessDenied(
+                f"{self.person.login} ({', '.join(sorted(self.person.roles))}) "
+                f"may not {action.value}"
+            )
+
+    async def _authorize_org(self, action: Action, org: str, **fields: Any) -> None:
+        await self._authorize(action, org=org, **fields)
+        if not self.person.sees_org(org):
+            await self._audit(action.value, "denied", org=org, detail="outside scope", **fields)
+            raise AccessDenied(f"{self.person.login} may not see organisation {org}")
+
+    async def _failed(self, action: Action, err: KaikuError, **fields: Any) -> None:
+        """Audit an error that stopped an action, then let it go on up."""
+        await self._audit(action.value, "error", detail=str(err), **fields)
+
+    # -- browsing -----------------------------------------------------------------
+
+    async def _scoped(self, where: RecordingFilter) -> tuple[RecordingFilter, bytes | None]:
+        orgs = self.person.scope(where.orgs)
+        if where.orgs and set(orgs) != set(where.orgs):
+            outside = sorted(set(where.orgs) - set(orgs))
+            await self._audit(
+                Action.SEARCH.value, "denied", criteria=where.criteria(), detail="outside scope"
+            )
+            raise AccessDenied(f"{self.person.login} may not see organisation {outside[0]}")
+        bidx = self._bidx(where.phone) if where.phone else None
+        return where.with_orgs(orgs), bidx
+
+    def _bidx(self, e164: str) -> bytes:
+        return blind_index(self._master.search_key(), e164)
+
+    async def search(
+        self,
+        where: RecordingFilter,
+        sort: Sort = NEWEST_FIRST,
+        *,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """One page of the list; the criteria and the rows shown are audited first."""
+        await self._authorize(Action.SEARCH, criteria=where.criteria())
+        scoped, bidx = await self._scoped(where)
+        page = await self._index.page(
+            scoped, sort, phone_bidx=bidx, after=after, before=before, limit=limit
+        )
+        criteria = {**where.criteria(), "sort": str(sort), "limit": limit}
+        if after or before:
+            criteria["from_cursor"] = list((after or before).values)  # type: ignore[union-attr]
+        await self._audit(
+            Action.SEARCH.value,
+            criteria=criteria,
+            subject=bidx.hex() if bidx else None,
+            result_count=len(page.rows),
+            revealed=tuple(str(r.id) for r in page.rows),
+        )
+        return page
+
+    async def count(self, where: RecordingFilter, *, cap: int | None = 10_000) -> Count:
+        """How many match, capped (None: exact); audited, since a count can be personal data."""
+        await self._authorize(Action.SEARCH, criteria=where.criteria())
+        scoped, bidx = await self._scoped(where)
+        count = await self._index.count(scoped, phone_bidx=bidx, cap=cap)
+        await self._audit(
+            "search.count",
+            criteria={**where.criteria(), "cap": cap},
+            subject=bidx.hex() if bidx else None,
+            result_count=count.value,
+        )
+        return count
+
+    async def seek(self, where: RecordingFilter, sort: Sort, fraction: float) -> Cursor | None:
+        """Where `fraction` of the way through the result is; reveals no row, so not audited."""
+        await self._authorize(Action.SEARCH, criteria=where.criteria())
+        scoped, bidx = await self._scoped(where)
+        return await self._index.seek(scoped, sort, fraction, phone_bidx=bidx)
+
+    # -- one recording --------------------------------------------------------------
+
+    async def _stored(self, action: Action, record_id: int, purpose: Purpose) -> StoredRecording:
+        target = str(record_id)
+        await self._authorize(action, target=target, purpose=purpose.value)
+        stored = await self._index.get_recording(record_id)
+        if stored is None:
+            err = NotFound(f"recording {record_id} does not exist")
+            await self._failed(action, err, target=target, purpose=purpose.value)
+            raise err
+        await self._authorize_org(action, stored.summary.org, target=target, purpose=purpose.value)
+        return stored
+
+    async def open_recording(self, record_id: int, purpose: Purpose) -> Recording:
+        """Metadata and transcript, decrypted; audited with the purpose before returning."""
+        stored = await self._stored(Action.RECORD_OPEN, record_id, purpose)
+        fields = _record_fields(stored, purpose)
+        try:
+            key = await self._record_key(stored)
+            transcript = _transcript(key, stored.transcript_enc)
+        except VaultError as err:
+            await self._failed(Action.RECORD_OPEN, err, **fields)
+            raise
+        await self._audit(Action.RECORD_OPEN.value, **fields)
+        return Recording(
+            stored.summary,
+            transcript,
+            None,
+            stored.notice_played,
+            stored.legal_hold,
+            stored.retention_until,
+        )
+
+    async def reveal_phone(self, record_id: int, purpose: Purpose) -> str | None:
+        """The customer's number in E.164 (None if withheld); audited with the purpose."""
+        stored = await self._stored(Action.PHONE_REVEAL, record_id, purpose)
+        fields = _record_fields(stored, purpose)
+        try:
+            key = await self._record_key(stored)
+            number = _decrypt_text(key, "phone", stored.phone_enc)
+        except VaultError as err:
+            await self._failed(Action.PHONE_REVEAL, err, **fields)
+            raise
+        await self._audit(Action.PHONE_REVEAL.value, **fields)
+        return number
+
+    async def _org_key(self, code: str) -> OrgKey:
+        if code not in self._org_keys:
+            stored = await self._index.get_org(code)
+            if stored is None or stored.wrapped_key is None:
+                raise VaultError(f"organisation {code}: its key is destroyed or missing")
+            self._org_keys[code] = self._master.open_org_key(code, stored.wrapped_key)
+        return self._org_keys[code]
+
+    async def _record_key(self, stored: StoredRecording) -> RecordKey:
+        ref = record_ref(stored.summary.org, stored.summary.source_id)
+        if stored.wrapped_key is None:
+            raise VaultError(f"record {ref}: its key is destroyed")
+        org_key = await self._org_key(stored.summary.org)
+        return org_key.unwrap_record_key(ref, stored.wrapped_key)
+
+    # -- adding recordings ----------------------------------------------------------
+
+    async def add_recordings(self, new: Sequence[NewRecording], *, source: str) -> AddResult:
+        """Encrypt and index recordings of one organisation, in one audited transaction."""
+        orgs = {r.org for r in new}
+        if len(orgs) != 1:
+            raise UsageError("add_recordings takes the recordings of one organisation at a time")
+        (org,) = orgs
+        await self._authorize_org(Action.INGEST, org, detail=source)
+        org_key = await self._org_key(org)
+        rows = [self._sealed(org_key, r) for r in new]
+        event = self._event(Action.INGEST.value, org=org, detail=source, result_count=len(rows))
+        result = await self._index.add_recordings(rows, event)
+        await self._count_event()
+        return result
+
+    def _sealed(self, org_key: OrgKey, new: NewRecording) -> StoredRecording:
+        ref = record_ref(new.org, new.source_id)
+        raw_key = new_data_key()
+        key = RecordKey(ref, raw_key)
+        summary = RecordingSummary(
+            0, new.org, new.channel, new.direction, new.started_at, new.duration_s, new.agent,
+            new.queue, phones.mask(new.phone), new.source_id, False, bool(new.transcript),
+            tuple(sorted(set(new.tags))),
+        )  # fmt: skip
+        return StoredRecording(
+            summary=summary,
+            wrapped_key=org_key.wrap_record_key(ref, raw_key),
+            phone_enc=encrypt_field(key, "phone", new.phone.encode()) if new.phone else None,
+            phone_bidx=self._bidx(new.phone) if new.phone else None,
+            transcript_enc=_encrypt_transcript(key, new.transcript),
+            blob_ref=None,
+            notice_played=new.notice_played,
+        )
+
+    # -- persons ------------------------------------------------------------------
+
+    async def add_person(self, person: Person) -> None:
+        await self._put_person(person, new=True)
+
+    async def set_person(self, login: str, roles: frozenset[Role], orgs: tuple[str, ...]) -> None:
+        current = await self._existing_person(login)
+        await self._put_person(replace(current, roles=roles, orgs=orgs), new=False)
+
+    async def disable_person(self, login: str) -> None:
+        current = await self._existing_person(login)
+        await self._put_person(replace(current, active=False), new=False)
+
+    async def _existing_person(self, login: str) -> Person:
+        await self._authorize(Action.PERSON_MANAGE, target=login)
+        current = await self._index.get_person(login)
+        if current is None:
+            err = NotFound(f"person {login!r} does not exist")
+            await self._failed(Action.PERSON_MANAGE, err, target=login)
+            raise err
+        return current
+
+    async def _put_person(self, person: Person, *, new: bool) -> None:
+        await self._authorize(Action.PERSON_MANAGE, target=person.login)
+        for org in person.orgs:
+            if await self._index.get_org(org) is None:
+                raise NotFound(f"organisation {org!r} does not exist")
+        criteria = {
+            "roles": sorted(r.value for r in person.roles),
+            "orgs": list(person.orgs),
+            "active": person.active,
+        }
+        action = "person.add" if new else "person.set"
+        event = self._event(action, target=person.login, criteria=criteria)
+        await self._index.put_person(person, event, new=new)
+        await self._count_event()
+
+    async def list_persons(self) -> list[Person]:
+        await self._authorize(Action.PERSON_READ)
+        persons = await self._index.list_persons()
+        await self._audit("person.list", result_count=len(persons))
+        return persons
+
+    # -- organisations ------------------------------------------------------------
+
+    async def add_org(self, org: Organisation) -> None:
+        check_code(org.code)
+        await self._authorize(Action.ORG_MANAGE, org=org.code)
+        wrapped = self._master.wrap_org_key(org.code, new_data_key())
+        stored = StoredOrg(org, wrapped, self._master.key_id)
+        event = self._event(
+            "org.add",
+            org=org.code,
+            criteria={"name": org.name, "contract_end": _iso_date(org.contract_end)},
+        )
+        await self._index.add_org(stored, event)
+        await self._count_event()
+
+    async def list_orgs(self) -> list[Organisation]:
+        await self._authorize(Action.ORG_READ)
+        orgs = [s.org for s in await self._index.list_orgs()]
+        await self._audit("org.list", result_count=len(orgs))
+        return orgs
+
+    # -- the audit log ------------------------------------------------------------
+
+    async def verify_audit(self) -> VerifyReport:
+        """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
+        await self._authorize(Action.AUDIT_VERIFY)
+        public = self._master.checkpoint_signing_key().public_key()
+        checkpoints = self._checkpoints.read(public)
+        verifier = ChainVerifier(self._master.audit_mac_key(), checkpoints)
+        after = 0
+        while rows := await self._index.audit_rows(after, _VERIFY_BATCH):
+            verifier.feed((r.seq, r.body, r.prev_hash, r.hash, r.mac) for r in rows)
+            after = rows[-1].seq
+        problem = verifier.finish()
+        report = VerifyReport(verifier.count, after, len(checkpoints), problem)
+        outcome = "ok" if problem is None else "error"
+        await self._audit(
+            Action.AUDIT_VERIFY.value,
+            outcome,
+            result_count=verifier.count,
+            detail=None if problem is None else str(problem),
+        )
+        return report
+
+    async def audit_events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
+        await self._authorize(Action.AUDIT_READ)
+        bodies = await self._index.audit_bodies(query)
+        criteria = {k: v for k, v in vars(query).items() if v is not None}
+        await self._audit(Action.AUDIT_READ.value, criteria=criteria, result_count=len(bodies))
+        return [event_from_body(b) for b in bodies]
+
+
+async def _check_master_key(index: Index, master: MasterKey, config: Config) -> None:
+    """Refuse a master key that is not this register's, before any event is written:
+    events sealed under a wrong key would break the chain for everyone."""
+    expected = await index.get_info(MASTER_KEY_ID)
+    if expected != master.key_id:
+        raise ConfigError(
+            f"master key {master.key_id} (from KAIKU_MASTER_KEY or {config.master_key_file}) "
+            f"is not the key of the register at {index.location} ({expected})"
+        )
+
+
+def record_ref(org: str, source_id: str) -> str:
+    """The name of a record in every key's and ciphertext's associated data."""
+    return f"{org}/{source_id}"
+
+
+def _event(
+    identity: Identity, roles: tuple[str, ...], action: str, outcome: str = "ok", **fields: Any
+) -> AuditEvent:
+    return AuditEvent(
+        at=datetime.now(UTC),
+        actor=identity.login,
+        roles=roles,
+        action=action,
+        outcome=outcome,
+        client_host=identity.client_host,
+        **fields,
+    )
+
+
+def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:
+    why = "not a named person" if person is None else "person is disabled"
+    return _event(identity, (), "session.open", "denied", detail=why)
+
+
+def _record_fields(stored: StoredRecording, purpose: Purpose) -> dict[str, Any]:
+    bidx = stored.phone_bidx
+    return {
+        "target": str(stored.summary.id),
+        "org": stored.summary.org,
+        "purpose": purpose.value,
+        "subject": bidx.hex() if bidx else None,
+    }
+
+
+def _encrypt_transcript(key: RecordKey, lines: Sequence[TranscriptLine]) -> bytes | None:
+    if not lines:
+        return None
+    data = [{"at": x.at, "speaker": x.speaker, "role": x.role.value, "text": x.text} for x in lines]
+    return encrypt_field(key, "transcript", json.dumps(data, ensure_ascii=False).encode())
+
+
+def _transcript(key: RecordKey, blob: bytes | None) -> tuple[TranscriptLine, ...]:
+    if blob is None:
+        return ()
+    data = json.loads(decrypt_field(key, "transcript", blob))
+    return tuple(
+        TranscriptLine(float(x["at"]), str(x["speaker"]), Speaker(x["role"]), str(x["text"]))
+        for x in data
+    )
+
+
+def _decrypt_text(key: RecordKey, field: str, blob: bytes | None) -> str | None:
+    return None if blob is None else decrypt_field(key, field, blob).decode()
+
+
+def _iso_date(day: date | None) -> str | None:
+    return day.isoformat() if day else None
