@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 from kaiku_tui.config import load, write_default
 from kaiku_tui.domain.access import Role
 from kaiku_tui.domain.browse import RecordingFilter
+from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.ingest.demo import DEMO_ORGS, DemoSpec, generate
 from kaiku_tui.register import Register
@@ -38,7 +43,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         page = await register.search(RecordingFilter(), limit=5)
     finally:
         await register.close()
-    _explain(config_file, report.checked, [r.id for r in page.rows])
+    _explain(config_file, page.rows)
     print(verify_summary(report))
     return EXIT_OK
 
@@ -67,20 +72,34 @@ async def _build(folder: Path, records: int) -> None:
 
 
 async def _fill(register: Register, records: int) -> None:
-    rows = generate(DemoSpec(records=records))
+    # Up to yesterday, so that "last 7 days" shows something on any day.
+    rows = generate(DemoSpec(records=records, end=date.today() - timedelta(days=1)))
     while batch := list(itertools.islice(rows, _BATCH)):
         for org in {r.org for r in batch}:
             await register.add_recordings([r for r in batch if r.org == org], source="demo")
 
 
-def _explain(config_file: Path, events: int, ids: list[int]) -> None:
-    env = (
-        f"KAIKU_CONFIG={config_file}" if os.environ.get("KAIKU_CONFIG") != str(config_file) else ""
-    )
-    example = ids[0] if ids else 1
-    print(f"demo register: {config_file.parent}")
-    print("the TUI comes in a later version; try the command line on the demo register:")
-    print(f"  {env} kaiku-tui query --from 2026-11-01 --min-duration 30:00 --sort -duration")
-    print(f"  {env} kaiku-tui show {example} --purpose quality")
-    print(f"  {env} kaiku-tui audit show --limit 20")
-    print(f"  {env} kaiku-tui audit verify")
+def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
+    from kaiku_tui.cli import summary_line
+
+    print(f"demo register: {config_file.parent}; the newest recordings:")
+    for row in rows:
+        print(f"  {summary_line(row)}")
+    run = f"KAIKU_CONFIG={shlex.quote(str(config_file))} {_program()}"
+    example = rows[0].id if rows else 1
+    print("the TUI comes in a later version; try the command line on it:")
+    print(f"  {run} query --from 2026-11-01 --min-duration 30:00 --sort -duration")
+    print(f"  {run} show {example} --purpose quality")
+    print(f"  {run} audit show --limit 20")
+    print(f"  {run} audit verify")
+
+
+def _program() -> str:
+    """How this kaiku-tui was started, so the printed commands work as they stand."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "__main__.py":
+        return f"{shlex.quote(sys.executable)} -m kaiku_tui"
+    found = shutil.which("kaiku-tui")
+    if found and Path(found).resolve() == argv0.resolve():
+        return "kaiku-tui"
+    return shlex.quote(str(argv0))

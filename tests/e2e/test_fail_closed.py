@@ -122,3 +122,10 @@ def test_wrong_master_key_writes_nothing(cli: Cli, demo: Path) -> None:
     after = sqlite3.connect(db_path).execute("SELECT max(seq) FROM audit_event").fetchone()
     assert before == after
     assert cli("audit", "verify").code == 0
+
+
+def test_bad_config_is_one_line_exit_2(cli: Cli, demo: Path) -> None:
+    demo.write_text(demo.read_text() + "\n[ui]\nlanguage = 3\n")
+    result = cli("query")
+    assert result.code == 2 and result.out == ""
+    assert result.err.strip() == f"kaiku-tui: {demo}: [ui] language must be str, not int"
