@@ -228,18 +228,21 @@ def probe_query(
     return _with_sql(q, " UNION ALL ".join(parts))
 
 
-def ends_query(dialect: Dialect, where: RecordingFilter, phone_bidx: bytes | None) -> Query:
-    """The first and last started_at of the result, each one index probe."""
+def ends_query(
+    dialect: Dialect, where: RecordingFilter, key: SortKey, phone_bidx: bytes | None
+) -> Query:
+    """The smallest and largest sort key of the result, each one probe of the sort's index."""
     q = Query(dialect)
-    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
+    hint = index_hint(dialect, where, key, phone_bidx is not None)
+    column = SORT_COLUMNS[key][0]
     parts = []
     for way in ("ASC", "DESC"):
         terms = [t for c, s in filter_spans(where).items() for t in span_terms(q, c, s)]
         terms += equality_terms(q, where, phone_bidx)
         cond = " AND ".join(terms) or "1 = 1"
         parts.append(
-            f"SELECT started_at FROM (SELECT started_at, id FROM recording{hint} WHERE {cond} "
-            f"ORDER BY started_at {way}, id {way} LIMIT 1) AS e"
+            f"SELECT {column} FROM (SELECT {column} FROM recording{hint} WHERE {cond} "
+            f"ORDER BY {order_by(Sort(key, way == 'DESC'))} LIMIT 1) AS e"
         )
     return _with_sql(q, " UNION ALL ".join(parts))
 

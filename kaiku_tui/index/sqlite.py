@@ -58,19 +58,19 @@ class SqliteIndex(Index):
         if not create and not path.exists():
             raise StoreError(f"index {path} does not exist (run 'kaiku-tui init')")
         writer = _Writer(path, mac_key, busy_timeout_ms)
+        reader: aiosqlite.Connection | None = None
         try:
             await writer.run(_migrate)
             reader = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            await writer.close()
-            raise StoreError(f"index {path}: {exc}") from None
-        try:
             await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await reader.execute("PRAGMA query_only = 1")
-        except sqlite3.Error as exc:
-            await reader.close()
+        except BaseException as exc:
+            if reader is not None:
+                await reader.close()
             await writer.close()
-            raise StoreError(f"index {path}: {exc}") from None
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"index {path}: {exc}") from None
+            raise
         return cls(path, reader, writer)
 
     async def close(self) -> None:
@@ -211,14 +211,15 @@ class SqliteIndex(Index):
     # -- recordings ---------------------------------------------------------------
 
     async def add_recordings(self, rows: Sequence[StoredRecording], event: AuditEvent) -> AddResult:
-        values = [_recording_values(r) for r in rows]
-        tags = [(t, r.summary.org, r.summary.source_id) for r in rows for t in r.summary.tags]
+        values = [(_recording_values(r), r.summary.tags) for r in rows]
 
         def change(db: sqlite3.Connection) -> AddResult:
-            before = db.total_changes
-            db.executemany(_INSERT_RECORDING, values)
-            added = db.total_changes - before
-            db.executemany(_INSERT_TAG, tags)
+            added = 0
+            for row, tags in values:
+                inserted = db.execute(_INSERT_RECORDING, row)
+                if inserted.rowcount == 1:  # a duplicate is skipped, tags and all
+                    added += 1
+                    db.executemany(_INSERT_TAG, [(t, inserted.lastrowid) for t in tags])
             return AddResult(added, len(values) - added)
 
         return await self._writer.audited(event, change)
@@ -271,18 +272,28 @@ class SqliteIndex(Index):
         self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
     ) -> Cursor | None:
         fraction = min(max(fraction, 0.0), 1.0)
-        ends = sql.ends_query(DIALECT, where, phone_bidx)
-        found = [r[0] for r in await self._fetch(ends.sql, ends.params)]
-        if len(found) < 2:
-            return None
-        first, last = found
         position = 1.0 - fraction if sort.descending else fraction
+        dates = await self._ends(where, SortKey.DATE, phone_bidx)
+        if dates is None:
+            return None
+        first, last = dates
         if sort.key is SortKey.DATE:
             return sql.seek_cursor(sort, round(first + position * (last - first)))
+        # The durations of rows spread evenly over the dates estimate the quantiles;
+        # the true shortest and longest make both ends reachable.
         times = [first + (last - first) * i // (_SAMPLE - 1) for i in range(_SAMPLE)]
         probe = sql.probe_query(DIALECT, where, "duration_s", times, phone_bidx)
-        sample = sorted(r[0] for r in await self._fetch(probe.sql, probe.params))
-        return sql.seek_cursor(sort, sample[min(int(position * len(sample)), len(sample) - 1)])
+        sample = [r[0] for r in await self._fetch(probe.sql, probe.params)]
+        sample += await self._ends(where, SortKey.DURATION, phone_bidx) or ()
+        sample.sort()
+        return sql.seek_cursor(sort, sample[round(position * (len(sample) - 1))])
+
+    async def _ends(
+        self, where: RecordingFilter, key: SortKey, phone_bidx: PhoneBidx
+    ) -> tuple[int, int] | None:
+        query = sql.ends_query(DIALECT, where, key, phone_bidx)
+        found = [r[0] for r in await self._fetch(query.sql, query.params)]
+        return (found[0], found[1]) if len(found) == 2 else None
 
 
 class _Writer:
@@ -332,9 +343,11 @@ class _Writer:
             seq = self._append(db, event)
             result = change(db) if change is not None else seq
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"index {self._path}: the change was refused ({exc})") from None
             raise
         return result
 
@@ -420,10 +433,7 @@ _INSERT_RECORDING = (
     "wrapped_key, notice_played, legal_hold, retention_until) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_TAG = (
-    "INSERT OR IGNORE INTO recording_tag (tag, recording_id) "
-    "SELECT ?, id FROM recording WHERE org = ? AND source_id = ?"
-)
+_INSERT_TAG = "INSERT OR IGNORE INTO recording_tag (tag, recording_id) VALUES (?, ?)"
 
 
 def _recording_values(r: StoredRecording) -> tuple[object, ...]:

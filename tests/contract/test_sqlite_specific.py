@@ -1,0 +1,213 @@
+"""What only the SQLite backend promises: triggers, query plans, WAL, migrations, threads."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort, SortKey
+from kaiku_tui.errors import StoreError
+from kaiku_tui.index import sql
+from kaiku_tui.index.sqlite import DIALECT, SqliteIndex
+from tests.contract.rows import MAC_KEY, PHONES, STEP, T0, event, stored_org
+
+NEWEST_FIRST = Sort(SortKey.DATE, descending=True)
+LONGEST_FIRST = Sort(SortKey.DURATION, descending=True)
+BAND = RecordingFilter(min_duration=1800, max_duration=3600)  # a duration band
+DAYS = RecordingFilter(started_from=T0, started_before=T0 + 86_400 * 7)  # a date range
+ORDER_SORT = "USE TEMP B-TREE FOR ORDER BY"
+WRITER = "kaiku-sqlite-writer"
+
+
+@pytest.fixture
+async def sqlite_index(tmp_path: Path) -> AsyncIterator[SqliteIndex]:
+    index = await SqliteIndex.open(tmp_path / "index.sqlite3", MAC_KEY, create=True)
+    try:
+        yield index
+    finally:
+        await index.close()
+
+
+@contextmanager
+def raw(index: SqliteIndex) -> Iterator[sqlite3.Connection]:
+    """A second, plain connection to the index's file."""
+    with closing(sqlite3.connect(index.location, isolation_level=None)) as db:
+        yield db
+
+
+def writer_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(WRITER)}
+
+
+# -- 7. the audit table is append-only ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_event SET mac = x'00' WHERE seq = 1", "DELETE FROM audit_event"]
+)
+async def test_audit_rows_cannot_be_changed_or_deleted(
+    sqlite_index: SqliteIndex, statement: str
+) -> None:
+    await sqlite_index.append_audit(event("login"))
+    before = await sqlite_index.audit_rows(0, 10)
+    with raw(sqlite_index) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute(statement)
+    assert await sqlite_index.audit_rows(0, 10) == before
+
+
+# -- query plans ------------------------------------------------------------------------
+
+
+def plan(index: SqliteIndex, query: sql.Query | None) -> list[tuple[int, int, str]]:
+    assert query is not None
+    with raw(index) as db:
+        rows = db.execute("EXPLAIN QUERY PLAN " + query.sql, query.params).fetchall()
+    return [(node, parent, detail) for node, parent, _, detail in rows]
+
+
+def recording_reads(steps: list[tuple[int, int, str]]) -> list[str]:
+    """How each branch reads the recording table (the joined page rows `r` excluded)."""
+    return [d for _, _, d in steps if d.startswith(("SCAN recording", "SEARCH recording "))]
+
+
+def sorts_beside_reads(steps: list[tuple[int, int, str]]) -> list[str]:
+    """Temp b-tree sorts in a SELECT that reads the recording table: sorting a whole range.
+
+    The outer SELECTs also sort, but only the ≤ limit rows each branch gave, by design."""
+    parents = {p for _, p, d in steps if d.startswith(("SCAN recording", "SEARCH recording "))}
+    return [d for _, p, d in steps if p in parents and d == ORDER_SORT]
+
+
+def page_plan(
+    index: SqliteIndex, where: RecordingFilter, sort: Sort, cursor: Cursor | None = None,
+    bidx: bytes | None = None,
+) -> list[tuple[int, int, str]]:  # fmt: skip
+    return plan(index, sql.page_query(DIALECT, where, sort, cursor, 51, bidx))
+
+
+async def test_duration_band_by_date_reads_the_covering_date_index(
+    sqlite_index: SqliteIndex,
+) -> None:
+    first = page_plan(sqlite_index, BAND, NEWEST_FIRST)
+    assert recording_reads(first) == ["SCAN recording USING COVERING INDEX recording_by_date"]
+    assert sorts_beside_reads(first) == []
+    deeper = page_plan(sqlite_index, BAND, NEWEST_FIRST, Cursor((T0 + 500 * STEP, 4711)))
+    assert recording_reads(deeper) == [
+        "SEARCH recording USING COVERING INDEX recording_by_date (started_at<?)",
+        "SEARCH recording USING COVERING INDEX recording_by_date (started_at=? AND id<?)",
+    ]
+    assert sorts_beside_reads(deeper) == []
+
+
+async def test_duration_band_in_a_date_range_is_a_date_index_range(
+    sqlite_index: SqliteIndex,
+) -> None:
+    where = RecordingFilter(started_from=T0, started_before=T0 + 86_400, min_duration=1800)
+    steps = page_plan(sqlite_index, where, NEWEST_FIRST)
+    assert recording_reads(steps) == [
+        "SEARCH recording USING COVERING INDEX recording_by_date (started_at>? AND started_at<?)"
+    ]
+    assert sorts_beside_reads(steps) == []
+
+
+async def test_date_range_by_duration_reads_the_duration_index(sqlite_index: SqliteIndex) -> None:
+    for cursor in (None, Cursor((600, T0 + STEP, 99))):
+        steps = page_plan(sqlite_index, DAYS, LONGEST_FIRST, cursor)
+        reads = recording_reads(steps)
+        assert reads and all("COVERING INDEX recording_by_duration" in r for r in reads), reads
+        assert sorts_beside_reads(steps) == []
+    assert len(reads) == 3  # after a cursor: one range per sort column
+
+
+async def test_agent_filter_reads_the_agent_index(sqlite_index: SqliteIndex) -> None:
+    steps = page_plan(sqlite_index, RecordingFilter(agent="agent-1"), NEWEST_FIRST)
+    assert recording_reads(steps) == [
+        "SEARCH recording USING COVERING INDEX recording_by_agent (agent=?)"
+    ]
+    assert sorts_beside_reads(steps) == []  # (agent, started_at, id) is already in date order
+
+
+async def test_phone_filter_reads_the_phone_index(sqlite_index: SqliteIndex) -> None:
+    steps = page_plan(sqlite_index, RecordingFilter(), NEWEST_FIRST, bidx=PHONES[0])
+    assert recording_reads(steps) == [
+        "SEARCH recording USING INDEX recording_by_phone (phone_bidx=?)"
+    ]
+
+
+# -- WAL and migrations ---------------------------------------------------------------------
+
+
+async def test_index_is_in_wal_mode(sqlite_index: SqliteIndex) -> None:
+    with raw(sqlite_index) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    index = await SqliteIndex.open(path, MAC_KEY, create=True)
+    try:
+        await index.add_org(stored_org("HKI"), event("org.manage"))
+    finally:
+        await index.close()
+    for _ in range(2):
+        index = await SqliteIndex.open(path, MAC_KEY)
+        try:
+            assert await index.get_org("HKI") == stored_org("HKI")
+            assert (await index.audit_head() or (0,))[0] == 1
+        finally:
+            await index.close()
+        with closing(sqlite3.connect(path)) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+async def test_missing_index_without_create_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        await SqliteIndex.open(tmp_path / "absent.sqlite3", MAC_KEY)
+    assert not (tmp_path / "absent.sqlite3").exists()
+
+
+def newer_database(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 2")
+    return path
+
+
+async def test_a_newer_schema_is_a_store_error(tmp_path: Path) -> None:
+    path = newer_database(tmp_path / "index.sqlite3")
+    with pytest.raises(StoreError, match="newer than this kaiku-tui knows"):
+        await SqliteIndex.open(path, MAC_KEY)
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+
+
+async def test_a_failed_open_leaves_no_writer_thread(tmp_path: Path) -> None:
+    """The writer is closed on every failure of open(), not only on sqlite3 errors."""
+    path = newer_database(tmp_path / "index.sqlite3")
+    before = writer_threads()
+    with pytest.raises(StoreError):
+        await SqliteIndex.open(path, MAC_KEY)
+    assert writer_threads() - before == set()
+
+
+# -- 8. closing --------------------------------------------------------------------------------
+
+
+async def test_open_and_close_leave_no_threads(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    before = set(threading.enumerate())
+    for n in range(20):
+        index = await SqliteIndex.open(path, MAC_KEY, create=True)
+        try:
+            await index.append_audit(event("login", n))
+            assert writer_threads() - before
+        finally:
+            await index.close()
+        # the last connection to close checkpoints the WAL and removes it
+        assert not path.with_name(path.name + "-wal").exists()
+    assert set(threading.enumerate()) <= before
