@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from kaiku_tui.audit.chain import (
     AuditEvent,
@@ -150,21 +150,24 @@ class Register:
 
     async def _authorize(self, action: Action, **fields: Any) -> None:
         if not self.person.may(action):
-            await self._audit(action.value, "denied", detail="role does not permit", **fields)
-            raise AccessDenied(
-                f"{self.person.login} ({', '.join(sorted(self.person.roles))}) "
-                f"may not {action.value}"
-            )
+            roles = ", ".join(sorted(self.person.roles))
+            message = f"{self.person.login} ({roles}) may not {action.value}"
+            await self._deny(action.value, "role does not permit", message, **fields)
 
     async def _authorize_org(self, action: Action, org: str, **fields: Any) -> None:
         await self._authorize(action, org=org, **fields)
         if not self.person.sees_org(org):
-            await self._audit(action.value, "denied", org=org, detail="outside scope", **fields)
-            raise AccessDenied(f"{self.person.login} may not see organisation {org}")
+            message = f"{self.person.login} may not see organisation {org}"
+            await self._deny(action.value, "outside scope", message, org=org, **fields)
+
+    async def _deny(self, action: str, reason: str, message: str, **fields: Any) -> NoReturn:
+        """Audit a refusal, then refuse."""
+        await self._audit(action, "denied", detail=_detail(reason, fields), **fields)
+        raise AccessDenied(message)
 
     async def _failed(self, action: Action, err: KaikuError, **fields: Any) -> None:
         """Audit an error that stopped an action, then let it go on up."""
-        await self._audit(action.value, "error", detail=str(err), **fields)
+        await self._audit(action.value, "error", detail=_detail(str(err), fields), **fields)
 
     # -- browsing -----------------------------------------------------------------
 
@@ -172,10 +175,9 @@ class Register:
         orgs = self.person.scope(where.orgs)
         if where.orgs and set(orgs) != set(where.orgs):
             outside = sorted(set(where.orgs) - set(orgs))
-            await self._audit(
-                Action.SEARCH.value, "denied", criteria=where.criteria(), detail="outside scope"
-            )
-            raise AccessDenied(f"{self.person.login} may not see organisation {outside[0]}")
+            message = f"{self.person.login} may not see organisation {outside[0]}"
+            criteria = where.criteria()
+            await self._deny(Action.SEARCH.value, "outside scope", message, criteria=criteria)
         bidx = self._bidx(where.phone) if where.phone else None
         return where.with_orgs(orgs), bidx
 
@@ -447,6 +449,12 @@ def _event(
         client_host=identity.client_host,
         **fields,
     )
+
+
+def _detail(reason: str, fields: dict[str, Any]) -> str:
+    """The reason, with the action's own detail (e.g. an import's source) after it."""
+    own = fields.pop("detail", None)
+    return f"{reason} ({own})" if own else reason
 
 
 def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:
