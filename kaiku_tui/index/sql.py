@@ -88,15 +88,17 @@ def filter_spans(where: RecordingFilter) -> dict[str, Span]:
     }
 
 
-def equality_terms(q: Query, where: RecordingFilter, phone_bidx: bytes | None) -> list[str]:
-    """Terms on columns other than the sort columns."""
+def equality_terms(
+    q: Query, where: RecordingFilter, phone_bidx: bytes | None, plain: str = ""
+) -> list[str]:
+    """Terms on columns other than the sort columns (`plain` = "+" keeps them off the index)."""
     terms: list[str] = []
     if where.channel is not None:
-        terms.append(f"channel = {q.p(CHANNEL_CODE[where.channel])}")
+        terms.append(f"{plain}channel = {q.p(CHANNEL_CODE[where.channel])}")
     if where.direction is not None:
-        terms.append(f"direction = {q.p(DIRECTION_CODE[where.direction])}")
+        terms.append(f"{plain}direction = {q.p(DIRECTION_CODE[where.direction])}")
     if where.orgs:
-        terms.append(f"org IN ({', '.join(q.p(o) for o in where.orgs)})")
+        terms.append(f"{plain}org IN ({', '.join(q.p(o) for o in where.orgs)})")
     if where.agent is not None:
         terms.append(f"agent = {q.p(where.agent)}")
     if phone_bidx is not None:
@@ -117,16 +119,52 @@ def span_terms(q: Query, column: str, span: Span) -> list[str]:
     return terms
 
 
-def index_hint(dialect: Dialect, where: RecordingFilter, key: SortKey, phone: bool) -> str:
-    """Pin SQLite to the sort's covering index unless a selective filter has its own.
+def pinned(dialect: Dialect, where: RecordingFilter, phone: bool) -> bool:
+    """Whether to pin SQLite to the sort's covering index.
 
     Without the pin, a duration band can make SQLite walk the duration index
     and sort the whole band in memory; with an agent, phone or tag filter the
     planner's own choice (that column's index) is the better one.
     """
-    if not dialect.indexed_by or phone or where.agent is not None or where.tag is not None:
-        return ""
-    return f" INDEXED BY {SORT_INDEX[key]}"
+    return dialect.indexed_by and not (phone or where.agent is not None or where.tag is not None)
+
+
+def conditions(
+    q: Query,
+    spans: dict[str, Span],
+    key: SortKey,
+    where: RecordingFilter,
+    phone_bidx: bytes | None,
+) -> str:
+    """The FROM ... WHERE of one index range: the sort index pinned where that is right.
+
+    On a pinned index only the range's own columns (its equality prefix and one
+    range column) may steer the scan. Every other term is written `+column`,
+    which SQLite cannot use in an index: otherwise, with statistics, it picks a
+    skip-scan on the second column, loses the sort order and sorts everything
+    (27 ms instead of 0.02 ms for a page in duration order over 1 M rows).
+    """
+    pin = pinned(q.dialect, where, phone_bidx is not None)
+    keys = _range_columns(spans, key) if pin else set(spans)
+    terms = []
+    for column, span in spans.items():
+        terms += span_terms(q, column if column in keys else f"+{column}", span)
+    terms += equality_terms(q, where, phone_bidx, "+" if pin else "")
+    hint = f" INDEXED BY {SORT_INDEX[key]}" if pin else ""
+    return f"recording{hint} WHERE {' AND '.join(terms) or '1 = 1'}"
+
+
+def _range_columns(spans: dict[str, Span], key: SortKey) -> set[str]:
+    """The sort columns an index range stands on: equalities, then one range."""
+    used = set()
+    for column in SORT_COLUMNS[key]:
+        span = spans[column]
+        if span.lo is None and span.hi is None:
+            break
+        used.add(column)
+        if span.lo is None or span.hi is None or span.hi != span.lo + 1:
+            break
+    return used
 
 
 def branch_spans(
@@ -168,38 +206,30 @@ def page_query(
     """The SQL for up to `limit` rows beyond `cursor` in `sort`; None if none can match."""
     q = Query(dialect)
     columns = ", ".join(SORT_COLUMNS[sort.key])
-    hint = index_hint(dialect, where, sort.key, phone_bidx is not None)
     branches = branch_spans(sort, cursor, filter_spans(where))
     if not branches:
         return None
     parts = []
     for spans in branches:
-        terms = [t for c, s in spans.items() for t in span_terms(q, c, s)]
-        terms += equality_terms(q, where, phone_bidx)
-        cond = " AND ".join(terms) or "1 = 1"
+        source = conditions(q, spans, sort.key, where, phone_bidx)
         parts.append(
-            f"SELECT {columns} FROM (SELECT {columns} FROM recording{hint} WHERE {cond} "
+            f"SELECT {columns} FROM (SELECT {columns} FROM {source} "
             f"ORDER BY {order_by(sort)} LIMIT {q.p(limit)}) AS b"
         )
     keys = " UNION ALL ".join(parts)
-    q_sql = (
+    return _with_sql(
+        q,
         f"SELECT {SUMMARY_COLUMNS} FROM (SELECT {columns} FROM ({keys}) AS u "
         f"ORDER BY {order_by(sort)} LIMIT {q.p(limit)}) AS k "
-        f"JOIN recording r ON r.id = k.id ORDER BY {order_by(sort, 'k.')}"
+        f"JOIN recording r ON r.id = k.id ORDER BY {order_by(sort, 'k.')}",
     )
-    return _with_sql(q, q_sql)
 
 
 def count_query(
     dialect: Dialect, where: RecordingFilter, cap: int | None, phone_bidx: bytes | None
 ) -> Query:
     q = Query(dialect)
-    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
-    spans = filter_spans(where)
-    terms = [t for c, s in spans.items() for t in span_terms(q, c, s)]
-    terms += equality_terms(q, where, phone_bidx)
-    cond = " AND ".join(terms) or "1 = 1"
-    inner = f"SELECT 1 FROM recording{hint} WHERE {cond}"
+    inner = f"SELECT 1 FROM {conditions(q, filter_spans(where), SortKey.DATE, where, phone_bidx)}"
     if cap is not None:
         inner += f" LIMIT {q.p(cap + 1)}"
     return _with_sql(q, f"SELECT count(*) FROM ({inner}) AS c")
@@ -214,16 +244,14 @@ def probe_query(
 ) -> Query:
     """`column` of the first row at or after each time: a sample spread over the result."""
     q = Query(dialect)
-    hint = index_hint(dialect, where, SortKey.DATE, phone_bidx is not None)
     parts = []
     for t in times:
         spans = filter_spans(where)
         spans["started_at"] = spans["started_at"].narrowed(lo=t)
-        terms = [x for c, s in spans.items() for x in span_terms(q, c, s)]
-        terms += equality_terms(q, where, phone_bidx)
+        source = conditions(q, spans, SortKey.DATE, where, phone_bidx)
         parts.append(
-            f"SELECT {column} FROM (SELECT {column}, started_at, id FROM recording{hint} "
-            f"WHERE {' AND '.join(terms)} ORDER BY started_at, id LIMIT 1) AS p"
+            f"SELECT {column} FROM (SELECT {column}, started_at, id FROM {source} "
+            "ORDER BY started_at, id LIMIT 1) AS p"
         )
     return _with_sql(q, " UNION ALL ".join(parts))
 
@@ -233,15 +261,12 @@ def ends_query(
 ) -> Query:
     """The smallest and largest sort key of the result, each one probe of the sort's index."""
     q = Query(dialect)
-    hint = index_hint(dialect, where, key, phone_bidx is not None)
     column = SORT_COLUMNS[key][0]
     parts = []
     for way in ("ASC", "DESC"):
-        terms = [t for c, s in filter_spans(where).items() for t in span_terms(q, c, s)]
-        terms += equality_terms(q, where, phone_bidx)
-        cond = " AND ".join(terms) or "1 = 1"
+        source = conditions(q, filter_spans(where), key, where, phone_bidx)
         parts.append(
-            f"SELECT {column} FROM (SELECT {column} FROM recording{hint} WHERE {cond} "
+            f"SELECT {column} FROM (SELECT {column} FROM {source} "
             f"ORDER BY {order_by(Sort(key, way == 'DESC'))} LIMIT 1) AS e"
         )
     return _with_sql(q, " UNION ALL ".join(parts))
