@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort, SortKey
+from kaiku_tui.domain.recording import Channel
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index import sql
 from kaiku_tui.index.sqlite import DIALECT, SqliteIndex
@@ -122,6 +123,35 @@ async def test_date_range_by_duration_reads_the_duration_index(sqlite_index: Sql
         assert reads and all("COVERING INDEX recording_by_duration" in r for r in reads), reads
         assert sorts_beside_reads(steps) == []
     assert len(reads) == 3  # after a cursor: one range per sort column
+
+
+# Statistics as ANALYZE writes them for ten million recordings over three years.
+TEN_MILLION_STATS = [
+    ("recording", "recording_by_date", "10000000 2 1 1 1 1 1"),
+    ("recording", "recording_by_duration", "10000000 1430 2 1 1 1 1"),
+    ("recording", "recording_by_agent", "10000000 1250000 2 1"),
+    ("recording", "recording_by_phone", "9700000 3"),
+    ("recording", "sqlite_autoindex_recording_1", "10000000 3333334 1"),
+]
+
+
+@pytest.mark.parametrize("where", [DAYS, RecordingFilter(channel=Channel.CHAT)], ids=["7d", "chat"])
+async def test_statistics_do_not_turn_a_sort_range_into_a_skip_scan(
+    sqlite_index: SqliteIndex, where: RecordingFilter
+) -> None:
+    """With 10 M-row statistics SQLite chose ANY(duration_s) on the duration index, lost the
+    order and sorted every row (27 ms a page at 1 M); the range must stay a range."""
+    with raw(sqlite_index) as db:
+        db.execute("ANALYZE")
+        db.execute("DELETE FROM sqlite_stat1")
+        db.executemany("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", TEN_MILLION_STATS)
+    for sort in (LONGEST_FIRST, NEWEST_FIRST):
+        for cursor in (None, Cursor((600, T0 + STEP, 99)[-len(sql.SORT_COLUMNS[sort.key]) :])):
+            steps = page_plan(sqlite_index, where, sort, cursor)
+            reads = recording_reads(steps)
+            assert reads and not any("ANY(" in r for r in reads), reads
+            assert all(sql.SORT_INDEX[sort.key] in r for r in reads), reads
+            assert sorts_beside_reads(steps) == []
 
 
 async def test_agent_filter_reads_the_agent_index(sqlite_index: SqliteIndex) -> None:
