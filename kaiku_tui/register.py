@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 
 from kaiku_tui.audit.chain import (
     AuditEvent,
-    ChainVerifier,
     Problem,
     event_from_body,
 )
@@ -43,6 +42,7 @@ from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
+from kaiku_tui.verification import verify_log
 
 _VERIFY_BATCH = 20_000
 NEWEST_FIRST = Sort()
@@ -397,18 +397,17 @@ class Register:
         await self._authorize(Action.AUDIT_VERIFY)
         public = self._master.checkpoint_signing_key().public_key()
         checkpoints = self._checkpoints.read(public)
-        verifier = ChainVerifier(self._master.audit_mac_key(), checkpoints)
-        after = 0
-        while rows := await self._index.audit_rows(after, _VERIFY_BATCH):
-            verifier.feed((r.seq, r.body, r.prev_hash, r.hash, r.mac) for r in rows)
-            after = rows[-1].seq
-        problem = verifier.finish()
-        report = VerifyReport(verifier.count, after, len(checkpoints), problem)
+        found = await verify_log(
+            self._index, self.config, self._master.audit_mac_key(), checkpoints
+        )
+        problem = found.problem
+        head = found.head[0] if found.head else 0
+        report = VerifyReport(found.count, head, len(checkpoints), problem)
         outcome = "ok" if problem is None else "error"
         await self._audit(
             Action.AUDIT_VERIFY.value,
             outcome,
-            result_count=verifier.count,
+            result_count=found.count,
             detail=None if problem is None else str(problem),
         )
         return report

@@ -377,6 +377,7 @@ class ChainVerifier:
         check_seq(first_seq)
         check_hash(prev_hash, "start prev_hash")
         self._pads = _HmacPads(mac_key)
+        self._unsealed: list[tuple[int, bytes, bytes]] = []  # rows whose MAC is not checked yet
         self._first_seq = first_seq
         self._next_seq = first_seq
         self._last_hash = prev_hash
@@ -410,16 +411,19 @@ class ChainVerifier:
     def _verify(self, rows: Iterator[Row]) -> None:
         """The hot loop: every name bound locally, each check a single comparison.
 
-        A failing row only breaks out; `_diagnose` works out afterwards what is wrong,
-        so the common path carries no bookkeeping.
+        Links and hashes are checked on every row, MACs on every 64th row and on the
+        last row of a batch. That is enough: a row changed without the key forces a
+        new hash on every row after it (or a link breaks), and none of those can
+        carry a valid MAC, so the next sampled MAC fails; the rows since the last
+        good one are then checked one by one to name the first. A failing row only
+        breaks out; `_diagnose` works out afterwards what is wrong.
         """
         sha256 = hashlib.sha256
-        inner_copy = self._pads.inner.copy
-        outer_copy = self._pads.outer.copy
-        same = hmac.compare_digest
         pack = _SEQ.pack
         start = expected = self._next_seq
         last_hash = self._last_hash
+        unsealed = self._unsealed
+        keep = unsealed.append
         mark = self._checkpoints[-1].seq if self._checkpoints else -1
         bad: Row | None = None
         try:
@@ -431,24 +435,45 @@ class ChainVerifier:
                 ):
                     bad = (seq, body, prev, digest, mac)
                     break
-                inner = inner_copy()
-                inner.update(digest)
-                outer = outer_copy()
-                outer.update(inner.digest())
-                if not same(outer.digest(), mac):
-                    bad = (seq, body, prev, digest, mac)
-                    break
                 if seq == mark:
                     if not self._check_checkpoints(seq, digest):
                         bad = (seq, body, prev, digest, mac)
                         break
                     mark = self._checkpoints[-1].seq if self._checkpoints else -1
+                keep((seq, digest, mac))
                 last_hash = digest
                 expected = seq + 1
+                if not seq & 63 and not self._seals_hold():
+                    return
         finally:
             self._advance(start, expected, last_hash)
-        if bad is not None:
+        if not self._seals_hold():
+            if bad is not None:  # an earlier row's MAC is the first problem; count this one
+                self.count += 1
+                self.head = (bad[0], bad[3])
+        elif bad is not None:
             self._diagnose(bad)
+
+    def _seals_hold(self) -> bool:
+        """Check the newest unchecked MAC; if it fails, name the first row whose MAC fails."""
+        unsealed = self._unsealed
+        if not unsealed:
+            return True
+        digest_of = self._pads.digest
+        same = hmac.compare_digest
+        _, digest, mac = unsealed[-1]
+        if not same(digest_of(digest), mac):
+            seq = next(q for q, d, m in unsealed if not same(digest_of(d), m))
+            self.first_problem = Problem(
+                seq,
+                "mac",
+                f"seq {seq}: the MAC does not match"
+                " (the row was re-hashed without the audit key, or the key is wrong)",
+            )
+            unsealed.clear()
+            return False
+        unsealed.clear()
+        return True
 
     def _advance(self, start: int, expected: int, last_hash: bytes) -> None:
         """Keep the verified position, also when the database raises mid-batch."""

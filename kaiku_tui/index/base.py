@@ -9,8 +9,9 @@ event that records it (`event` arguments): both land or neither does.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.domain.access import Person
@@ -46,9 +47,8 @@ class StoredRecording:
     retention_until: int | None = None
 
 
-@dataclass(frozen=True)
-class AuditRow:
-    """One sealed row as stored, for verification and display."""
+class AuditRow(NamedTuple):
+    """One sealed row as stored: a tuple, so batches go to the verifier as they are."""
 
     seq: int
     body: bytes
@@ -83,6 +83,18 @@ class Index(abc.ABC):
     @abc.abstractmethod
     async def audit_rows(self, after_seq: int, limit: int) -> list[AuditRow]:
         """Sealed rows with seq > after_seq in seq order, for verification in batches."""
+
+    async def audit_scan(
+        self, after_seq: int = 0, until_seq: int | None = None, batch: int = 20_000
+    ) -> AsyncGenerator[Sequence[AuditRow], None]:
+        """The sealed rows after `after_seq` (up to `until_seq`), in batches, for verifying."""
+        while rows := await self.audit_rows(after_seq, batch):
+            if until_seq is not None:
+                rows = [r for r in rows if r.seq <= until_seq]
+                if not rows:
+                    return
+            yield rows
+            after_seq = rows[-1].seq
 
     @abc.abstractmethod
     async def audit_bodies(self, query: AuditQuery) -> list[bytes]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -91,12 +91,23 @@ class SqliteIndex(Index):
         return await self._writer.audited(event, None)
 
     async def audit_rows(self, after_seq: int, limit: int) -> list[AuditRow]:
-        rows = await self._fetch(
-            "SELECT seq, CAST(body AS BLOB), prev_hash, hash, mac FROM audit_event "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
-        )
+        rows = await self._fetch(_AUDIT_ROWS, (after_seq, limit))
         return [AuditRow(*r) for r in rows]
+
+    async def audit_scan(
+        self, after_seq: int = 0, until_seq: int | None = None, batch: int = 20_000
+    ) -> AsyncGenerator[Sequence[AuditRow], None]:
+        """Rows as plain tuples from a connection of its own that reads text as bytes:
+        no per-row conversion, about a million rows a second. (Reading the next batch
+        ahead on a thread was measured slower: the two threads fight for the GIL.)"""
+        last = HIGHEST_SEQ if until_seq is None else until_seq
+        db = await asyncio.to_thread(_scan_connection, self.location)
+        try:
+            while rows := await asyncio.to_thread(_scan_batch, db, after_seq, last, batch):
+                yield rows
+                after_seq = rows[-1][0]
+        finally:
+            await asyncio.to_thread(db.close)
 
     async def audit_bodies(self, query: AuditQuery) -> list[bytes]:
         terms, params = [], []
@@ -367,6 +378,30 @@ class _Writer:
                 "nothing was changed or shown"
             ) from None
         return seq
+
+
+HIGHEST_SEQ = 2**63 - 1
+_AUDIT_ROWS = (
+    "SELECT seq, CAST(body AS BLOB), prev_hash, hash, mac FROM audit_event "
+    "WHERE seq > ? ORDER BY seq LIMIT ?"
+)
+
+
+def _scan_connection(location: str) -> sqlite3.Connection:
+    db = sqlite3.connect(f"file:{location}?mode=ro", uri=True, check_same_thread=False)
+    db.text_factory = bytes  # the body as the bytes that were hashed
+    return db
+
+
+def _scan_batch(db: sqlite3.Connection, after_seq: int, last: int, batch: int) -> list[Any]:
+    query = (
+        "SELECT seq, body, prev_hash, hash, mac FROM audit_event "
+        "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+    )
+    try:
+        return db.execute(query, (after_seq, last, batch)).fetchall()
+    except sqlite3.Error as exc:
+        raise StoreError(f"audit log: reading after seq {after_seq} failed ({exc})") from None
 
 
 def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:

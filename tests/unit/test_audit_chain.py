@@ -402,3 +402,27 @@ def test_position_is_kept_when_the_database_fails_mid_batch() -> None:
     assert verifier.count == 4 and verifier.head == (4, rows[3][3])
     verifier.feed(rows[4:])
     assert verifier.finish() is None and verifier.count == 10
+
+
+def rehashed_from(rows: list[Row], first: int) -> list[Row]:
+    """Edit seq `first` and re-chain every hash after it without the key."""
+    prev = rows[first - 2][3] if first > 1 else GENESIS
+    for i in range(first - 1, len(rows)):
+        seq, body, _, _, mac = rows[i]
+        if seq == first:
+            body = body.replace(b'"ok"', b'"denied"')
+        digest = hashlib.sha256(prev + seq.to_bytes(8, "big") + body).digest()
+        rows[i] = (seq, body, prev, digest, mac)
+        prev = digest
+    return rows
+
+
+@pytest.mark.parametrize("first", [1, 2, 63, 64, 65, 127, 128, 129, 250, 299, 300])
+@pytest.mark.parametrize("batch", [1, 50, 64, 1000])
+def test_sampled_macs_still_name_the_first_rehashed_row(first: int, batch: int) -> None:
+    """MACs are checked on every 64th row and at each batch's end; a rewrite is still
+    named at its first row, wherever it falls against the samples and batches."""
+    verifier = verify(rehashed_from(build_chain(300), first), batch=batch)
+    problem = verifier.first_problem
+    assert problem is not None and (problem.kind, problem.seq) == ("mac", first)
+    assert verifier.count == 300
