@@ -128,7 +128,7 @@ class SqliteIndex(Index):
         return [r[0] for r in rows]
 
     async def audit_head(self) -> tuple[int, bytes] | None:
-        rows = await self._fetch("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        rows = await self._fetch(_AUDIT_HEAD)
         return (rows[0][0], rows[0][1]) if rows else None
 
     # -- the register itself ------------------------------------------------------
@@ -364,7 +364,7 @@ class _Writer:
 
     def _append(self, db: sqlite3.Connection, event: AuditEvent) -> int:
         try:
-            head = db.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+            head = db.execute(_AUDIT_HEAD)
             last = head.fetchone()
             seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             row = seal(seq, prev, canonical_body(seq, event), self._mac_key)
@@ -381,6 +381,9 @@ class _Writer:
 
 
 HIGHEST_SEQ = 2**63 - 1
+# The last row of the table's own b-tree. NOT INDEXED: with statistics taken when
+# the log was small, SQLite walked audit_by_actor and sorted (378 ms at 1 M rows).
+_AUDIT_HEAD = "SELECT seq, hash FROM audit_event NOT INDEXED ORDER BY seq DESC LIMIT 1"
 _AUDIT_ROWS = (
     "SELECT seq, CAST(body AS BLOB), prev_hash, hash, mac FROM audit_event "
     "WHERE seq > ? ORDER BY seq LIMIT ?"

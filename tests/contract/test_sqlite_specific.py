@@ -241,3 +241,18 @@ async def test_open_and_close_leave_no_threads(tmp_path: Path) -> None:
         # the last connection to close checkpoints the WAL and removes it
         assert not path.with_name(path.name + "-wal").exists()
     assert set(threading.enumerate()) <= before
+
+
+async def test_the_audit_head_is_read_from_the_table_whatever_the_statistics(
+    sqlite_index: SqliteIndex,
+) -> None:
+    """Statistics from a small log once made every append walk audit_by_actor and sort."""
+    from kaiku_tui.index.sqlite import _AUDIT_HEAD
+
+    with raw(sqlite_index) as db:
+        db.execute("ANALYZE")
+        db.execute("DELETE FROM sqlite_stat1")
+        db.execute("INSERT INTO sqlite_stat1 VALUES ('audit_event', 'audit_by_actor', '7 7 1')")
+    with raw(sqlite_index) as db:
+        steps = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _AUDIT_HEAD)]
+    assert steps == ["SCAN audit_event"]
