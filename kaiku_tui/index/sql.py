@@ -89,12 +89,18 @@ def filter_spans(where: RecordingFilter) -> dict[str, Span]:
 
 
 def equality_terms(
-    q: Query, where: RecordingFilter, phone_bidx: bytes | None, plain: str = ""
+    q: Query,
+    where: RecordingFilter,
+    phone_bidx: bytes | None,
+    plain: str = "",
+    prefix: tuple[str, ...] = (),
 ) -> list[str]:
-    """Terms on columns other than the sort columns (`plain` = "+" keeps them off the index)."""
+    """Terms on columns other than the sort columns (`plain` = "+" keeps them off the index,
+    but for the index's own `prefix` columns)."""
     terms: list[str] = []
     if where.channel is not None:
-        terms.append(f"{plain}channel = {q.p(CHANNEL_CODE[where.channel])}")
+        mark = "" if "channel" in prefix else plain
+        terms.append(f"{mark}channel = {q.p(CHANNEL_CODE[where.channel])}")
     if where.direction is not None:
         terms.append(f"{plain}direction = {q.p(DIRECTION_CODE[where.direction])}")
     if where.orgs:
@@ -146,12 +152,25 @@ def conditions(
     """
     pin = pinned(q.dialect, where, phone_bidx is not None)
     keys = _range_columns(spans, key) if pin else set(spans)
+    index, prefix = sort_index(key, where)
     terms = []
     for column, span in spans.items():
         terms += span_terms(q, column if column in keys else f"+{column}", span)
-    terms += equality_terms(q, where, phone_bidx, "+" if pin else "")
-    hint = f" INDEXED BY {SORT_INDEX[key]}" if pin else ""
+    terms += equality_terms(q, where, phone_bidx, "+" if pin else "", prefix)
+    hint = f" INDEXED BY {index}" if pin else ""
     return f"recording{hint} WHERE {' AND '.join(terms) or '1 = 1'}"
+
+
+def sort_index(key: SortKey, where: RecordingFilter) -> tuple[str, tuple[str, ...]]:
+    """The index that reads `key`'s order for this filter, and its equality prefix.
+
+    Chats are long, so at the short end of the duration index a chat is rare:
+    an ascending page of outbound chats scanned 60,000 entries (p95 5.2 ms at
+    10 M rows). Led by the channel, the index reads only that channel's rows.
+    """
+    if key is SortKey.DURATION and where.channel is not None:
+        return "recording_by_channel_duration", ("channel",)
+    return SORT_INDEX[key], ()
 
 
 def _range_columns(spans: dict[str, Span], key: SortKey) -> set[str]:

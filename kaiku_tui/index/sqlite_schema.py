@@ -91,4 +91,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
     BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END;
     """,
+    # 2: duration order within one channel (chats are rare among short recordings)
+    """
+    CREATE INDEX recording_by_channel_duration
+        ON recording (channel, duration_s, started_at, id, direction, org);
+    """,
 )

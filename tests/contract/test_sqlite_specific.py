@@ -15,6 +15,7 @@ from kaiku_tui.domain.recording import Channel
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index import sql
 from kaiku_tui.index.sqlite import DIALECT, SqliteIndex
+from kaiku_tui.index.sqlite_schema import MIGRATIONS
 from tests.contract.rows import MAC_KEY, PHONES, STEP, T0, event, stored_org
 
 NEWEST_FIRST = Sort(SortKey.DATE, descending=True)
@@ -23,6 +24,7 @@ BAND = RecordingFilter(min_duration=1800, max_duration=3600)  # a duration band
 DAYS = RecordingFilter(started_from=T0, started_before=T0 + 86_400 * 7)  # a date range
 ORDER_SORT = "USE TEMP B-TREE FOR ORDER BY"
 WRITER = "kaiku-sqlite-writer"
+LATEST = len(MIGRATIONS)
 
 
 @pytest.fixture
@@ -131,6 +133,7 @@ TEN_MILLION_STATS = [
     ("recording", "recording_by_duration", "10000000 1430 2 1 1 1 1"),
     ("recording", "recording_by_agent", "10000000 1250000 2 1"),
     ("recording", "recording_by_phone", "9700000 3"),
+    ("recording", "recording_by_channel_duration", "10000000 5000000 700 1 1 1 1"),
     ("recording", "sqlite_autoindex_recording_1", "10000000 3333334 1"),
 ]
 
@@ -150,8 +153,19 @@ async def test_statistics_do_not_turn_a_sort_range_into_a_skip_scan(
             steps = page_plan(sqlite_index, where, sort, cursor)
             reads = recording_reads(steps)
             assert reads and not any("ANY(" in r for r in reads), reads
-            assert all(sql.SORT_INDEX[sort.key] in r for r in reads), reads
+            assert all(sql.sort_index(sort.key, where)[0] in r for r in reads), reads
             assert sorts_beside_reads(steps) == []
+
+
+async def test_duration_order_in_one_channel_reads_the_channel_index(
+    sqlite_index: SqliteIndex,
+) -> None:
+    chats = RecordingFilter(channel=Channel.CHAT, started_from=T0, started_before=T0 + 86_400)
+    for cursor in (None, Cursor((600, T0 + STEP, 99))):
+        steps = page_plan(sqlite_index, chats, Sort(SortKey.DURATION, False), cursor)
+        reads = recording_reads(steps)
+        assert reads and all("recording_by_channel_duration (channel=?" in r for r in reads), reads
+        assert sorts_beside_reads(steps) == []
 
 
 async def test_agent_filter_reads_the_agent_index(sqlite_index: SqliteIndex) -> None:
@@ -175,7 +189,7 @@ async def test_phone_filter_reads_the_phone_index(sqlite_index: SqliteIndex) -> 
 async def test_index_is_in_wal_mode(sqlite_index: SqliteIndex) -> None:
     with raw(sqlite_index) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (LATEST,)
 
 
 async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
@@ -193,7 +207,7 @@ async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
         finally:
             await index.close()
         with closing(sqlite3.connect(path)) as db:
-            assert db.execute("PRAGMA user_version").fetchone() == (1,)
+            assert db.execute("PRAGMA user_version").fetchone() == (LATEST,)
 
 
 async def test_missing_index_without_create_is_a_store_error(tmp_path: Path) -> None:
@@ -204,7 +218,7 @@ async def test_missing_index_without_create_is_a_store_error(tmp_path: Path) -> 
 
 def newer_database(path: Path) -> Path:
     with closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA user_version = 2")
+        db.execute(f"PRAGMA user_version = {LATEST + 1}")
     return path
 
 
@@ -213,7 +227,7 @@ async def test_a_newer_schema_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="newer than this kaiku-tui knows"):
         await SqliteIndex.open(path, MAC_KEY)
     with closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (LATEST + 1,)
 
 
 async def test_a_failed_open_leaves_no_writer_thread(tmp_path: Path) -> None:
