@@ -39,8 +39,8 @@ from measure import pair, rate, ratio, table
 from rawsql import RawSqlite
 from shapes import shapes
 
-from kaiku_tui.cli import current_identity
 from kaiku_tui.config import Config
+from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register, VerifyReport
 from kaiku_tui.vault.keys import MasterKey
 from kaiku_tui.verification import PARALLEL_FROM

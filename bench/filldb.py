@@ -30,13 +30,12 @@ from pathlib import Path
 from auditbench import seal_bulk
 from measure import Stopwatch
 
-from kaiku_tui.cli import current_identity
-from kaiku_tui.config import Config, load, write_default
-from kaiku_tui.domain.access import Role
+from kaiku_tui.config import Config, load
+from kaiku_tui.demo import create_demo_register
 from kaiku_tui.domain.dates import day_start
+from kaiku_tui.identity import current_identity
 from kaiku_tui.index.sqlite_schema import MIGRATIONS
 from kaiku_tui.ingest.demo import AGENTS, DEMO_ORGS, QUEUES, TAGS, DemoSpec
-from kaiku_tui.register import Register
 from kaiku_tui.vault.keys import MasterKey
 
 MARKER = "bench.json"
@@ -89,7 +88,7 @@ async def ensure_filled(
         return load(folder / "config.toml"), FillReport(**{**saved, "cached": True})
     _clear(folder)
     with Stopwatch() as total:
-        config = await _initialise(folder)
+        config = await create_demo_register(folder, "Bench Admin")
         report = _fill(config, records, seed, audit_events)
     report = FillReport(**{**asdict(report), "total_s": total.seconds})
     marker.write_text(json.dumps(asdict(report), indent=1))
@@ -132,26 +131,6 @@ def _clear(folder: Path) -> None:
     for name in names:
         path = folder / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
-async def _initialise(folder: Path) -> Config:
-    """Keys, schema, the current login with every role, the demo organisations."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_default(folder / "config.toml", folder)
-    config = load(folder / "config.toml")
-    identity = current_identity()
-    register = await Register.initialise(config, identity, "Bench Admin")
-    try:
-        await register.set_person(identity.login, frozenset(Role), ())
-    finally:
-        await register.close()
-    register = await Register.open(config, identity, environ={})
-    try:
-        for org in DEMO_ORGS:
-            await register.add_org(org)
-    finally:
-        await register.close()
-    return config
 
 
 def _fill(config: Config, records: int, seed: int, audit_events: int) -> FillReport:

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import pwd
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC
@@ -21,7 +20,7 @@ from typing import Any, TextIO
 from kaiku_tui import __version__
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
-from kaiku_tui.domain.access import Identity, Person, Purpose, Role
+from kaiku_tui.domain.access import Person, Purpose, Role
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import RecordingFilter, Sort
 from kaiku_tui.domain.dates import (
@@ -44,6 +43,7 @@ from kaiku_tui.errors import (
     KaikuError,
     UsageError,
 )
+from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register, VerifyReport
 
 Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
@@ -54,13 +54,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: {message}")
-
-
-def current_identity(environ: dict[str, str] | os._Environ[str] = os.environ) -> Identity:
-    """The operating-system login (not $USER, which anyone can set) and the SSH client."""
-    login = pwd.getpwuid(os.getuid()).pw_name
-    ssh = environ.get("SSH_CLIENT", "").split()
-    return Identity(login, ssh[0] if ssh else None)
 
 
 # -- arguments ---------------------------------------------------------------------

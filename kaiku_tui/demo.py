@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from kaiku_tui.config import load, write_default
+from kaiku_tui.config import Config, load, write_default
 from kaiku_tui.domain.access import Role
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import EXIT_OK, UsageError
+from kaiku_tui.identity import current_identity
 from kaiku_tui.ingest.demo import DEMO_ORGS, DemoSpec, generate
 from kaiku_tui.register import Register
 
@@ -28,7 +29,7 @@ _BATCH = 2_000
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    from kaiku_tui.cli import current_identity, verify_summary
+    from kaiku_tui.cli import verify_summary
 
     folder = Path(args.dir or "kaiku-demo").resolve()
     if args.records < 0:
@@ -49,26 +50,36 @@ async def run_demo(args: argparse.Namespace) -> int:
 
 
 async def _build(folder: Path, records: int) -> None:
-    from kaiku_tui.cli import current_identity
-
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} exists and is not an empty demo folder; use --dir")
     print(f"building a demo register of {records:,} recordings in {folder} ...")
+    config = await create_demo_register(folder, "Demo Admin")
+    register = await Register.open(config, current_identity())
+    try:
+        await _fill(register, records)
+    finally:
+        await register.close()
+
+
+async def create_demo_register(folder: Path, display_name: str) -> Config:
+    """A register in `folder` (config, key, index) with the demo organisations, whose one
+    person, the current login, holds every role. The benchmarks start from it too."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_default(folder / "config.toml", folder)
     config = load(folder / "config.toml")
     identity = current_identity()
-    register = await Register.initialise(config, identity, "Demo Admin")
+    register = await Register.initialise(config, identity, display_name)
     try:
         await register.set_person(identity.login, frozenset(Role), ())
     finally:
         await register.close()
-    register = await Register.open(config, identity)
+    register = await Register.open(config, identity, environ={})
     try:
         for org in DEMO_ORGS:
             await register.add_org(org)
-        await _fill(register, records)
     finally:
         await register.close()
+    return config
 
 
 async def _fill(register: Register, records: int) -> None:
