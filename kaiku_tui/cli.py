@@ -73,7 +73,14 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kaiku-tui", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="kaiku-tui",
+        description="The register of recorded customer calls and chats: every search and "
+        "every opening is audited first; content is encrypted; named persons only.",
+        epilog="exit codes: 0 done, 1 audit tampering found, 2 unusable input or config, "
+        "3 import rejected rows, 4 refused by the access policy, 5 stopped by a failure "
+        "(nothing revealed)",
+    )
     parser.add_argument("--version", action="version", version=f"kaiku-tui {__version__}")
     parser.add_argument("--config", metavar="PATH", help="configuration file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
