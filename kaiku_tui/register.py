@@ -200,8 +200,9 @@ class Register:
             scoped, sort, phone_bidx=bidx, after=after, before=before, limit=limit
         )
         criteria = {**where.criteria(), "sort": str(sort), "limit": limit}
-        if after or before:
-            criteria["from_cursor"] = list((after or before).values)  # type: ignore[union-attr]
+        cursor = after or before
+        if cursor is not None:
+            criteria["from_cursor"] = list(cursor.values)
         await self._audit(
             Action.SEARCH.value,
             criteria=criteria,
