@@ -11,6 +11,7 @@ audited too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -145,7 +146,10 @@ class Register:
         head = await self._index.audit_head()
         if head is not None:
             key = self._master.checkpoint_signing_key()
-            self._checkpoints.append(head[0], head[1], key, self._master.key_id)
+            # A file lock and an fsync: off the event loop, which may be drawing a screen.
+            await asyncio.to_thread(
+                self._checkpoints.append, head[0], head[1], key, self._master.key_id
+            )
         self._since_checkpoint = 0
 
     async def _authorize(self, action: Action, **fields: Any) -> None:
@@ -397,7 +401,7 @@ class Register:
         """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
         await self._authorize(Action.AUDIT_VERIFY)
         public = self._master.checkpoint_signing_key().public_key()
-        checkpoints = self._checkpoints.read(public)
+        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
         found = await verify_log(
             self._index, self.config, self._master.audit_mac_key(), checkpoints
         )
