@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import platformdirs
 
@@ -155,10 +155,11 @@ def _checked(value: Any, section: str, key: str, name: str) -> Any:
 def _check_url(url: str, name: str) -> None:
     if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"{name}: [index] url must be empty, sqlite:///PATH or postgresql://...")
-    if urlsplit(url).password is not None:
+    parts = urlsplit(url)
+    if parts.password is not None or "password" in parse_qs(parts.query):
         # A password in the config text ends up in backups, tickets and screens.
         raise ConfigError(
-            f"{name}: [index] url must not hold a password; use .pgpass or password_file"
+            f"{name}: [index] url must not hold a password; use ~/.pgpass or PGPASSFILE"
         )
 
 

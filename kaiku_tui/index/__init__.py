@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from kaiku_tui.config import Config
-from kaiku_tui.errors import ConfigError
 from kaiku_tui.index.base import Index
 
 
 async def open_index(config: Config, mac_key: bytes, *, create: bool = False) -> Index:
-    """The configured backend, migrated to the current schema."""
+    """The configured backend, migrated to the current schema.
+
+    Each backend is imported only when chosen: the embedded register loads no asyncpg."""
     if config.is_network:
-        raise ConfigError(
-            f"{config.source}: [index] url: the PostgreSQL index is not available in this "
-            "version; leave url empty for the embedded SQLite index"
-        )
+        from kaiku_tui.index.postgres import PostgresIndex
+
+        return await PostgresIndex.open(config.index_url, mac_key, create=create)
     from kaiku_tui.index.sqlite import SqliteIndex
 
     return await SqliteIndex.open(

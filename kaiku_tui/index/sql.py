@@ -32,11 +32,17 @@ DIRECTIONS = {v: k for k, v in DIRECTION_CODE.items()}
 LOWEST = -(2**62)
 HIGHEST = 2**62
 
-SUMMARY_COLUMNS = (
-    "r.id, r.org, r.channel, r.direction, r.started_at, r.duration_s, r.agent, r.queue, "
-    "r.phone_masked, r.source_id, r.blob_ref IS NOT NULL, r.transcript_enc IS NOT NULL, "
-    "(SELECT group_concat(t.tag, char(31)) FROM recording_tag t WHERE t.recording_id = r.id)"
-)
+
+def summary_columns(tag_list: str) -> str:
+    """A RecordingSummary's columns of `recording r`, its tags joined by U+001F."""
+    return (
+        "r.id, r.org, r.channel, r.direction, r.started_at, r.duration_s, r.agent, r.queue, "
+        "r.phone_masked, r.source_id, r.blob_ref IS NOT NULL, r.transcript_enc IS NOT NULL, "
+        f"(SELECT {tag_list} FROM recording_tag t WHERE t.recording_id = r.id)"
+    )
+
+
+SUMMARY_COLUMNS = summary_columns("group_concat(t.tag, char(31))")  # SQLite's spelling
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Dialect:
 
     indexed_by: bool  # SQLite's INDEXED BY; PostgreSQL's planner needs no hint
     param: str = "?"  # "?" or "$" (numbered, PostgreSQL)
+    summary: str = SUMMARY_COLUMNS  # the tag aggregate is spelt differently per backend
 
     def placeholder(self, n: int) -> str:
         return "?" if self.param == "?" else f"${n}"
@@ -238,7 +245,7 @@ def page_query(
     keys = " UNION ALL ".join(parts)
     return _with_sql(
         q,
-        f"SELECT {SUMMARY_COLUMNS} FROM (SELECT {columns} FROM ({keys}) AS u "
+        f"SELECT {dialect.summary} FROM (SELECT {columns} FROM ({keys}) AS u "
         f"ORDER BY {order_by(sort)} LIMIT {q.p(limit)}) AS k "
         f"JOIN recording r ON r.id = k.id ORDER BY {order_by(sort, 'k.')}",
     )

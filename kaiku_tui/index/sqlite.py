@@ -14,37 +14,36 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from kaiku_tui.audit.chain import GENESIS, AuditEvent, canonical_body, seal
-from kaiku_tui.domain.access import Person, Role
+from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
-from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.org import Organisation
-from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import AuditFailure, StoreError, UsageError
-from kaiku_tui.index import sql
+from kaiku_tui.index import rowformat, sql
 from kaiku_tui.index.base import (
     AddResult,
     AuditRow,
     Index,
-    PhoneBidx,
     StoredOrg,
     StoredRecording,
 )
+from kaiku_tui.index.browsing import SqlBrowse
 from kaiku_tui.index.sqlite_schema import MIGRATIONS
 
 T = TypeVar("T")
 DIALECT = sql.Dialect(indexed_by=True)
-_SAMPLE = 64  # probes for a seek in duration order
 
 
-class SqliteIndex(Index):
+class SqliteIndex(SqlBrowse, Index):
     """Open with `await SqliteIndex.open(path, mac_key)`; close with `await index.close()`."""
+
+    dialect = DIALECT
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: _Writer) -> None:
         self.location = str(path)
@@ -85,6 +84,9 @@ class SqliteIndex(Index):
         except sqlite3.Error as exc:
             raise StoreError(f"index {self.location}: {exc}") from None
 
+    async def _rows(self, query: sql.Query) -> list[sqlite3.Row]:
+        return await self._fetch(query.sql, query.params)
+
     # -- audit ------------------------------------------------------------------
 
     async def append_audit(self, event: AuditEvent) -> int:
@@ -113,7 +115,7 @@ class SqliteIndex(Index):
         terms, params = [], []
         if query.since is not None:
             terms.append("at >= ?")
-            params.append(_iso_z(query.since))
+            params.append(rowformat.since_text(query.since))
         for column in ("actor", "action"):
             value = getattr(query, column)
             if value is not None:
@@ -151,25 +153,16 @@ class SqliteIndex(Index):
 
     async def get_person(self, login: str) -> Person | None:
         rows = await self._fetch(
-            "SELECT login, display_name, roles, orgs, active FROM person WHERE login = ?",
-            (login,),
+            f"SELECT {rowformat.PERSON_COLUMNS} FROM person WHERE login = ?", (login,)
         )
-        return _person(rows[0]) if rows else None
+        return rowformat.person_of(rows[0]) if rows else None
 
     async def list_persons(self) -> list[Person]:
-        rows = await self._fetch(
-            "SELECT login, display_name, roles, orgs, active FROM person ORDER BY login"
-        )
-        return [_person(r) for r in rows]
+        rows = await self._fetch(f"SELECT {rowformat.PERSON_COLUMNS} FROM person ORDER BY login")
+        return [rowformat.person_of(r) for r in rows]
 
     async def put_person(self, person: Person, event: AuditEvent, *, new: bool) -> None:
-        values = (
-            person.display_name,
-            ",".join(sorted(r.value for r in person.roles)),
-            ",".join(person.orgs),
-            int(person.active),
-            person.login,
-        )
+        values = rowformat.person_values(person)
 
         def change(db: sqlite3.Connection) -> None:
             if new:
@@ -222,7 +215,7 @@ class SqliteIndex(Index):
     # -- recordings ---------------------------------------------------------------
 
     async def add_recordings(self, rows: Sequence[StoredRecording], event: AuditEvent) -> AddResult:
-        values = [(_recording_values(r), r.summary.tags) for r in rows]
+        values = [(rowformat.recording_values(r), r.summary.tags) for r in rows]
 
         def change(db: sqlite3.Connection) -> AddResult:
             added = 0
@@ -237,74 +230,11 @@ class SqliteIndex(Index):
 
     async def get_recording(self, record_id: int) -> StoredRecording | None:
         rows = await self._fetch(
-            f"SELECT {sql.SUMMARY_COLUMNS}, r.wrapped_key, r.phone_enc, r.phone_bidx, "
-            "r.transcript_enc, r.blob_ref, r.notice_played, r.legal_hold, r.retention_until "
-            "FROM recording r WHERE r.id = ?",
+            f"SELECT {sql.SUMMARY_COLUMNS}, {rowformat.STORED_COLUMNS} FROM recording r "
+            "WHERE r.id = ?",
             (record_id,),
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return StoredRecording(
-            _summary(row[:13]), row[13], row[14], row[15], row[16], row[17],
-            bool(row[18]), bool(row[19]), row[20],
-        )  # fmt: skip
-
-    async def page(
-        self,
-        where: RecordingFilter,
-        sort: Sort,
-        *,
-        phone_bidx: PhoneBidx = None,
-        after: Cursor | None = None,
-        before: Cursor | None = None,
-        limit: int = 50,
-    ) -> Page:
-        backward = before is not None
-        walk = sort.reversed() if backward else sort
-        query = sql.page_query(DIALECT, where, walk, before or after, limit + 1, phone_bidx)
-        rows = [] if query is None else await self._fetch(query.sql, query.params)
-        more = len(rows) > limit
-        found = [_summary(r) for r in rows[:limit]]
-        if backward:
-            return Page(tuple(reversed(found)), sort, has_before=more, has_after=True)
-        return Page(tuple(found), sort, has_before=after is not None, has_after=more)
-
-    async def count(
-        self, where: RecordingFilter, *, phone_bidx: PhoneBidx = None, cap: int | None = 10_000
-    ) -> Count:
-        query = sql.count_query(DIALECT, where, cap, phone_bidx)
-        (n,) = (await self._fetch(query.sql, query.params))[0]
-        if cap is not None and n > cap:
-            return Count(cap, exact=False)
-        return Count(n, exact=True)
-
-    async def seek(
-        self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
-    ) -> Cursor | None:
-        fraction = min(max(fraction, 0.0), 1.0)
-        position = 1.0 - fraction if sort.descending else fraction
-        dates = await self._ends(where, SortKey.DATE, phone_bidx)
-        if dates is None:
-            return None
-        first, last = dates
-        if sort.key is SortKey.DATE:
-            return sql.seek_cursor(sort, round(first + position * (last - first)))
-        # The durations of rows spread evenly over the dates estimate the quantiles;
-        # the true shortest and longest make both ends reachable.
-        times = [first + (last - first) * i // (_SAMPLE - 1) for i in range(_SAMPLE)]
-        probe = sql.probe_query(DIALECT, where, "duration_s", times, phone_bidx)
-        sample = [r[0] for r in await self._fetch(probe.sql, probe.params)]
-        sample += await self._ends(where, SortKey.DURATION, phone_bidx) or ()
-        sample.sort()
-        return sql.seek_cursor(sort, sample[round(position * (len(sample) - 1))])
-
-    async def _ends(
-        self, where: RecordingFilter, key: SortKey, phone_bidx: PhoneBidx
-    ) -> tuple[int, int] | None:
-        query = sql.ends_query(DIALECT, where, key, phone_bidx)
-        found = [r[0] for r in await self._fetch(query.sql, query.params)]
-        return (found[0], found[1]) if len(found) == 2 else None
+        return rowformat.stored_of(rows[0]) if rows else None
 
 
 class _Writer:
@@ -466,41 +396,10 @@ _ORG_SELECT = (
     "master_key_id FROM organisation"
 )
 _INSERT_RECORDING = (
-    "INSERT OR IGNORE INTO recording (org, channel, direction, started_at, duration_s, agent, "
-    "queue, source_id, phone_masked, phone_enc, phone_bidx, transcript_enc, blob_ref, "
-    "wrapped_key, notice_played, legal_hold, retention_until) "
+    f"INSERT OR IGNORE INTO recording ({rowformat.RECORDING_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_TAG = "INSERT OR IGNORE INTO recording_tag (tag, recording_id) VALUES (?, ?)"
-
-
-def _recording_values(r: StoredRecording) -> tuple[object, ...]:
-    s = r.summary
-    return (
-        s.org, sql.CHANNEL_CODE[s.channel], sql.DIRECTION_CODE[s.direction], s.started_at,
-        s.duration_s, s.agent, s.queue, s.source_id, s.phone_masked, r.phone_enc, r.phone_bidx,
-        r.transcript_enc, r.blob_ref, r.wrapped_key, int(r.notice_played), int(r.legal_hold),
-        r.retention_until,
-    )  # fmt: skip
-
-
-def _summary(row: Sequence[Any]) -> RecordingSummary:
-    tags = tuple(sorted(row[12].split("\x1f"))) if row[12] else ()
-    return RecordingSummary(
-        id=row[0], org=row[1], channel=sql.CHANNELS[row[2]], direction=sql.DIRECTIONS[row[3]],
-        started_at=row[4], duration_s=row[5], agent=row[6], queue=row[7], phone_masked=row[8],
-        source_id=row[9], has_audio=bool(row[10]), has_transcript=bool(row[11]), tags=tags,
-    )  # fmt: skip
-
-
-def _person(row: Sequence[Any]) -> Person:
-    return Person(
-        login=row[0],
-        display_name=row[1],
-        roles=frozenset(Role(r) for r in row[2].split(",") if r),
-        orgs=tuple(o for o in row[3].split(",") if o),
-        active=bool(row[4]),
-    )
 
 
 def _org(row: Sequence[Any]) -> StoredOrg:
@@ -514,7 +413,3 @@ def _date(text: str | None) -> date | None:
 
 def _date_text(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _iso_z(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -107,6 +107,17 @@ async def test_audit_rows_pages_after_a_seq(index: Index) -> None:
     assert await index.audit_rows(10, 100) == []
 
 
+async def test_an_event_with_nul_characters_is_stored_and_found(index: Index) -> None:
+    """A NUL (a pasted search, a CDR field) is JSON-escaped in the body; PostgreSQL's jsonb
+    cannot hold it, and the columns generated from the body must not refuse the event."""
+    odd = event("search", actor=r"x\u0000y", detail="a\x00b", criteria={"agent": "\x00", "q": "\\"})
+    assert await index.append_audit(odd) == 1
+    (row,) = await index.audit_rows(0, 10)
+    assert event_from_body(row.body) == (1, odd) and verify([row]) is None
+    assert await index.audit_bodies(AuditQuery(actor=r"x\u0000y")) == [row.body]
+    assert await index.audit_bodies(AuditQuery(action="search")) == [row.body]
+
+
 # -- audit_bodies: actor, action, since -----------------------------------------------
 
 

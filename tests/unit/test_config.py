@@ -37,6 +37,7 @@ def test_defaults_derive_from_data_dir(tmp_path: Path) -> None:
         ("[audio]\nsink = 'pulse'\n", "[audio] sink must be one of"),
         ("[index]\nurl = 'mysql://x'\n", "[index] url must be empty"),
         ("[index]\nurl = 'postgresql://u:secret@h/db'\n", "must not hold a password"),
+        ("[index]\nurl = 'postgres://u@h/db?password=secret'\n", "must not hold a password"),
         ("register = 3\n", "[register] must be a table"),
         ("[register\n", "not valid TOML"),
     ],

@@ -1,0 +1,363 @@
+"""The network index: PostgreSQL through an asyncpg connection pool.
+
+Reads are one `fetch` on any pooled connection. A write is one transaction on
+one connection: an advisory transaction lock serialises the audit chain (every
+writer, in every process, takes the same fixed key before it reads the head),
+the sealed event is inserted, then the change; both commit or neither does.
+The lock is held only until COMMIT, so a crashed client cannot leave it taken.
+
+The password is never in the URL: asyncpg reads ~/.pgpass (or $PGPASSFILE)
+by itself, as libpq does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from kaiku_tui.audit.chain import GENESIS, MAX_SEQ, AuditEvent, canonical_body, seal
+from kaiku_tui.domain.access import Person
+from kaiku_tui.domain.auditlog import AuditQuery
+from kaiku_tui.domain.org import Organisation
+from kaiku_tui.errors import AuditFailure, StoreError, UsageError
+from kaiku_tui.index import rowformat, sql
+from kaiku_tui.index.base import AddResult, AuditRow, Index, StoredOrg, StoredRecording
+from kaiku_tui.index.browsing import SqlBrowse
+from kaiku_tui.index.postgres_schema import MIGRATIONS
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = PoolConnectionProxy[asyncpg.Record]
+    Pool = asyncpg.Pool[asyncpg.Record]
+
+T = TypeVar("T")
+Change = Callable[["Connection"], Awaitable[T]]
+
+DIALECT = sql.Dialect(
+    indexed_by=False, param="$", summary=sql.summary_columns("string_agg(t.tag, chr(31))")
+)
+# Advisory lock keys: fixed, so every process serialises on the same ones.
+AUDIT_LOCK = int.from_bytes(b"kaiku-au", "big")
+MIGRATION_LOCK = int.from_bytes(b"kaiku-mg", "big")
+# What the driver raises for a refused statement or a lost server.
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+class PostgresIndex(SqlBrowse, Index):
+    """Open with `await PostgresIndex.open(url, mac_key)`; close with `await index.close()`."""
+
+    dialect = DIALECT
+
+    def __init__(self, location: str, pool: Pool, mac_key: bytes) -> None:
+        self.location = location
+        self._pool = pool
+        self._mac_key = mac_key
+
+    @classmethod
+    async def open(
+        cls, url: str, mac_key: bytes, *, create: bool = False, pool_size: int = 4
+    ) -> PostgresIndex:
+        """Connect and migrate; `create` allows a database without the register's tables."""
+        location = _location(url)
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
+        except DRIVER_ERRORS as exc:
+            raise StoreError(f"index {location}: cannot connect ({exc})") from None
+        try:
+            async with pool.acquire() as conn:
+                await _migrate(conn, location, create)
+        except BaseException as exc:
+            await pool.close()
+            if isinstance(exc, DRIVER_ERRORS):
+                raise StoreError(f"index {location}: {exc}") from None
+            raise
+        return cls(location, pool, mac_key)
+
+    async def close(self) -> None:
+        """Close every pooled connection (waits for those in use to come back)."""
+        await self._pool.close()
+
+    async def _fetch(self, query: str, *params: object) -> list[asyncpg.Record]:
+        try:
+            return await self._pool.fetch(query, *params)
+        except DRIVER_ERRORS as exc:
+            raise StoreError(f"index {self.location}: {exc}") from None
+
+    async def _rows(self, query: sql.Query) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self._fetch(query.sql, *query.params)]
+
+    # -- audit ------------------------------------------------------------------
+
+    async def append_audit(self, event: AuditEvent) -> int:
+        return (await self._audited(event, _no_change))[0]
+
+    async def audit_rows(self, after_seq: int, limit: int) -> list[AuditRow]:
+        rows = await self._fetch(_AUDIT_ROWS, after_seq, MAX_SEQ, limit)
+        return [AuditRow(*r) for r in rows]
+
+    async def audit_scan(
+        self, after_seq: int = 0, until_seq: int | None = None, batch: int = 20_000
+    ) -> AsyncGenerator[Sequence[AuditRow], None]:
+        """Batches bounded by `until_seq` in SQL, each one fetch; the body comes as the
+        bytea of its UTF-8 text, so the verifier gets the bytes that were hashed."""
+        last = MAX_SEQ if until_seq is None else until_seq
+        while rows := await self._fetch(_AUDIT_ROWS, after_seq, last, batch):
+            yield [AuditRow(*r) for r in rows]
+            after_seq = rows[-1][0]
+
+    async def audit_bodies(self, query: AuditQuery) -> list[bytes]:
+        q = sql.Query(DIALECT)
+        terms = [] if query.since is None else [f"at >= {q.p(rowformat.since_text(query.since))}"]
+        terms += [
+            f"{column} = {q.p(value)}"
+            for column in ("actor", "action")
+            if (value := getattr(query, column)) is not None
+        ]
+        cond = " AND ".join(terms) or "true"
+        rows = await self._fetch(
+            "SELECT convert_to(body, 'UTF8') FROM (SELECT seq, body FROM audit_event "
+            f"WHERE {cond} ORDER BY seq DESC LIMIT {q.p(query.limit)}) AS e ORDER BY seq",
+            *q.params,
+        )
+        return [r[0] for r in rows]
+
+    async def audit_head(self) -> tuple[int, bytes] | None:
+        rows = await self._fetch(_AUDIT_HEAD)
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    # -- the register itself ------------------------------------------------------
+
+    async def get_info(self, name: str) -> str | None:
+        rows = await self._fetch("SELECT value FROM register_info WHERE name = $1", name)
+        return str(rows[0][0]) if rows else None
+
+    async def put_info(self, name: str, value: str, event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO register_info (name, value) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                name, value,
+            )  # fmt: skip
+
+        await self._audited(event, change)
+
+    # -- persons and organisations ----------------------------------------------
+
+    async def get_person(self, login: str) -> Person | None:
+        rows = await self._fetch(
+            f"SELECT {rowformat.PERSON_COLUMNS} FROM person WHERE login = $1", login
+        )
+        return rowformat.person_of(tuple(rows[0])) if rows else None
+
+    async def list_persons(self) -> list[Person]:
+        rows = await self._fetch(f"SELECT {rowformat.PERSON_COLUMNS} FROM person ORDER BY login")
+        return [rowformat.person_of(tuple(r)) for r in rows]
+
+    async def put_person(self, person: Person, event: AuditEvent, *, new: bool) -> None:
+        values = rowformat.person_values(person)
+
+        async def change(conn: Connection) -> None:
+            if new:
+                await _insert_new(conn, _INSERT_PERSON, values, f"person {person.login!r}")
+            elif _affected(await conn.execute(_UPDATE_PERSON, *values)) == 0:
+                raise UsageError(f"person {person.login!r} does not exist")
+
+        await self._audited(event, change)
+
+    async def add_org(self, org: StoredOrg, event: AuditEvent) -> None:
+        o = org.org
+        values = (
+            o.code, o.name, o.contract_start, o.contract_end, o.retention_days, org.wrapped_key,
+            org.master_key_id,
+        )  # fmt: skip
+
+        async def change(conn: Connection) -> None:
+            await _insert_new(conn, _INSERT_ORG, values, f"organisation {o.code!r}")
+
+        await self._audited(event, change)
+
+    async def get_org(self, code: str) -> StoredOrg | None:
+        rows = await self._fetch(f"{_ORG_SELECT} WHERE code = $1", code)
+        return _org(rows[0]) if rows else None
+
+    async def list_orgs(self) -> list[StoredOrg]:
+        return [_org(r) for r in await self._fetch(f"{_ORG_SELECT} ORDER BY code")]
+
+    # -- recordings ---------------------------------------------------------------
+
+    async def add_recordings(self, rows: Sequence[StoredRecording], event: AuditEvent) -> AddResult:
+        """All rows in one INSERT; a duplicate, in the index or earlier in the batch, is
+        skipped (the first kept, as in SQLite), tags and all."""
+        first: dict[tuple[str, str], StoredRecording] = {}
+        for r in rows:
+            first.setdefault((r.summary.org, r.summary.source_id), r)
+
+        async def change(conn: Connection) -> AddResult:
+            added = await _insert_recordings(conn, list(first.values())) if first else 0
+            return AddResult(added, len(rows) - added)
+
+        return (await self._audited(event, change))[1]
+
+    async def get_recording(self, record_id: int) -> StoredRecording | None:
+        rows = await self._fetch(
+            f"SELECT {DIALECT.summary}, {rowformat.STORED_COLUMNS} FROM recording r "
+            "WHERE r.id = $1",
+            record_id,
+        )
+        return rowformat.stored_of(tuple(rows[0])) if rows else None
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def _audited(self, event: AuditEvent, change: Change[T]) -> tuple[int, T]:
+        """One transaction: the audit event, then the change; both commit or neither.
+
+        As in SQLite: failing to start the write or to append the event is an
+        AuditFailure; a failing change, or COMMIT, is the change refused."""
+        auditing = True
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                seq = await self._append(conn, event)
+                auditing = False
+                result = await change(conn)
+        except DRIVER_ERRORS as exc:
+            if auditing:
+                raise self._audit_failure(exc) from None
+            raise StoreError(f"index {self.location}: the change was refused ({exc})") from None
+        return seq, result
+
+    async def _append(self, conn: Connection, event: AuditEvent) -> int:
+        try:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK)
+            head = await conn.fetchrow(_AUDIT_HEAD)
+            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            row = seal(seq, prev, canonical_body(seq, event), self._mac_key)
+            body = row.body.decode("utf-8")
+            await conn.execute(_INSERT_AUDIT, seq, body, row.prev_hash, row.hash, row.mac)
+        except DRIVER_ERRORS as exc:
+            raise self._audit_failure(exc) from None
+        return seq
+
+    def _audit_failure(self, exc: BaseException) -> AuditFailure:
+        return AuditFailure(
+            f"audit log {self.location}: the event could not be written ({exc}); "
+            "nothing was changed or shown"
+        )
+
+
+async def _no_change(conn: Connection) -> None:
+    """The change of an audit event on its own."""
+
+
+async def _migrate(conn: Connection, location: str, create: bool) -> None:
+    """Run the migrations not yet run.
+
+    All in one transaction (PostgreSQL's DDL is transactional: an upgrade lands
+    whole or not at all) under an advisory lock, so two processes opening a new
+    register at once do not both create it. `schema_version` holds one row per
+    migration run, as SQLite's `user_version` holds the last number.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        encoding = await conn.fetchval("SHOW server_encoding")
+        if encoding != "UTF8":
+            raise StoreError(f"index {location}: the database encoding is {encoding}, not UTF8")
+        if await conn.fetchval("SELECT to_regclass('schema_version') IS NULL"):
+            if not create:
+                raise StoreError(f"index {location} has no register (run 'kaiku-tui init')")
+            await conn.execute(_CREATE_SCHEMA_VERSION)
+        current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"index {location} is at migration {current}, newer than this kaiku-tui knows "
+                f"({len(MIGRATIONS)}); upgrade kaiku-tui"
+            )
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+
+
+def _location(url: str) -> str:
+    """host:port/database for messages and the status line; never the user or a password."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = 5432
+    return f"{parts.hostname or 'localhost'}:{port}/{parts.path.lstrip('/')}"
+
+
+def _affected(status: str) -> int:
+    """The row count of a command tag such as 'INSERT 0 1' or 'UPDATE 0'."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _insert_new(
+    conn: Connection, statement: str, values: Sequence[object], what: str
+) -> None:
+    """An INSERT ... ON CONFLICT DO NOTHING that must insert: a duplicate is a UsageError."""
+    if _affected(await conn.execute(statement, *values)) == 0:
+        raise UsageError(f"{what} exists already")
+
+
+async def _insert_recordings(conn: Connection, rows: Sequence[StoredRecording]) -> int:
+    """Insert the rows (unique keys) as column arrays; tag those inserted; count them."""
+    columns = [list(c) for c in zip(*map(rowformat.recording_values, rows), strict=True)]
+    inserted = await conn.fetch(_INSERT_RECORDINGS, *columns)
+    tags = {(r.summary.org, r.summary.source_id): set(r.summary.tags) for r in rows}
+    pairs = [(tag, rec[0]) for rec in inserted for tag in tags[rec[1], rec[2]]]
+    if pairs:
+        await conn.execute(_INSERT_TAGS, [p[0] for p in pairs], [p[1] for p in pairs])
+    return len(inserted)
+
+
+def _org(row: asyncpg.Record) -> StoredOrg:
+    return StoredOrg(Organisation(row[0], row[1], row[2], row[3], row[4]), row[5], row[6])
+
+
+_CREATE_SCHEMA_VERSION = """
+    CREATE TABLE schema_version (
+        version integer PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+    )
+"""
+_AUDIT_HEAD = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+_INSERT_AUDIT = (
+    "INSERT INTO audit_event (seq, body, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5)"
+)
+_AUDIT_ROWS = (
+    "SELECT seq, convert_to(body, 'UTF8'), prev_hash, hash, mac FROM audit_event "
+    "WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+)
+_INSERT_PERSON = (
+    "INSERT INTO person (display_name, roles, orgs, active, login) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (login) DO NOTHING"
+)
+_UPDATE_PERSON = (
+    "UPDATE person SET display_name = $1, roles = $2, orgs = $3, active = $4 WHERE login = $5"
+)
+_ORG_SELECT = (
+    "SELECT code, name, contract_start, contract_end, retention_days, wrapped_key, "
+    "master_key_id FROM organisation"
+)
+_INSERT_ORG = (
+    "INSERT INTO organisation (code, name, contract_start, contract_end, retention_days, "
+    "wrapped_key, master_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING"
+)
+# The types of rowformat.RECORDING_COLUMNS, for one array parameter each.
+_RECORDING_TYPES = (
+    "text", "smallint", "smallint", "bigint", "bigint", "text", "text", "text", "text", "bytea",
+    "bytea", "bytea", "text", "bytea", "boolean", "boolean", "bigint",
+)  # fmt: skip
+_INSERT_RECORDINGS = (
+    f"INSERT INTO recording ({rowformat.RECORDING_COLUMNS}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_RECORDING_TYPES, start=1))
+    + ") ON CONFLICT (org, source_id) DO NOTHING RETURNING id, org, source_id"
+)
+_INSERT_TAGS = (
+    "INSERT INTO recording_tag (tag, recording_id) SELECT * FROM unnest($1::text[], $2::bigint[]) "
+    "ON CONFLICT DO NOTHING"
+)

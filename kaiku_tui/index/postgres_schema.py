@@ -1,0 +1,125 @@
+"""PostgreSQL schema, as numbered migrations; the `schema_version` table says which have run.
+
+The same tables, columns and migration numbers as `sqlite_schema.py`, so both
+backends hold the same register. Where PostgreSQL differs:
+
+* Text that is sorted or compared by range (`login`, `code`, the audit `at`)
+  is `COLLATE "C"`: byte order, as SQLite compares, whatever the database's
+  locale (under a natural-language collation `at >= '2026-05-02T08:00:00'`
+  would not be a plain prefix comparison).
+* The browse indexes carry their non-key columns with `INCLUDE`, so a filtered
+  page is still read from the index alone (an index-only scan).
+* The audit columns people search by are STORED generated columns parsed from
+  `body`, so they cannot disagree with what was hashed. jsonb cannot hold
+  U+0000, and `body::jsonb` fails on any `\u0000` in the body, which would
+  make such an event impossible to append; `audit_json` parses a copy with
+  those escapes (and only real escapes, not an escaped backslash before
+  `u0000`) replaced by U+FFFD. `body` itself is stored as written.
+* A statement trigger refuses UPDATE, DELETE and TRUNCATE of `audit_event`.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the register core
+    r"""
+    -- Facts about the register itself, e.g. which master key it is sealed under.
+    CREATE TABLE register_info (
+        name text PRIMARY KEY,
+        value text NOT NULL
+    );
+
+    CREATE TABLE organisation (
+        code text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        contract_start date,
+        contract_end date,
+        retention_days integer,
+        wrapped_key bytea,
+        master_key_id text NOT NULL
+    );
+
+    CREATE TABLE person (
+        login text COLLATE "C" PRIMARY KEY,
+        display_name text NOT NULL,
+        roles text NOT NULL,
+        orgs text NOT NULL DEFAULT '',
+        active boolean NOT NULL DEFAULT true
+    );
+
+    -- Every integer a keyset cursor is compared with is a bigint: the cursor
+    -- sentinels (sql.LOWEST, sql.HIGHEST) are ±2^62.
+    CREATE TABLE recording (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        org text NOT NULL REFERENCES organisation(code),
+        channel smallint NOT NULL CHECK (channel IN (0, 1)),
+        direction smallint NOT NULL CHECK (direction IN (0, 1)),
+        started_at bigint NOT NULL,
+        duration_s bigint NOT NULL CHECK (duration_s >= 0),
+        agent text NOT NULL,
+        queue text NOT NULL,
+        source_id text NOT NULL,
+        phone_masked text NOT NULL DEFAULT '',
+        phone_enc bytea,
+        phone_bidx bytea,
+        transcript_enc bytea,
+        blob_ref text,
+        wrapped_key bytea,
+        notice_played boolean NOT NULL DEFAULT false,
+        legal_hold boolean NOT NULL DEFAULT false,
+        retention_until bigint,
+        UNIQUE (org, source_id)
+    );
+    CREATE INDEX recording_by_date
+        ON recording (started_at, id) INCLUDE (duration_s, channel, direction, org);
+    CREATE INDEX recording_by_duration
+        ON recording (duration_s, started_at, id) INCLUDE (channel, direction, org);
+    CREATE INDEX recording_by_agent ON recording (agent, started_at, id);
+    CREATE INDEX recording_by_phone ON recording (phone_bidx) WHERE phone_bidx IS NOT NULL;
+
+    CREATE TABLE recording_tag (
+        tag text NOT NULL,
+        recording_id bigint NOT NULL REFERENCES recording(id),
+        PRIMARY KEY (tag, recording_id)
+    );
+    CREATE INDEX recording_tag_by_recording ON recording_tag (recording_id, tag);
+
+    -- The body as jsonb for the generated columns, with \u0000 escapes made U+FFFD.
+    CREATE FUNCTION audit_json(body text) RETURNS jsonb
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        RETURN regexp_replace(body, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')::jsonb;
+
+    -- The audit chain. `body` (canonical JSON) is the one source of truth; the
+    -- columns people search by are generated from it, so they cannot disagree.
+    CREATE TABLE audit_event (
+        seq bigint PRIMARY KEY,
+        body text NOT NULL,
+        prev_hash bytea NOT NULL,
+        hash bytea NOT NULL,
+        mac bytea NOT NULL,
+        at text COLLATE "C" GENERATED ALWAYS AS (audit_json(body) ->> 'at') STORED,
+        actor text COLLATE "C" GENERATED ALWAYS AS (audit_json(body) ->> 'actor') STORED,
+        action text COLLATE "C" GENERATED ALWAYS AS (audit_json(body) ->> 'action') STORED,
+        subject text COLLATE "C" GENERATED ALWAYS AS (audit_json(body) ->> 'subject') STORED
+    );
+    CREATE INDEX audit_by_at ON audit_event (at);
+    CREATE INDEX audit_by_actor ON audit_event (actor, seq);
+    CREATE INDEX audit_by_subject ON audit_event (subject, seq) WHERE subject IS NOT NULL;
+
+    CREATE FUNCTION audit_event_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_event is append-only: % refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$;
+    -- Per statement, so that even a statement that matches no row is refused.
+    CREATE TRIGGER audit_event_append_only
+        BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_event
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse();
+    """,
+    # 2: duration order within one channel (chats are rare among short recordings)
+    """
+    CREATE INDEX recording_by_channel_duration
+        ON recording (channel, duration_s, started_at, id) INCLUDE (direction, org);
+    """,
+)
