@@ -9,7 +9,7 @@ On PostgreSQL each test has a schema of its own (tests/contract/pg.py).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 
@@ -50,13 +50,6 @@ BACKENDS: dict[str, Backend] = {
     "sqlite": sqlite_index,
     "postgres": postgres_index,
 }
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PgServer]:
-    """The PostgreSQL server of this test session (skips, or under CI fails, without one)."""
-    with pg.pg_server() as server:
-        yield server
 
 
 @pytest.fixture(params=sorted(BACKENDS))
