@@ -351,13 +351,19 @@ def recording_json(recording: Recording, number: str | None) -> dict[str, object
 
 
 def summary_line(row: RecordingSummary, number: str | None = None) -> str:
+    """One row in 80 columns (a jump host's terminal), tags after it."""
     shown = phones.display(number) if number else row.phone_masked
+    way = "in" if row.direction is Direction.INBOUND else "out"
     text = (
-        f"{row.id:>9}  {fmt_date(row.started_at)} {fmt_time(row.started_at)}  "
-        f"{fmt_duration(row.duration_s):>7}  {row.channel.value:<4} {row.direction.value:<8} "
-        f"{row.org:<6} {row.agent:<18} {shown:<17} {' '.join(row.tags)}"
+        f"{row.id:>7} {fmt_date(row.started_at)} {fmt_time(row.started_at)} "
+        f"{fmt_duration(row.duration_s):>7} {row.channel.value:<4} {way:<3} "
+        f"{row.org[:6]:<6} {_clip(row.agent, 14):<14} {shown:<16} {' '.join(row.tags)}"
     )
     return sanitise(text.rstrip())
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def _print_recording(recording: Recording, number: str | None, out: TextIO = sys.stdout) -> None:
