@@ -56,11 +56,11 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "index": {"url": (str, ""), "busy_timeout_ms": (int, 5000)},
     "blobs": {"path": (str, None)},
     "audit": {"checkpoint_file": (str, None), "checkpoint_every": (int, 500)},
-    "ui": {"language": (str, "fi"), "timezone": (str, "Europe/Helsinki")},
+    "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
 }
 _CHOICES = {
-    ("ui", "language"): ("fi", "en"),
+    ("ui", "language"): ("auto", "fi", "en"),
     ("audio", "sink"): ("auto", "simpleaudio", "miniaudio", "none"),
 }
 

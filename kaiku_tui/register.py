@@ -229,6 +229,28 @@ class Register:
         )
         return count
 
+    async def histogram(self, where: RecordingFilter, edges: Sequence[int]) -> list[int]:
+        """How many start in each [edges[i], edges[i+1]) within the filter: the sparkline's
+        bars. Counted bucket by bucket (each an index range), audited once as a whole."""
+        await self._authorize(Action.SEARCH, criteria=where.criteria())
+        scoped, bidx = await self._scoped(where)
+        counts: list[int] = []
+        for low, high in zip(edges, edges[1:], strict=False):
+            low = max(low, scoped.started_from or low)
+            high = min(high, scoped.started_before or high)
+            if low >= high:
+                counts.append(0)
+                continue
+            bucket = replace(scoped, started_from=low, started_before=high)
+            counts.append((await self._index.count(bucket, phone_bidx=bidx, cap=None)).value)
+        await self._audit(
+            "search.histogram",
+            criteria={**where.criteria(), "buckets": len(counts)},
+            subject=bidx.hex() if bidx else None,
+            result_count=sum(counts),
+        )
+        return counts
+
     async def seek(self, where: RecordingFilter, sort: Sort, fraction: float) -> Cursor | None:
         """Where `fraction` of the way through the result is; reveals no row, so not audited."""
         await self._authorize(Action.SEARCH, criteria=where.criteria())
