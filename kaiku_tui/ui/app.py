@@ -17,9 +17,10 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.text import sanitise
@@ -27,6 +28,7 @@ from kaiku_tui.errors import AccessDenied, AuditFailure, KaikuError, StoreError,
 from kaiku_tui.register import Register
 from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.conversation import ConversationScreen
+from kaiku_tui.ui.failures import WorkFailed, pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.modals import HelpScreen
 from kaiku_tui.ui.safe import untrusted
@@ -49,6 +51,14 @@ class KaikuApp(App[None]):
         self, opener: Opener, texts: Texts, today: Callable[[], date] | None = None
     ) -> None:
         super().__init__()
+        # No animation: over SSH every frame of a smooth scroll is bytes on a slow link,
+        # and a scroll should land where it goes at once.
+        self.animation_level = "none"
+        if self.no_color:
+            # NO_COLOR (no-color.org) asks for no colour at all; Textual's own answer
+            # is shades of grey. Emphasis (bold, reverse) still marks what matters.
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
+            self._filters.append(NoColor())
         translate_bindings(self._bindings, texts)
         self.opener = opener
         self.texts = texts
@@ -85,11 +95,12 @@ class KaikuApp(App[None]):
 
     # -- errors --------------------------------------------------------------------
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
+
+    @on(WorkFailed)
+    def _work_failed(self, event: WorkFailed) -> None:
+        error = event.error
         if isinstance(error, KaikuError):
             self.notify(sanitise(self._explain(error)), severity="error", timeout=10, markup=False)
         else:

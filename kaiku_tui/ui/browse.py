@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Sparkline, Static
+from textual.worker import Worker
 
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.browse import Page, RecordingFilter, Sort, SortKey
@@ -30,6 +31,7 @@ from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Recording, RecordingSummary
 from kaiku_tui.register import Register
 from kaiku_tui.ui.columns import heading
+from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
 from kaiku_tui.ui.i18n import Texts, translate_bindings
@@ -113,10 +115,20 @@ class BrowseScreen(Screen[None]):
     def _filters_changed(self, event: FilterBar.Changed) -> None:
         if self._typing is not None:
             self._typing.stop()
+            self._typing = None
         if event.typed:
-            self._typing = self.set_timer(TYPING_PAUSE, lambda: self._apply(event.form))
+            self._typing = self.set_timer(TYPING_PAUSE, lambda: self._typed(event.form))
         else:
             self._apply(event.form)
+
+    def _typed(self, form: FilterForm) -> None:
+        self._typing = None
+        self._apply(form)
+
+    @property
+    def typing(self) -> bool:
+        """A search waits for a pause in typing."""
+        return self._typing is not None
 
     def _apply(self, form: FilterForm) -> None:
         bar = self.query_one(FilterBar)
@@ -200,6 +212,9 @@ class BrowseScreen(Screen[None]):
         self.query_one("#status", Static).update(
             untrusted(" " + " · ".join(parts), keep_newlines=False)
         )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
 
     # -- actions -------------------------------------------------------------------
 

@@ -18,12 +18,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
 from kaiku_tui.register import Register
+from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
 
@@ -34,8 +36,27 @@ _ROLE_KEY = {
 }
 
 
+CHUNK = 2_000  # characters of one entry: a long message is drawn as several
+
+
+def chunks(text: str, size: int = CHUNK) -> list[str]:
+    """`text` in pieces of at most `size` characters, cut after whitespace where there is some.
+
+    Textual renders a widget whole when any of its lines shows, so a 100 KB
+    message in one widget costs a third of a second on every repaint; in pieces,
+    only the pieces on screen are drawn.
+    """
+    pieces: list[str] = []
+    while len(text) > size:
+        cut = max(text.rfind(" ", size // 2, size), text.rfind("\n", size // 2, size)) + 1
+        cut = cut or size
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
 class TranscriptEntry(Static):
-    """One chat message or transcript line; its text is never markup."""
+    """One chat message or transcript line, or a piece of a long one; never markup."""
 
     DEFAULT_CSS = """
     TranscriptEntry { margin: 0 12 1 0; padding: 0 1; border-left: thick $primary; }
@@ -43,27 +64,43 @@ class TranscriptEntry(Static):
     TranscriptEntry.-event {
         margin: 0 6 1 6; border-left: none; color: $text-muted; text-style: italic;
     }
+    TranscriptEntry.-more { margin-bottom: 0; }
     TranscriptEntry.-match { background: $warning 15%; }
     TranscriptEntry.-current { background: $warning 40%; }
     """
 
-    def __init__(self, line: TranscriptLine, when: str, texts: Texts) -> None:
-        super().__init__(classes=f"-{line.role.value}")
+    def __init__(
+        self,
+        line: TranscriptLine,
+        when: str,
+        texts: Texts,
+        *,
+        piece: int = 0,
+        text: str | None = None,
+        more: bool = False,
+    ) -> None:
+        """A long line comes in pieces: `piece` numbers them, `more` says one follows."""
+        super().__init__(classes=f"-{line.role.value}" + (" -more" if more else ""))
         self.line = line
         self.when = when
         self.texts = texts
+        self.piece = piece
+        self.text = line.text if text is None else text
         self.show(None)
 
     def show(self, term: str | None) -> None:
+        body = untrusted(self.text)
+        if term:
+            body.highlight_words([term], style="reverse", case_sensitive=False)
+        self.update(body if self.piece else self._head() + Text("\n") + body)
+
+    def _head(self) -> Text:
         head = Text(f"{self.when}  ", style="bold")
         head.append(self.texts(_ROLE_KEY[self.line.role]), style="bold")
         if self.line.speaker and self.line.role is not Speaker.EVENT:
             head.append(" · ")
             head.append_text(untrusted(self.line.speaker, keep_newlines=False))
-        body = untrusted(self.line.text)
-        if term:
-            body.highlight_words([term], style="reverse", case_sensitive=False)
-        self.update(head + Text("\n") + body)
+        return head
 
 
 class ConversationScreen(Screen[None]):
@@ -107,7 +144,7 @@ class ConversationScreen(Screen[None]):
             if not lines:
                 yield Static(Text(self.texts("conv.no_transcript")))
             for line in lines:
-                yield TranscriptEntry(line, self._when(line), self.texts)
+                yield from self._entries(line)
         yield Static(id="found")
         yield Input(placeholder=self.texts("find.placeholder"), id="find", compact=True)
         yield Footer()
@@ -139,6 +176,15 @@ class ConversationScreen(Screen[None]):
             out.append("\n" if i % 3 == 2 and i < len(rows) - 1 else "   ")
         return out
 
+    def _entries(self, line: TranscriptLine) -> list[TranscriptEntry]:
+        when, pieces = self._when(line), chunks(line.text)
+        if len(pieces) == 1:
+            return [TranscriptEntry(line, when, self.texts)]
+        return [
+            TranscriptEntry(line, when, self.texts, piece=i, text=t, more=i < len(pieces) - 1)
+            for i, t in enumerate(pieces)
+        ]
+
     def _player(self) -> str:
         state = "conv.audio_yes" if self.recording.summary.has_audio else "conv.audio_no"
         return self.texts("conv.player", state=self.texts(state))
@@ -161,7 +207,7 @@ class ConversationScreen(Screen[None]):
         term = event.value.strip()
         messages = list(self.query(TranscriptEntry))
         self.matches = [
-            i for i, m in enumerate(messages) if term and term.casefold() in m.line.text.casefold()
+            i for i, m in enumerate(messages) if term and term.casefold() in m.text.casefold()
         ]
         for i, message in enumerate(messages):
             message.show(term if i in self.matches else None)
@@ -189,6 +235,9 @@ class ConversationScreen(Screen[None]):
 
     def action_scroll(self, lines: int) -> None:
         self.query_one("#transcript", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
 
     # -- actions -------------------------------------------------------------------
 

@@ -21,10 +21,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker
 
 from kaiku_tui.domain.browse import Page, Sort
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.ui.columns import row_line
+from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.window import Fetch, ResultWindow
 
@@ -136,6 +138,9 @@ class RecordingList(ScrollView, can_focus=True):
         self._resize()
         self._need()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
+
     # -- drawing -----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -150,6 +155,8 @@ class RecordingList(ScrollView, can_focus=True):
         style = self.rich_style
         if number == self.cursor:
             style = style + self.get_component_rich_style("recording-list--cursor")
+            if self.app.no_color:
+                style = style + Style(reverse=True)
         return Strip([Segment(row_line(row, self.texts, width), style)], width)
 
     def watch_cursor(self, old: int, new: int) -> None:
@@ -196,6 +203,3 @@ class RecordingList(ScrollView, can_focus=True):
     @property
     def current(self) -> RecordingSummary | None:
         return self.window.row(self.cursor) if self.window else None
-
-    def style_for(self, name: str) -> Style:
-        return self.get_component_rich_style(name)

@@ -73,8 +73,10 @@ def config_for(folder: Path) -> Config:
     return from_mapping({"register": {"data_dir": str(folder / "data")}}, None)
 
 
-async def build_register(folder: Path, days: range = range(1, 28)) -> Config:
-    config = config_for(folder)
+async def build_register(
+    folder: Path, days: range = range(1, 28), config: Config | None = None
+) -> Config:
+    config = config or config_for(folder)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
         await admin.add_org(Organisation("ITU", "Itä-Uusimaa", None, None))

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
+from textual.worker import WorkerFailed
 
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.ui.app import KaikuApp
-from kaiku_tui.ui.browse import TYPING_PAUSE
+from kaiku_tui.ui.browse import TYPING_PAUSE, BrowseScreen
 from kaiku_tui.ui.recording_list import RecordingList
 
 
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until no worker runs and no message is pending (workers start workers)."""
     app = pilot.app
-    await pilot.pause(TYPING_PAUSE + 0.05)  # a search waits for a pause in typing
     for _ in range(50):
+        while isinstance(app.screen, BrowseScreen) and app.screen.typing:
+            await pilot.pause(TYPING_PAUSE / 5)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerFailed:
+            pass  # the app tells the person (a notice); tests assert on that
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             return

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from kaiku_tui.config import Config
+import sqlite3
+from pathlib import Path
+
+from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.access import Identity
+from kaiku_tui.register import Register
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.filter_bar import FilterBar
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import HelpScreen
-from tests.ui.conftest import DURATIONS, AppFactory, audit_events, day_of
+from tests.ui.conftest import (
+    DURATIONS,
+    SUPERVISOR,
+    TODAY,
+    AppFactory,
+    audit_events,
+    build_register,
+    day_of,
+)
 from tests.ui.pilot import settle, shown_rows, the_list
 
 SIZE = (80, 24)
@@ -181,3 +194,30 @@ async def test_a_person_not_named_is_refused_and_audited(make_app: AppFactory) -
         await pilot.pause()
     assert app.return_code == 4
     assert app.register is None
+
+
+async def test_a_locked_index_is_a_notice_and_the_app_goes_on(tmp_path: Path) -> None:
+    config = from_mapping(
+        {"register": {"data_dir": str(tmp_path / "data")}, "index": {"busy_timeout_ms": 100}},
+        None,
+    )
+    await build_register(tmp_path, config=config)
+
+    async def opener() -> Register:
+        return await Register.open(config, SUPERVISOR, environ={})
+
+    app = KaikuApp(opener, Texts("en"), today=lambda: TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        locker = sqlite3.connect(config.sqlite_path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        await pilot.press("l")  # a new search: its audit event cannot be written
+        await settle(pilot)
+        notices = [n.message for n in app._notifications]
+        assert any("nothing was shown" in m or "does not answer" in m for m in notices), notices
+        locker.execute("ROLLBACK")
+        locker.close()
+        await pilot.press("l")
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, BrowseScreen)
+        assert shown_rows(app)[0].duration_s == min(DURATIONS)
