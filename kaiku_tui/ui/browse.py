@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -207,7 +208,7 @@ class BrowseScreen(Screen[None]):
             t("status.rows", count=self.count_text),
             t("status.sorted", sort=sort),
             f"{person.login} ({roles})",
-            self.register.location,
+            short_location(self.register.location),
         ]
         self.query_one("#status", Static).update(
             untrusted(" " + " · ".join(parts), keep_newlines=False)
@@ -252,3 +253,14 @@ class BrowseScreen(Screen[None]):
     async def open_recording(self, summary: RecordingSummary, purpose: Purpose) -> None:
         recording = await self.register.open_recording(summary.id, purpose)
         self.post_message(self.Opened(recording, purpose))
+
+
+def short_location(location: str) -> str:
+    """A local index path as short as it can be said: relative to here, or to home."""
+    path = Path(location)
+    if not path.is_absolute():
+        return location  # a network index: host:port/database
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            return prefix + str(path.relative_to(base))
+    return location

@@ -85,7 +85,8 @@ async def build_register(
         await admin.add_person(Person(SUPERVISOR.login, "Sari Supervisor", roles))
         for org in ("ITU", "KESKI"):
             rows = [r for r in map(recording, days) if r.org == org]
-            await admin.add_recordings(rows, source="test")
+            if rows:
+                await admin.add_recordings(rows, source="test")
     finally:
         await admin.close()
     return config
