@@ -59,7 +59,7 @@ class KaikuApp(App[None]):
             # is shades of grey. Emphasis (bold, reverse) still marks what matters.
             self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
             self._filters.append(NoColor())
-        translate_bindings(self._bindings, texts)
+        translate_bindings(self._bindings, texts, command_palette="bind.palette")
         self.opener = opener
         self.texts = texts
         self.today = today
@@ -123,16 +123,22 @@ class KaikuApp(App[None]):
     # -- keys ----------------------------------------------------------------------
 
     def keys_here(self, screen: Screen[object]) -> list[tuple[str, str]]:
-        """Every binding of the screen, its widgets and the app, as (key, what it does)."""
-        seen: dict[tuple[str, str], None] = {}
-        nodes = [*screen.walk_children(with_self=True), self]
-        for node in nodes:
+        """Every key of ours on the screen, its widgets and the app: (keys, what they do).
+
+        Ours are those whose words come from the catalogue; Textual's own widgets
+        (an input's cursor keys, a select's menu) do what they always do, and
+        listing them would bury ours. Keys doing the same thing share a line.
+        """
+        words = self.texts.words()
+        keys: dict[str, list[str]] = {}
+        for node in [*screen.walk_children(with_self=True), self]:
             for _key, binding in node._bindings:
-                if binding.description and binding.action not in ("command_palette",):
-                    shown = self.get_key_display(binding)
-                    seen.setdefault((shown, binding.description), None)
-        seen.setdefault(("ctrl+p", self.texts("bind.palette")), None)
-        return list(seen)
+                if binding.description in words:
+                    shown = keys.setdefault(binding.description, [])
+                    key = self.get_key_display(binding)
+                    if key not in shown:
+                        shown.append(key)
+        return [(" ".join(k), description) for description, k in keys.items()]
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from textual.binding import BindingsMap
+from textual.binding import Binding, BindingsMap
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "fi": {
@@ -27,8 +27,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "filter.phone": "puhelinnumero",
         "filter.from": "pp.kk.vvvv",
         "filter.to": "pp.kk.vvvv",
-        "filter.min": "min (m:ss)",
-        "filter.max": "max (m:ss)",
+        "filter.min": "min m:ss",
+        "filter.max": "max m:ss",
         "date.any": "Kaikki päivät",
         "date.today": "Tänään",
         "date.yesterday": "Eilen",
@@ -145,8 +145,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "filter.phone": "phone number",
         "filter.from": "dd.mm.yyyy",
         "filter.to": "dd.mm.yyyy",
-        "filter.min": "min (m:ss)",
-        "filter.max": "max (m:ss)",
+        "filter.min": "min m:ss",
+        "filter.max": "max m:ss",
         "date.any": "Any date",
         "date.today": "Today",
         "date.yesterday": "Yesterday",
@@ -271,6 +271,9 @@ class Texts:
         self.language = language
         self._table = CATALOGUE[language]
 
+    def words(self) -> set[str]:
+        return set(self._table.values())
+
     def __contains__(self, key: object) -> bool:
         return key in self._table
 
@@ -279,14 +282,17 @@ class Texts:
         return text.format(**values) if values else text
 
 
-def translate_bindings(bindings: BindingsMap, texts: Texts) -> None:
+def translate_bindings(bindings: BindingsMap, texts: Texts, **actions: str) -> None:
     """Binding descriptions are catalogue keys ("bind.filter"): put the words in their place.
 
     Textual copies a class's bindings into each node, so this changes one node's
     footer and help, in the language of this session, and nothing shared.
+    `actions` names catalogue keys for bindings Textual made (command_palette=…).
     """
     for key, found in bindings.key_to_bindings.items():
-        bindings.key_to_bindings[key] = [
-            replace(b, description=texts(b.description)) if b.description in texts else b
-            for b in found
-        ]
+        bindings.key_to_bindings[key] = [_translated(b, texts, actions) for b in found]
+
+
+def _translated(binding: Binding, texts: Texts, actions: Mapping[str, str]) -> Binding:
+    key = actions.get(binding.action, binding.description)
+    return replace(binding, description=texts(key)) if key in texts else binding

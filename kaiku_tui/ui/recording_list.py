@@ -27,7 +27,7 @@ from kaiku_tui.domain.browse import Page, Sort
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.ui.columns import row_line
 from kaiku_tui.ui.failures import pass_on_failure
-from kaiku_tui.ui.i18n import Texts
+from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.window import Fetch, ResultWindow
 
 Fetcher = Callable[[Fetch], Awaitable[Page]]
@@ -37,13 +37,13 @@ class RecordingList(ScrollView, can_focus=True):
     """Rows of recordings; Enter posts `Chosen` with the row under the cursor."""
 
     BINDINGS = [
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "jump_to(0)", "Top", show=False),
-        Binding("end", "jump_to(-1)", "Bottom", show=False),
-        Binding("enter", "choose", "Open"),
+        Binding("down,j", "move(1)", "bind.down", show=False),
+        Binding("up,k", "move(-1)", "bind.up", show=False),
+        Binding("pagedown", "page(1)", "bind.page_down", show=False),
+        Binding("pageup", "page(-1)", "bind.page_up", show=False),
+        Binding("home", "jump_to(0)", "bind.top", show=False),
+        Binding("end", "jump_to(-1)", "bind.bottom", show=False),
+        Binding("enter", "choose", "bind.open"),
     ]
     COMPONENT_CLASSES = {"recording-list--cursor", "recording-list--pending"}
     DEFAULT_CSS = """
@@ -71,6 +71,7 @@ class RecordingList(ScrollView, can_focus=True):
 
     def __init__(self, texts: Texts, *, name: str | None = None) -> None:
         super().__init__(id=name)
+        translate_bindings(self._bindings, texts)
         self.texts = texts
         self.window: ResultWindow | None = None
         self._fetch: Fetcher | None = None
