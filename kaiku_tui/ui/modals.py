@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,19 +13,33 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kaiku_tui.domain.access import Purpose
-from kaiku_tui.ui.i18n import Texts
+from kaiku_tui.ui.i18n import Texts, translate_bindings
+
+T = TypeVar("T")
 
 
-class PurposeScreen(ModalScreen[Purpose | None]):
+class Dialog(ModalScreen[T]):
+    """A box in the middle of the screen, over what was there; Esc leaves it."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > .box {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, texts: Texts) -> None:
+        super().__init__()
+        translate_bindings(self._bindings, texts)
+        self.texts = texts
+
+
+class PurposeScreen(Dialog[Purpose | None]):
     """Why this recording is opened: asked before anything of it is shown, and logged."""
 
     BINDINGS = [Binding("escape", "cancel", "bind.back")]
     DEFAULT_CSS = """
-    PurposeScreen { align: center middle; }
-    PurposeScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
     PurposeScreen OptionList, PurposeScreen OptionList:focus {
         height: auto; max-height: 12; border: none; padding: 0;
     }
@@ -31,13 +47,12 @@ class PurposeScreen(ModalScreen[Purpose | None]):
     """
 
     def __init__(self, texts: Texts, record_id: int) -> None:
-        super().__init__()
-        self.texts = texts
+        super().__init__(texts)
         self.record_id = record_id
 
     def compose(self) -> ComposeResult:
         t = self.texts
-        with Vertical() as box:
+        with Vertical(classes="box") as box:
             box.border_title = t("purpose.title")
             box.border_subtitle = t("purpose.cancel")
             yield Static(Text(t("purpose.ask", id=self.record_id)), id="ask")
@@ -52,21 +67,13 @@ class PurposeScreen(ModalScreen[Purpose | None]):
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Every key of the screen below it, with what it does."""
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "bind.back")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 60; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
 
     def __init__(self, texts: Texts, keys: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.texts = texts
+        super().__init__(texts)
         self.keys = keys
 
     def compose(self) -> ComposeResult:
@@ -75,7 +82,7 @@ class HelpScreen(ModalScreen[None]):
         for key, description in self.keys:
             table.append(key.ljust(width), style="bold")
             table.append(description + "\n")
-        with VerticalScroll() as box:
+        with VerticalScroll(classes="box") as box:
             box.border_title = self.texts("help.title")
             box.border_subtitle = self.texts("help.close")
             yield Static(table, id="keys")
