@@ -28,8 +28,26 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from kaiku_tui.index.postgres_schema import APP_ROLE_SUFFIX
+
 DSN_VARIABLE = "KAIKU_TEST_PG_DSN"
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+
+
+@dataclass(frozen=True)
+class Login:
+    """A login role of one test: a person at their own database login."""
+
+    name: str
+    password: str
+
+    def dsn(self, dsn: str) -> str:
+        """`dsn` (its database, schema and settings) with this login as the user, no password."""
+        parts = urlsplit(dsn)
+        return urlunsplit(parts._replace(netloc=f"{self.name}@{parts.netloc.rpartition('@')[2]}"))
+
+    async def connect(self, dsn: str) -> asyncpg.Connection:
+        return await asyncpg.connect(self.dsn(dsn), password=self.password)
 
 
 @dataclass(frozen=True)
@@ -66,13 +84,35 @@ class PgServer:
     @asynccontextmanager
     async def database(self) -> AsyncIterator[str]:
         """A new, empty database's DSN. It is dropped afterwards without FORCE, so a
-        connection left open by the test fails it (after the server's own 5 s wait)."""
+        connection left open by the test fails it (after the server's own 5 s wait),
+        and so is the application role its migrations made (roles are cluster-wide)."""
         name = f"kaiku_t_{secrets.token_hex(6)}"
         await self.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
         try:
             yield self.dsn(name)
         finally:
             await self.execute(f"DROP DATABASE {name}")
+            await self.execute(f"DROP ROLE IF EXISTS {name}{APP_ROLE_SUFFIX}")
+
+    async def app_role(self) -> str:
+        """The application role of the registers in the admin DSN's database."""
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            return str(await admin.fetchval("SELECT current_database()")) + APP_ROLE_SUFFIX
+        finally:
+            await admin.close()
+
+    @asynccontextmanager
+    async def login(self, *member_of: str) -> AsyncIterator[Login]:
+        """A new login role with a password, a member of `member_of`; dropped afterwards.
+        The admin role needs CREATEROLE for it (.ci/run grants it)."""
+        login = Login(f"kaiku_t_{secrets.token_hex(6)}", secrets.token_urlsafe(18))
+        grant = f" IN ROLE {', '.join(member_of)}" if member_of else ""
+        await self.execute(f"CREATE ROLE {login.name} LOGIN PASSWORD '{login.password}'{grant}")
+        try:
+            yield login
+        finally:
+            await self.execute(f"DROP ROLE {login.name}")
 
 
 def unavailable(reason: str) -> NoReturn:
