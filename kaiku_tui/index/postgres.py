@@ -126,9 +126,9 @@ class PostgresIndex(SqlBrowse, Index):
     async def _fetch(self, query: str, *params: object) -> list[asyncpg.Record]:
         try:
             return await self._pool.fetch(query, *params)
-        except LOST_ERRORS as exc:
-            raise _unavailable(self.location, exc, "nothing was shown") from None
         except DRIVER_ERRORS as exc:
+            if lost := _lost(exc):
+                raise _unavailable(self.location, lost, "nothing was shown") from None
             raise StoreError(f"index {self.location}: {exc}") from None
 
     async def _rows(self, query: sql.Query) -> list[tuple[Any, ...]]:
@@ -271,11 +271,11 @@ class PostgresIndex(SqlBrowse, Index):
                 step = "change"
                 result = await change(conn)
                 step = "commit"  # leaving the block commits
-        except LOST_ERRORS as exc:
-            if step == "commit":
-                raise _unavailable(self.location, exc, _UNKNOWN_OUTCOME) from None
-            raise _unavailable(self.location, exc, "nothing was changed or shown") from None
         except DRIVER_ERRORS as exc:
+            if (lost := _lost(exc)) and step == "commit":
+                raise _unavailable(self.location, lost, _UNKNOWN_OUTCOME) from None
+            if lost:
+                raise _unavailable(self.location, lost, "nothing was changed or shown") from None
             if step == "audit":
                 raise self._audit_failure(exc) from None
             raise StoreError(f"index {self.location}: the change was refused ({exc})") from None
@@ -301,6 +301,22 @@ _UNKNOWN_OUTCOME = (
     "the action and its audit event were committed together or not at all: "
     "see 'kaiku-tui audit show' before doing it again"
 )
+
+
+def _lost(exc: BaseException) -> BaseException | None:
+    """The error that says the server is gone, if that is what `exc` comes from.
+
+    Leaving `async with conn.transaction()` on a dead connection raises an
+    InterfaceError ("the underlying connection is closed") whose context is the
+    real cause, so the chain is followed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LOST_ERRORS):
+            return seen
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 def _unavailable(location: str, exc: BaseException, outcome: str) -> IndexUnavailable:
