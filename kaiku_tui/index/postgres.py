@@ -353,7 +353,15 @@ async def _migrate(conn: Connection, location: str, create: bool) -> None:
                 f"({len(MIGRATIONS)}); upgrade kaiku-tui"
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            await conn.execute(script)
+            try:
+                await conn.execute(script)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                # An application login opened a register that an upgrade of kaiku-tui
+                # has not yet migrated: only the owner of the tables may.
+                raise StoreError(
+                    f"index {location} needs migration {number} of {len(MIGRATIONS)}, which "
+                    f"only the owner of its tables may run ({exc}); open it once as the owner"
+                ) from None
             await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
 

@@ -19,8 +19,10 @@ import pytest
 
 from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
+from kaiku_tui.errors import StoreError
 from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.index.postgres_password import read_password_file
+from kaiku_tui.index.postgres_schema import MIGRATIONS
 from tests.contract import pg
 from tests.contract.rows import MAC_KEY, ORGS, dataset, event, stored_org
 
@@ -262,3 +264,28 @@ def _walk(node: dict[str, Any]) -> Any:
     yield node
     for child in node.get("Plans", []):
         yield from _walk(child)
+
+
+async def test_a_migration_an_application_login_may_not_run_is_a_clear_error(
+    pg_server: pg.PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A register at migration 2 (as before migration 3 existed), opened by a login that
+    may read it but owns nothing: the upgrade is refused in words, and nothing changes."""
+    async with pg_server.login() as login, pg_server.schema() as dsn:  # schema dropped first
+        with monkeypatch.context() as patch:
+            patch.setattr("kaiku_tui.index.postgres.MIGRATIONS", MIGRATIONS[:2])
+            await (await PostgresIndex.open(dsn, MAC_KEY, create=True)).close()
+        owner = await asyncpg.connect(dsn)
+        try:
+            await owner.execute(
+                f"GRANT USAGE ON SCHEMA {await owner.fetchval('SELECT current_schema()')} "
+                f"TO {login.name}; GRANT SELECT ON schema_version TO {login.name}"
+            )
+            with pytest.raises(StoreError) as caught:
+                await PostgresIndex.open(login.dsn(dsn), MAC_KEY, password_file=None)
+            assert await values(owner, "SELECT max(version) FROM schema_version") == [2]
+            assert await values(owner, "SELECT to_regprocedure('kaiku_scope()')") == [None]
+        finally:
+            await owner.close()
+    assert f"needs migration 3 of {len(MIGRATIONS)}, which only the owner" in str(caught.value)
+    assert str(caught.value).endswith("open it once as the owner")

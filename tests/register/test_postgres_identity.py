@@ -34,7 +34,7 @@ PER_ORG = {"HKI": 7, "PIRHA": 5}
 class Setup:
     owner_config: Config
     folder: Path
-    logins: dict[str, pg.Login]  # "hki", "pirha", "stranger"
+    logins: dict[str, pg.Login]  # "hki", "pirha", "stranger", "admin"
 
     def config_of(self, who: str, *, identity: str = "database") -> Config:
         """A config that connects as `who`'s login, the password in a 0600 file."""
@@ -74,13 +74,15 @@ async def setup(pg_server: pg.PgServer, tmp_path: Path) -> AsyncIterator[Setup]:
             app_role = await pg_server.app_role()
             logins = {
                 who: await stack.enter_async_context(pg_server.login(app_role))
-                for who in ("hki", "pirha", "stranger")
+                for who in ("hki", "pirha", "stranger", "admin")
             }
             for org, n in PER_ORG.items():
                 await admin.add_org(Organisation(org, org, date(2024, 1, 1), date(2030, 1, 1)))
                 await admin.add_recordings(recordings(org, n), source="test")
                 person = Person(logins[org.lower()].name, org, frozenset({Role.SUPERVISOR}), (org,))
                 await admin.add_person(person)
+            admin_login = Person(logins["admin"].name, "Admin", frozenset({Role.ADMIN}))
+            await admin.add_person(admin_login)
         finally:
             await admin.close()
         yield Setup(config, tmp_path, logins)
@@ -160,3 +162,31 @@ async def test_the_index_shows_no_password(setup: Setup) -> None:
         await register.close()
     assert setup.logins["hki"].password not in shown
     assert setup.logins["hki"].name not in register.location
+
+
+async def test_an_admin_login_maintains_the_register_through_the_app_role(setup: Setup) -> None:
+    """What an admin does in the app (organisations, persons, ingest) needs only the
+    application role's privileges; a supervisor login may not do it even by hand."""
+    register = await Register.open(setup.config_of("admin"), SHARED_OS_LOGIN, environ={})
+    try:
+        await register.add_org(Organisation("VARHA", "VARHA", date(2024, 1, 1), None))
+        added = await register.add_recordings(recordings("VARHA", 3), source="test")
+        assert added.added == 3
+        await register.set_person(setup.logins["hki"].name, frozenset({Role.SUPERVISOR}),
+                                  ("HKI", "VARHA"))  # fmt: skip
+    finally:
+        await register.close()
+    hki = await Register.open(setup.config_of("hki"), SHARED_OS_LOGIN, environ={})
+    try:
+        count = await hki.count(RecordingFilter(), cap=None)
+    finally:
+        await hki.close()
+    assert count.value == PER_ORG["HKI"] + 3  # the database follows the new scope at once
+    conn = await setup.logins["pirha"].connect(setup.owner_config.index_url)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            await conn.execute(
+                "INSERT INTO organisation (code, name, master_key_id) VALUES ('X', 'X', 'k')"
+            )
+    finally:
+        await conn.close()
