@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -223,7 +224,7 @@ async def test_the_scope_is_read_once_per_statement_not_per_row(register: Regist
 
 
 async def test_a_page_as_the_app_role_reads_the_same_indexes_as_the_owner(
-    register: Register, tmp_path: Any
+    register: Register, tmp_path: Path
 ) -> None:
     """Row-level security adds a filter; it must not change how a browse page is read."""
     file = tmp_path / "password"
@@ -267,7 +268,7 @@ def _walk(node: dict[str, Any]) -> Any:
 
 
 async def test_a_migration_an_application_login_may_not_run_is_a_clear_error(
-    pg_server: pg.PgServer, monkeypatch: pytest.MonkeyPatch
+    pg_server: pg.PgServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A register at migration 2 (as before migration 3 existed), opened by a login that
     may read it but owns nothing: the upgrade is refused in words, and nothing changes."""
@@ -281,8 +282,11 @@ async def test_a_migration_an_application_login_may_not_run_is_a_clear_error(
                 f"GRANT USAGE ON SCHEMA {await owner.fetchval('SELECT current_schema()')} "
                 f"TO {login.name}; GRANT SELECT ON schema_version TO {login.name}"
             )
+            secret = tmp_path / "password"
+            secret.write_text(login.password)
+            secret.chmod(0o600)
             with pytest.raises(StoreError) as caught:
-                await PostgresIndex.open(login.dsn(dsn), MAC_KEY, password_file=None)
+                await PostgresIndex.open(login.dsn(dsn), MAC_KEY, password_file=secret)
             assert await values(owner, "SELECT max(version) FROM schema_version") == [2]
             assert await values(owner, "SELECT to_regprocedure('kaiku_scope()')") == [None]
         finally:
