@@ -17,10 +17,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -53,6 +53,9 @@ class Login:
 @dataclass(frozen=True)
 class PgServer:
     admin_dsn: str  # a role that may CREATE DATABASE, and CREATE SCHEMA in this database
+    # pg_ctl's "stop" or "start", on a private cluster only (a shared server is not ours
+    # to stop); blocking, so call it in a thread.
+    pg_ctl: Callable[[str], None] | None = field(default=None, compare=False)
 
     def dsn(self, database: str | None = None, **settings: str) -> str:
         """The admin DSN on another database, or with server settings (asyncpg takes
@@ -162,10 +165,14 @@ def private_cluster(bin_dir: Path) -> Iterator[PgServer]:
         _run(run_as, bin_dir / "initdb", "-D", data, "-U", "kaiku", "-A", "trust", "-E", "UTF8",
              "--no-locale")  # fmt: skip
         options = f"-k {top} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-        _run(run_as, bin_dir / "pg_ctl", "-D", data, "-l", top / "log", "-w", "-o", options,
-             "start")  # fmt: skip
+
+        def pg_ctl(action: str) -> None:
+            _run(run_as, bin_dir / "pg_ctl", "-D", data, "-l", top / "log", "-w", "-o", options,
+                 "-m", "fast", action)  # fmt: skip
+
+        pg_ctl("start")
         try:
-            yield PgServer(f"postgresql://kaiku@/postgres?host={top}")
+            yield PgServer(f"postgresql://kaiku@/postgres?host={top}", pg_ctl)
         finally:
             _run(run_as, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
     finally:

@@ -177,3 +177,24 @@ def test_the_command_line_says_so_in_one_line_with_exit_5(tmp_path: Path) -> Non
     assert done.stderr.startswith("kaiku-tui: index 127.0.0.1:1/kaiku is unreachable (")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+async def test_a_real_server_restart_is_survived() -> None:
+    """A private cluster of this test alone (the shared one is not ours to stop), stopped
+    and started again with pg_ctl: down, an action is IndexUnavailable; back, the same
+    index carries on, its chain whole."""
+    if not pg.BIN_DIRS:
+        pg.unavailable("no PostgreSQL binaries are installed to start a private cluster")
+    with pg.private_cluster(pg.BIN_DIRS[-1]) as server:
+        assert server.pg_ctl is not None
+        index = await PostgresIndex.open(server.admin_dsn, MAC_KEY, create=True)
+        try:
+            assert await index.append_audit(event("login")) == 1
+            await asyncio.to_thread(server.pg_ctl, "stop")
+            with pytest.raises(IndexUnavailable, match="is unreachable"):
+                await index.append_audit(event("login"))
+            await asyncio.to_thread(server.pg_ctl, "start")
+            assert await index.append_audit(event("login")) == 2
+            assert [r.seq for r in await index.audit_rows(0, 10)] == [1, 2]
+        finally:
+            await index.close()
