@@ -94,17 +94,17 @@ class PostgresIndex(SqlBrowse, Index):
         password = None if password_file is None else read_password_file(password_file)
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, password=password)
-        except LOST_ERRORS as exc:
-            raise _unavailable(location, exc, "nothing was done") from None
         except DRIVER_ERRORS as exc:
+            if lost := _lost(exc):
+                raise _unavailable(location, lost, "nothing was done") from None
             raise StoreError(f"index {location}: cannot connect ({exc})") from None
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn, location, create)
         except BaseException as exc:
             await pool.close()
-            if isinstance(exc, LOST_ERRORS):
-                raise _unavailable(location, exc, "nothing was done") from None
+            if isinstance(exc, DRIVER_ERRORS) and (lost := _lost(exc)):
+                raise _unavailable(location, lost, "nothing was done") from None
             if isinstance(exc, DRIVER_ERRORS):
                 raise StoreError(f"index {location}: {exc}") from None
             raise
