@@ -126,6 +126,41 @@ async def test_a_connection_lost_mid_change_leaves_neither_change_nor_event(
     assert await index.get_person("liisa") is None
 
 
+async def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    tagged: tuple[Tagged, PostgresIndex],
+) -> None:
+    """A deferred trigger makes COMMIT wait; the backend is terminated right then. The
+    client cannot know whether the server committed, and says so (here it had not:
+    neither the change nor its event is there)."""
+    t, index = tagged
+    owner = await asyncpg.connect(t.dsn)
+    try:
+        await owner.execute(
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$; "
+            "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON person "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()"
+        )
+    finally:
+        await owner.close()
+    head = await index.audit_head()
+    person = Person("liisa", "Liisa", frozenset({Role.SUPERVISOR}))
+    adding = asyncio.create_task(index.put_person(person, event("person.manage"), new=True))
+    for _ in range(250):
+        if pids := await t.backends("query ILIKE 'COMMIT%' AND wait_event = 'PgSleep'"):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("COMMIT never waited on the trigger")
+    await t.terminate(pids)
+    with pytest.raises(IndexUnavailable) as caught:
+        await adding
+    message = str(caught.value)
+    assert "committed together or not at all: see 'kaiku-tui audit show'" in message, message
+    assert "nothing was changed" not in message
+    assert await index.audit_head() == head and await index.get_person("liisa") is None
+
+
 async def test_a_vanished_server_is_index_unavailable_until_it_is_back(
     pg_server: pg.PgServer, tmp_path: Path
 ) -> None:
