@@ -190,3 +190,24 @@ async def test_an_admin_login_maintains_the_register_through_the_app_role(setup:
             )
     finally:
         await conn.close()
+
+
+async def test_init_with_database_identity_makes_the_owner_login_the_admin(
+    pg_server: pg.PgServer, tmp_path: Path
+) -> None:
+    async with pg_server.schema() as dsn:
+        path = configure(tmp_path, dsn)
+        path.write_text(path.read_text() + '\n[access]\nidentity = "database"\n')
+        register = await Register.initialise(load(path), SHARED_OS_LOGIN, "Owner")
+        try:
+            owner = register.person.login
+            persons = await register.list_persons()
+        finally:
+            await register.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert owner == await conn.fetchval("SELECT session_user")
+        finally:
+            await conn.close()
+    assert owner != SHARED_OS_LOGIN.login
+    assert [(p.login, p.roles) for p in persons] == [(owner, frozenset({Role.ADMIN}))]
