@@ -39,6 +39,7 @@ from kaiku_tui.domain.recording import (
     TranscriptLine,
 )
 from kaiku_tui.errors import AccessDenied, ConfigError, KaikuError, NotFound, UsageError, VaultError
+from kaiku_tui.identity import database_identity
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
@@ -79,10 +80,12 @@ class Register:
     async def open(
         cls, config: Config, identity: Identity, environ: Mapping[str, str] = os.environ
     ) -> Register:
-        """Open for `identity`; a login that is not an active named person is refused."""
+        """Open for `identity` (or, with `[access] identity = "database"`, for the
+        database login); a login that is not an active named person is refused."""
         master = MasterKey.from_env_or_file(config.master_key_file, environ)
         index = await open_index(config, master.audit_mac_key())
         try:
+            identity = await _vouched(config, index, identity)
             await _check_master_key(index, master, config)
             person = await index.get_person(identity.login)
             if person is None or not person.active:
@@ -104,8 +107,9 @@ class Register:
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         master = MasterKey.create_file(config.master_key_file)
         index = await open_index(config, master.audit_mac_key(), create=True)
-        person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
         try:
+            identity = await _vouched(config, index, identity)
+            person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
             init = _event(identity, (), "register.init", criteria={"key_id": master.key_id})
             await index.put_info(MASTER_KEY_ID, master.key_id, init)
             event = _event(identity, (), "person.add", target=identity.login)
@@ -481,6 +485,14 @@ def _detail(reason: str, fields: dict[str, Any]) -> str:
     """The reason, with the action's own detail (e.g. an import's source) after it."""
     own = fields.pop("detail", None)
     return f"{reason} ({own})" if own else reason
+
+
+async def _vouched(config: Config, index: Index, identity: Identity) -> Identity:
+    """The person at the keyboard as the configuration says to tell: the OS login given,
+    or the database login the index authenticated as."""
+    if config.identity == "database":
+        return await database_identity(index, identity)
+    return identity
 
 
 def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:
