@@ -20,8 +20,8 @@ the face audits it as a play event through the Register. A change of speed
 does not close a span: the same stretch of the recording goes on.
 
 **Channels** of a stereo call: left (channel 0) is the agent, right
-(channel 1) the customer — the convention of the recorder's `MixMonitor`
-`r()`/`t()` legs as our importer lays them down; muting sets one to zero.
+(channel 1) the customer — the register's convention, which the importer
+must follow; muting sets one to zero.
 
 Events are called from the player's thread; a face forwards them (Textual's
 `post_message` is thread-safe). Errors in the data (a segment that does not
