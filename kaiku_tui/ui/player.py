@@ -19,7 +19,8 @@ being removed would be lost); unmounting stops the player too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -57,6 +58,16 @@ def next_speed(current: float, step: int) -> float:
     """The speed one step up or down the list (0.75 to 2)."""
     index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - current))
     return SPEEDS[min(max(index + step, 0), len(SPEEDS) - 1)]
+
+
+def spoken_line(starts: Sequence[float], position_s: float) -> int | None:
+    """The transcript line being spoken at `position_s`: the last one that has begun.
+
+    `starts` are the lines' times in the recording, ascending (`TranscriptLine.at`);
+    for the conversation screen's highlight-and-follow on each `Moved`.
+    """
+    index = bisect_right(starts, position_s) - 1
+    return index if index >= 0 else None
 
 
 class PlayerBar(Widget, can_focus=True):

@@ -20,7 +20,7 @@ from kaiku_tui.audio.sinks import MemorySink, NoAudioDevice, NullSink, Sink, Sin
 from kaiku_tui.audio.source import BytesSource
 from kaiku_tui.errors import VaultError
 from kaiku_tui.ui.i18n import Texts
-from kaiku_tui.ui.player import PlayerBar, bar_for, next_speed
+from kaiku_tui.ui.player import PlayerBar, bar_for, next_speed, spoken_line
 from tests.ui.pilot import screen_text
 from tests.unit.test_audio_wav import wav
 
@@ -204,3 +204,10 @@ async def test_position_messages_replace_each_other() -> None:
     moved = PlayerBar.Moved(1.0, True)
     assert moved.can_replace(PlayerBar.Moved(0.5, True))
     assert not moved.can_replace(PlayerBar.Ended())
+
+
+def test_the_line_being_spoken_is_the_last_one_begun() -> None:
+    starts = [2.0, 9.0, 12.0, 20.0]
+    assert spoken_line(starts, 0.0) is None and spoken_line(starts, 1.99) is None
+    assert [spoken_line(starts, t) for t in (2.0, 8.9, 9.0, 19.0, 3600.0)] == [0, 0, 1, 2, 3]
+    assert spoken_line([], 5.0) is None
