@@ -9,6 +9,7 @@ any timing in the test.
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 from array import array
@@ -40,6 +41,14 @@ from kaiku_tui.audio.source import BytesSource
 from kaiku_tui.audio.stretch import TimeStretcher
 from kaiku_tui.audio.wav import WavFormat, validate
 from kaiku_tui.errors import VaultError
+from kaiku_tui.vault.keys import RecordKey, new_data_key
+from kaiku_tui.vault.stream import (
+    HEADER_LEN,
+    SEGMENT_SIZE,
+    STORED_SEGMENT_SIZE,
+    BlobReader,
+    BlobWriter,
+)
 from tests.conftest import Corpus
 from tests.unit.test_audio_wav import wav
 
@@ -376,3 +385,42 @@ def test_simpleaudio_refuses_to_open_where_it_crashes(monkeypatch: pytest.Monkey
 def test_no_device_message_says_how_to_bring_sound_through_ssh() -> None:
     text = str(NoAudioDevice(SinkProblem.NO_DEVICE, "miniaudio: failed to init device"))
     assert "ssh -R 24713:localhost:4713" in text and "PULSE_SERVER=tcp:localhost:24713" in text
+
+
+class BlobSource:
+    """The register's path: a BlobReader over an encrypted blob (as RecordingAudio reads)."""
+
+    def __init__(self, reader: BlobReader) -> None:
+        self._reader = reader
+        self.size = reader.size
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self._reader.read(offset, length)
+
+
+def test_a_tampered_segment_of_the_encrypted_blob_stops_play_at_what_was_heard(
+    corpus: Corpus,
+) -> None:
+    data = corpus.read("stereo_s16")
+    fmt = fmt_of(data)
+    assert len(data) > 3 * SEGMENT_SIZE
+    key = RecordKey("ITU/call-1", new_data_key())
+    stored = io.BytesIO()
+    with BlobWriter(key, stored) as writer:
+        writer.write(data)
+    blob = bytearray(stored.getvalue())
+    blob[HEADER_LEN + 2 * STORED_SEGMENT_SIZE + 100] ^= 0x01  # a bit flipped in segment 2
+    reader = BlobReader(key, io.BytesIO(bytes(blob)))
+    sink, events = MemorySink(), Recorder()
+    player = Player(BlobSource(reader), sink, events, name="recording 1")
+    player.play()
+    events.wait_for(Failed)
+    player.close()
+    failed = events.of(Failed)[0]
+    assert isinstance(failed, Failed) and isinstance(failed.error, VaultError)
+    assert "segment 2 does not authenticate" in str(failed.error)
+    heard = len(sink.data)
+    reference = corpus.sox_pcm16("stereo_s16")
+    assert bytes(sink.data) == reference[:heard]
+    assert 2 * SEGMENT_SIZE - fmt.data_offset - 5000 < heard <= 2 * SEGMENT_SIZE - fmt.data_offset
+    assert events.spans() == [PlayedSpan(0.0, heard / 4 / fmt.sample_rate)]
