@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import importlib
-import importlib.util
 import os
 import sys
 import threading
@@ -426,9 +425,10 @@ class SimpleaudioSink(Sink):
 
 
 def choose_sink(setting: str, environ: dict[str, str] | None = None) -> Sink:
-    """The sink for `[audio] sink`; nothing is imported or opened here.
+    """The sink for `[audio] sink`; no device is opened here (the app calls this when a
+    call's player is made, not at start-up).
 
-    `auto` takes simpleaudio where it is safe (Python 3.11) and installed,
+    `auto` takes simpleaudio where it is safe (Python 3.11) and imports,
     unless `PULSE_SERVER` is set: then sound is meant to travel through SSH,
     which miniaudio speaks natively and simpleaudio only through an ALSA
     plugin that jump hosts rarely have.
@@ -442,7 +442,15 @@ def choose_sink(setting: str, environ: dict[str, str] | None = None) -> Sink:
         return SimpleaudioSink()
     if setting != "auto":
         raise ValueError(f"unknown audio sink {setting!r}")
-    installed = importlib.util.find_spec("simpleaudio") is not None
-    if simpleaudio_is_safe() and installed and not env.get("PULSE_SERVER"):
+    if simpleaudio_is_safe() and not env.get("PULSE_SERVER") and _imports("simpleaudio"):
         return SimpleaudioSink()
     return MiniaudioSink()
+
+
+def _imports(module: str) -> bool:
+    """Whether the module imports (a build without its libasound fails here, not at play)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True

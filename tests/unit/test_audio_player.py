@@ -370,6 +370,19 @@ def test_choose_sink_follows_the_setting() -> None:
         choose_sink("oss", {})
 
 
+def test_auto_takes_simpleaudio_only_where_it_is_safe_and_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kaiku_tui.audio.sinks.simpleaudio_is_safe", lambda: True)
+    monkeypatch.setattr("kaiku_tui.audio.sinks._imports", lambda module: True)
+    assert isinstance(choose_sink("auto", {}), SimpleaudioSink)
+    monkeypatch.setattr("kaiku_tui.audio.sinks._imports", lambda module: False)
+    assert isinstance(choose_sink("auto", {}), MiniaudioSink)
+    monkeypatch.setattr("kaiku_tui.audio.sinks._imports", lambda module: True)
+    monkeypatch.setattr("kaiku_tui.audio.sinks.simpleaudio_is_safe", lambda: False)
+    assert isinstance(choose_sink("auto", {}), MiniaudioSink)
+
+
 def test_simpleaudio_is_only_trusted_on_3_11() -> None:
     assert simpleaudio_is_safe((3, 11)) and not simpleaudio_is_safe((3, 12))
     assert not simpleaudio_is_safe((3, 13))
