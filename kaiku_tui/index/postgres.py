@@ -39,7 +39,10 @@ T = TypeVar("T")
 Change = Callable[["Connection"], Awaitable[T]]
 
 DIALECT = sql.Dialect(
-    indexed_by=False, param="$", summary=sql.summary_columns("string_agg(t.tag, chr(31))")
+    indexed_by=False,
+    param="$",
+    summary=sql.summary_columns("string_agg(t.tag, chr(31))"),
+    lateral_probe=True,
 )
 # Advisory lock keys: fixed, so every process serialises on the same ones.
 AUDIT_LOCK = int.from_bytes(b"kaiku-au", "big")
