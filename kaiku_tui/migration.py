@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kaiku_tui.config import Config
 from kaiku_tui.domain.migration import TableCopied, changes_nothing
@@ -78,7 +79,12 @@ async def finish(target: Index, key_id: str) -> None:
 async def unfinished(index: Index) -> str | None:
     """Where an unfinished copy in `index` came from, or None."""
     marker = await index.get_info(MARKER)
-    return None if marker is None else str(json.loads(marker).get("source", "?"))
+    if marker is None:
+        return None
+    try:
+        return str(json.loads(marker).get("source", "?"))
+    except (ValueError, AttributeError):
+        return "?"
 
 
 # -- the target's state --------------------------------------------------------------
@@ -90,8 +96,8 @@ async def _check_target(
     """False for an empty target, True for an unfinished copy that can be resumed;
     anything else is refused, saying what to do."""
     async with target.export() as held:
-        marker = next((r[1] for r in await held.rows(REGISTER_INFO.name, None, 100)
-                       if r[0] == MARKER), None)  # fmt: skip
+        facts = {r[0]: r[1] for r in await held.rows(REGISTER_INFO.name, None, 100)}
+        marker = facts.get(MARKER)
         if marker is None:
             filled = [t.name for t in TABLES if await held.last(t.name) is not None]
             if filled:
@@ -101,15 +107,27 @@ async def _check_target(
                 )
             return False
         last = await held.last(AUDIT_EVENT.name)
-    state = json.loads(marker)
+    state = _state(marker, target, fresh_start)
     if state.get("key_id") != key_id:
         raise UsageError(
             f"target {target.location} holds an unfinished copy of another register "
             f"(master key {state.get('key_id')}); {fresh_start}"
         )
     await _check_prefix(source, target, last, fresh_start)
-    await _check_unchanged(snapshot, int(state["seq"]), target, fresh_start)
+    await _check_unchanged(snapshot, int(state.get("seq", 0)), target, fresh_start)
     return True
+
+
+def _state(marker: str, target: Index, fresh_start: str) -> dict[str, Any]:
+    try:
+        state = json.loads(marker)
+    except ValueError:
+        state = None
+    if not isinstance(state, dict):
+        raise UsageError(
+            f"target {target.location}: its '{MARKER}' fact is unreadable; {fresh_start}"
+        )
+    return state
 
 
 async def _check_prefix(source: Index, target: Index, last: Row | None, fresh_start: str) -> None:
