@@ -58,6 +58,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     fill.add_argument("--records", type=int, default=1_000_000)
     fill.add_argument("--url", required=True, help="an empty database, no password in it")
     fill.add_argument("--dir", help="the register folder (/tmp/kaiku-pgbench-N)")
+    fill.add_argument("--from", dest="source", help="the SQLite cache (/tmp/kaiku-bench-N)")
     run = sub.add_parser("run", help="measure")
     run.add_argument("--dir", required=True)
     run.add_argument("--repeat", type=int, default=200, help="timed trials per cell (200)")
@@ -72,7 +73,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def fill(args: argparse.Namespace) -> str:
-    cached = Path(f"/tmp/kaiku-bench-{args.records}")
+    cached = Path(args.source or f"/tmp/kaiku-bench-{args.records}").resolve()
     folder = Path(args.dir or f"/tmp/kaiku-pgbench-{args.records}").resolve()
     if not (cached / "bench.json").exists():
         raise SystemExit(f"{cached}: no cached register; run bench/browse.py --keep first")
