@@ -454,11 +454,16 @@ class Register:
             self._index, target, key_id, _fresh_start(target_config), progress
         )
         verified = await self._verify_index(target, target_config)
-        if verified.problem is None:  # a copy that does not verify is never made usable
+        problem = None if verified.problem is None else str(verified.problem)
+        # A copy that does not verify is never made usable. Only then does the source
+        # get an event after the copy: a usable copy and its source end on one head.
+        if problem is None:
             await migration.finish(target, key_id)
+        else:
+            detail = f"the copy does not verify: {problem}"
+            await self._audit(Action.MIGRATE.value, "error", target=where, detail=detail)
         source_head = await self._index.audit_head()
         ahead = (source_head[0] if source_head else 0) - verified.head_seq
-        problem = None if verified.problem is None else str(verified.problem)
         return MigrationReport(
             where, copy.tables, copy.resumed, verified.checked, verified.head_seq,
             verified.checkpoints, problem, max(ahead, 0),

@@ -5,6 +5,7 @@ while it is copied leaves the copy unfinished. Both directions, on a real Postgr
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ import pytest
 from kaiku_tui import migration
 from kaiku_tui.config import Config, load, with_index
 from kaiku_tui.domain.access import Identity, Role
+from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.migration import MigrationReport, TableCopied
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import StoreError, UsageError
@@ -150,3 +152,29 @@ async def test_change_during_the_copy_leaves_it_unfinished(
             await migrate(config, target, progress)
         with pytest.raises(StoreError, match="unfinished copy"):
             await Register.open(with_index(config, target), ADMIN, environ={})
+
+
+async def test_a_copy_that_does_not_verify_stays_unusable(
+    tmp_path: Path, pg_server: pg.PgServer
+) -> None:
+    async with registers("sqlite-to-postgres", tmp_path, pg_server) as (config, target):
+        db = sqlite3.connect(config.sqlite_path)
+        try:  # someone rewrote the source's history past its trigger
+            db.execute("DROP TRIGGER audit_event_no_update")
+            db.execute(
+                "UPDATE audit_event SET body = replace(body, 'org.add', 'org.odd') WHERE seq = 5"
+            )
+            db.commit()
+        finally:
+            db.close()
+        report = await migrate(config, target, lambda step: None)
+        assert report.problem is not None and report.problem.startswith("seq 5: "), report
+        with pytest.raises(StoreError, match="unfinished copy"):
+            await Register.open(with_index(config, target), ADMIN, environ={})
+        register = await Register.open(config, ADMIN, environ={})
+        try:
+            events = await register.audit_events(AuditQuery(action="register.migrate"))
+        finally:
+            await register.close()
+        assert [e.outcome for _, e in events] == ["ok", "error"]
+        assert "the copy does not verify: seq 5" in str(events[-1][1].detail)
