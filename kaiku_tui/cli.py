@@ -140,7 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     ashow.add_argument("--limit", type=int, default=200, metavar="N")
     ashow.add_argument("--json", action="store_true")
 
-    migrate = sub.add_parser("migrate", help="copy the register into another, empty database")
+    migrate = sub.add_parser(
+        "migrate",
+        help="copy the register into another, empty database",
+        description="Copy the whole register (rows, wrapped keys, blob references, the audit "
+        "chain) into an empty PostgreSQL or SQLite database, then verify its chain there. "
+        "Blobs stay in the blob store. The copy is usable only when finished; run the same "
+        "command again to resume one that stopped. Admins only; audited.",
+    )
     migrate.add_argument(
         "--to", required=True, metavar="URL",
         help="postgresql://USER@HOST[:PORT]/DB (password from ~/.pgpass or PGPASSFILE), "
