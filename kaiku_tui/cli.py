@@ -44,6 +44,7 @@ from kaiku_tui.errors import (
     UsageError,
 )
 from kaiku_tui.identity import current_identity
+from kaiku_tui.importing import ingest_asterisk, ingest_chatwoot
 from kaiku_tui.register import Register, VerifyReport
 
 Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
@@ -128,6 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--purpose", required=True, metavar="P")
     show.add_argument("--reveal-phone", action="store_true")
     show.add_argument("--json", action="store_true")
+
+    ingest = sub.add_parser("ingest", help="import call-centre exports (admin)")
+    isub = ingest.add_subparsers(dest="action", metavar="SOURCE", required=True)
+    asterisk = isub.add_parser("asterisk", help="Asterisk cdr_csv and its WAV recordings")
+    asterisk.add_argument("--cdr", required=True, metavar="FILE", help="Master.csv")
+    asterisk.add_argument("--recordings", required=True, metavar="DIR")
+    asterisk.add_argument("--org", required=True, metavar="CODE")
+    asterisk.add_argument("--tz", metavar="ZONE", help="the PBX's time zone (Europe/Helsinki)")
+    chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON files")
+    chatwoot.add_argument("paths", nargs="+", metavar="PATH")
+    chatwoot.add_argument("--org", required=True, metavar="CODE")
 
     audit = sub.add_parser("audit", help="the audit log")
     asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -429,6 +441,8 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("orgs", "list"): _orgs_list,
     ("query", None): _query,
     ("show", None): _show,
+    ("ingest", "asterisk"): ingest_asterisk,
+    ("ingest", "chatwoot"): ingest_chatwoot,
     ("audit", "verify"): _audit_verify,
     ("audit", "show"): _audit_show,
 }

@@ -32,15 +32,26 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
 from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.domain.recording import (
+    AudioSource,
     NewRecording,
     Recording,
     RecordingSummary,
     Speaker,
     TranscriptLine,
 )
-from kaiku_tui.errors import AccessDenied, ConfigError, KaikuError, NotFound, UsageError, VaultError
+from kaiku_tui.errors import (
+    AccessDenied,
+    ConfigError,
+    KaikuError,
+    NotFound,
+    StoreError,
+    UsageError,
+    VaultError,
+)
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
+from kaiku_tui.recorded_audio import RecordingAudio
+from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
@@ -72,6 +83,7 @@ class Register:
         self._org_keys: dict[str, OrgKey] = {}
         self._checkpoints = CheckpointFile(config.checkpoint_file)
         self._since_checkpoint = 0
+        self._blobs = BlobStore(config.blob_dir)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -284,7 +296,9 @@ class Register:
     async def _org_key(self, code: str) -> OrgKey:
         if code not in self._org_keys:
             stored = await self._index.get_org(code)
-            if stored is None or stored.wrapped_key is None:
+            if stored is None:
+                raise NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
+            if stored.wrapped_key is None:
                 raise VaultError(f"organisation {code}: its key is destroyed or missing")
             self._org_keys[code] = self._master.open_org_key(code, stored.wrapped_key)
         return self._org_keys[code]
@@ -299,27 +313,96 @@ class Register:
     # -- adding recordings ----------------------------------------------------------
 
     async def add_recordings(self, new: Sequence[NewRecording], *, source: str) -> AddResult:
-        """Encrypt and index recordings of one organisation, in one audited transaction."""
+        """Encrypt and index recordings of one organisation, in one audited transaction.
+
+        Recordings the organisation already holds (same source id) are skipped
+        before anything is encrypted. Audio goes into the blob store first and
+        the rows (with their audit event) after: a crash in between leaves
+        only blobs that no row names, sealed under record keys that were never
+        stored — unreadable, and harmless; the rerun writes fresh ones.
+        """
         orgs = {r.org for r in new}
         if len(orgs) != 1:
             raise UsageError("add_recordings takes the recordings of one organisation at a time")
         (org,) = orgs
         await self._authorize_org(Action.INGEST, org, detail=source)
         org_key = await self._org_key(org)
-        rows = [self._sealed(org_key, r) for r in new]
+        fresh = await self._fresh(org, new)
+        keyed = [(r, new_data_key()) for r in fresh]
+        refs = await self._write_blobs(keyed)
+        rows = [
+            self._sealed(org_key, r, raw, ref) for (r, raw), ref in zip(keyed, refs, strict=True)
+        ]
         event = self._event(Action.INGEST.value, org=org, detail=source, result_count=len(rows))
-        result = await self._index.add_recordings(rows, event)
+        try:
+            result = await self._index.add_recordings(rows, event)
+        except BaseException:
+            await asyncio.to_thread(self._delete_blobs, refs)
+            raise
         await self._count_event()
-        return result
+        return AddResult(result.added, result.duplicates + len(new) - len(fresh))
 
-    def _sealed(self, org_key: OrgKey, new: NewRecording) -> StoredRecording:
+    async def _fresh(self, org: str, new: Sequence[NewRecording]) -> list[NewRecording]:
+        """The first of each source id that the organisation does not hold yet."""
+        known = await self._index.known_sources(org, [r.source_id for r in new])
+        first: dict[str, NewRecording] = {}
+        for r in new:
+            if r.source_id not in known:
+                first.setdefault(r.source_id, r)
+        return list(first.values())
+
+    async def _write_blobs(self, keyed: Sequence[tuple[NewRecording, bytes]]) -> list[str | None]:
+        """Encrypt each recording's audio into a new blob, several at a time (AES and
+        fsync leave the GIL); if any fails, the blobs already written are removed."""
+        jobs = [
+            asyncio.to_thread(self._write_blob, r.org, r.source_id, r.audio, raw)
+            for r, raw in keyed
+        ]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        refs = [r if isinstance(r, str) or r is None else None for r in results]
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            await asyncio.to_thread(self._delete_blobs, refs)
+            raise failure
+        return refs
+
+    def _write_blob(
+        self, org: str, source_id: str, audio: AudioSource | None, raw: bytes
+    ) -> str | None:
+        if audio is None:
+            return None
+        ref = self._blobs.new_ref()
+        key = RecordKey(record_ref(org, source_id), raw)
+        try:
+            with audio.path.open("rb") as src:
+                length = self._blobs.put(ref, key, src)
+        except OSError as exc:
+            raise UsageError(f"{audio.path}: cannot read ({exc.strerror or exc})") from None
+        if length != audio.size:
+            self._blobs.delete(ref)
+            raise UsageError(
+                f"{audio.path}: changed while it was imported "
+                f"({audio.size} bytes checked, {length} read)"
+            )
+        return ref
+
+    def _delete_blobs(self, refs: Sequence[str | None]) -> None:
+        for ref in refs:
+            if ref is not None:
+                try:
+                    self._blobs.delete(ref)
+                except StoreError:
+                    pass  # an orphan blob is harmless: no row names it, no stored key opens it
+
+    def _sealed(
+        self, org_key: OrgKey, new: NewRecording, raw_key: bytes, blob_ref: str | None
+    ) -> StoredRecording:
         ref = record_ref(new.org, new.source_id)
-        raw_key = new_data_key()
         key = RecordKey(ref, raw_key)
         summary = RecordingSummary(
             0, new.org, new.channel, new.direction, new.started_at, new.duration_s, new.agent,
-            new.queue, phones.mask(new.phone), new.source_id, False, bool(new.transcript),
-            tuple(sorted(set(new.tags))),
+            new.queue, phones.mask(new.phone), new.source_id, blob_ref is not None,
+            bool(new.transcript), tuple(sorted(set(new.tags))),
         )  # fmt: skip
         return StoredRecording(
             summary=summary,
@@ -327,9 +410,37 @@ class Register:
             phone_enc=encrypt_field(key, "phone", new.phone.encode()) if new.phone else None,
             phone_bidx=self._bidx(new.phone) if new.phone else None,
             transcript_enc=_encrypt_transcript(key, new.transcript),
-            blob_ref=None,
+            blob_ref=blob_ref,
             notice_played=new.notice_played,
         )
+
+    # -- audio ----------------------------------------------------------------------
+
+    async def open_audio(self, record_id: int, purpose: Purpose) -> RecordingAudio:
+        """The recording's audio, exactly the bytes that were imported, decrypted on demand.
+
+        The blob's header and last segment are authenticated and the event
+        (`audio.play`, with the purpose) is durable before the reader is
+        returned; the caller must close it (it is a context manager).
+        """
+        stored = await self._stored(Action.AUDIO_PLAY, record_id, purpose)
+        fields = _record_fields(stored, purpose)
+        if stored.blob_ref is None:
+            err = NotFound(f"recording {record_id} has no audio")
+            await self._failed(Action.AUDIO_PLAY, err, **fields)
+            raise err
+        try:
+            key = await self._record_key(stored)
+            reader = await asyncio.to_thread(self._blobs.open, stored.blob_ref, key)
+        except (VaultError, StoreError) as err:
+            await self._failed(Action.AUDIO_PLAY, err, **fields)
+            raise
+        try:
+            await self._audit(Action.AUDIO_PLAY.value, **fields)
+        except BaseException:
+            reader.close()
+            raise
+        return RecordingAudio(record_id, reader)
 
     # -- persons ------------------------------------------------------------------
 

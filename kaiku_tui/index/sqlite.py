@@ -236,6 +236,22 @@ class SqliteIndex(SqlBrowse, Index):
         )
         return rowformat.stored_of(rows[0]) if rows else None
 
+    async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(dict.fromkeys(source_ids))
+        for start in range(0, len(ids), _IN_CHUNK):  # SQLite limits bound parameters
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"SELECT source_id FROM recording WHERE org = ? AND source_id IN ({marks})",
+                (org, *chunk),
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+
+_IN_CHUNK = 500
+
 
 class _Writer:
     """The write connection, on its own thread; each transaction is one function call."""
