@@ -101,8 +101,8 @@ def _cue(path: Path, first: int, block: list[str]) -> Cue | None:
     head = block[0]
     if head.startswith(("NOTE", "STYLE", "REGION")) and "-->" not in head:
         return None
-    timing_at = 0 if "-->" in head else 1
-    if timing_at >= len(block) or "-->" not in block[timing_at]:
+    timing_at = 0 if "-->" in head else 1  # else the first line is the cue's identifier
+    if timing_at >= len(block):
         raise VttError(path, first, "a cue without a 'start --> end' timing line")
     line = first + timing_at
     match = _TIMING.fullmatch(block[timing_at])
