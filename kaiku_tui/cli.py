@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a demo register with synthetic recordings")
     demo.add_argument("--dir", metavar="D", help="where (default: ./kaiku-demo)")
-    demo.add_argument("--records", type=int, default=20_000, metavar="N")
+    demo.add_argument("--records", type=int, default=3_000, metavar="N")
+    demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
     demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
 
     init = sub.add_parser("init", help="create keys and index; you become admin")
@@ -201,9 +202,9 @@ def _joined_sort(argv: Sequence[str]) -> list[str]:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from kaiku_tui.demo import run_demo
+        from kaiku_tui.demo import demo_command
 
-        return await run_demo(args)
+        return await demo_command(args)
     if args.command == "init":
         return await _init(args)
     config = load(config_path(args.config, os.environ))

@@ -12,6 +12,7 @@ audited too.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -367,12 +368,15 @@ class Register:
         return refs
 
     def _write_blob(
-        self, org: str, source_id: str, audio: AudioSource | None, raw: bytes
+        self, org: str, source_id: str, audio: AudioSource | bytes | None, raw: bytes
     ) -> str | None:
         if audio is None:
             return None
         ref = self._blobs.new_ref()
         key = RecordKey(record_ref(org, source_id), raw)
+        if isinstance(audio, bytes):
+            self._blobs.put(ref, key, io.BytesIO(audio))
+            return ref
         try:
             with audio.path.open("rb") as src:
                 length = self._blobs.put(ref, key, src)
@@ -413,6 +417,25 @@ class Register:
             blob_ref=blob_ref,
             notice_played=new.notice_played,
         )
+
+    async def fill_synthetic(self, records: int, *, seed: int, end: date, days: int) -> None:
+        """Millions of metadata-only synthetic recordings, fast, for performance work.
+
+        Only for a new demo register that nobody else uses: the rows bypass
+        the audited transaction (one `ingest` event says what was done, before
+        it is done), carry no content (opening one says its key is destroyed)
+        and are written with fsync off. SQLite only.
+        """
+        from kaiku_tui.index.sqlite_bulk import BulkSpec, fill
+
+        await self._authorize(Action.INGEST, detail="synthetic metadata")
+        if self.config.is_network:
+            raise UsageError("a metadata-scale demo register needs the SQLite index")
+        spec = BulkSpec(
+            records, seed, end, days, max_duration_s=3600, stand_ins=False, source_prefix="bulk-"
+        )
+        await self._audit(Action.INGEST.value, detail="synthetic metadata", result_count=records)
+        await asyncio.to_thread(fill, self.config.sqlite_path, spec)
 
     # -- audio ----------------------------------------------------------------------
 

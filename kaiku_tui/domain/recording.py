@@ -97,4 +97,5 @@ class NewRecording:
     transcript: tuple[TranscriptLine, ...] = ()
     notice_played: bool = False
     tags: tuple[str, ...] = field(default=())
-    audio: AudioSource | None = None
+    # A checked file, or bytes made in memory (the demo's synthetic audio).
+    audio: AudioSource | bytes | None = None
