@@ -16,6 +16,7 @@ bytes that were checked.
 from __future__ import annotations
 
 import os
+import stat
 from collections import defaultdict
 from pathlib import Path
 
@@ -76,8 +77,13 @@ def _tails(stem: str) -> list[str]:
 def check_wav(path: Path) -> tuple[AudioSource, WavFormat]:
     """The recording as a checked source, or RecordingProblem saying what is wrong."""
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        # O_NONBLOCK: a FIFO named like a recording must not hang the import.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise RecordingProblem(f"{path}: not a regular file")
+            size = info.st_size
             if size == 0:
                 raise RecordingProblem(f"{path}: the recording is empty (0 bytes)")
 

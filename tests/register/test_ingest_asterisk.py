@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -283,6 +284,16 @@ async def test_dangling_symlink_recording_is_unreadable(
     assert await ingest(config, export) == EXIT_REJECTED_ROWS
     assert "cannot read" in capsys.readouterr().err
     assert await by_source(config) == {}
+
+
+async def test_a_fifo_named_like_a_recording_does_not_hang_the_import(
+    config: Config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = Export(tmp_path / "export")
+    uid = export.call(None)
+    os.mkfifo(export.recordings / f"in-{uid}.wav")
+    assert await ingest(config, export) == EXIT_REJECTED_ROWS
+    assert "not a regular file" in capsys.readouterr().err
 
 
 async def test_two_recordings_for_one_call_are_ambiguous(
