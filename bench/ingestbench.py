@@ -9,9 +9,10 @@ transcript of six cues beside it. Then:
   exactly what the command runs (batches of 200, one audited transaction each);
 * **split** — the same work on another fresh register, phase by phase:
   *parse* (read the CDR, walk the tree, validate every WAV header, read the
-  transcripts), *encrypt* (`Register._write_blobs`: each WAV through the
-  streaming AEAD into the blob store with fsync, several threads; then sealing
-  keys, phone and transcript), *index* (`known_sources` and
+  transcripts), *encrypt* (`Register._seal_all`: per recording on worker
+  threads, a new record key wrapped, phone and transcript sealed, the WAV
+  through the streaming AEAD into the blob store with fsync), *index*
+  (`known_sources` and
   `SqliteIndex.add_recordings`: one transaction with its audit event per batch);
 * **limits** — AES-GCM alone over the same bytes in the same 64 KiB segments
   (one core), and writing the same files plainly with an fsync each.
@@ -133,12 +134,7 @@ async def split(config: Config, cdr: Path, rec: Path) -> Split:
             t0 = time.perf_counter()
             fresh = await register._fresh("ITU", batch)
             t1 = time.perf_counter()
-            keyed = [(r, new_data_key()) for r in fresh]
-            refs = await register._write_blobs(keyed)
-            rows = [
-                register._sealed(org_key, r, raw, ref)
-                for (r, raw), ref in zip(keyed, refs, strict=True)
-            ]
+            rows = await register._seal_all(org_key, fresh)
             t2 = time.perf_counter()
             event = register._event("ingest", org="ITU", detail="bench", result_count=len(rows))
             result = await register._index.add_recordings(rows, event)
@@ -217,7 +213,7 @@ def report(
         (name, f"{s:.2f}", f"{s / n * 1e3:.3f}", f"{s / split_total:.0%}", note)
         for name, s, note in (
             ("parse", parts.parse_s, "CDR, folder walk, WAV headers, WebVTT"),
-            ("encrypt", parts.encrypt_s, "blob AEAD + fsync (threads), keys, fields"),
+            ("encrypt", parts.encrypt_s, "keys, fields, blob AEAD + fsync (threads)"),
             ("index", parts.index_s, "known_sources + insert with audit, per batch"),
         )
     ]

@@ -148,7 +148,8 @@ def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
     for row in rows:
         print(f"  {summary_line(row)}")
     run = f"KAIKU_CONFIG={shlex.quote(str(config_file))} {_program()}"
-    example = rows[0].id if rows else 1
+    # A row with content to show; id 1 always has (the real rows go in before any bulk).
+    example = next((r.id for r in rows if r.has_transcript), 1)
     recent = (date.today() - timedelta(days=30)).isoformat()
     print("the TUI comes in a later version; try the command line on it:")
     print(f"  {run} query --from {recent} --min-duration 30:00 --sort -duration")

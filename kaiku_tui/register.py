@@ -85,6 +85,7 @@ class Register:
         self._checkpoints = CheckpointFile(config.checkpoint_file)
         self._since_checkpoint = 0
         self._blobs = BlobStore(config.blob_dir)
+        self._search_key = master.search_key()  # derived once: an import needs one per row
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -199,7 +200,7 @@ class Register:
         return where.with_orgs(orgs), bidx
 
     def _bidx(self, e164: str) -> bytes:
-        return blind_index(self._master.search_key(), e164)
+        return blind_index(self._search_key, e164)
 
     async def search(
         self,
@@ -329,11 +330,8 @@ class Register:
         await self._authorize_org(Action.INGEST, org, detail=source)
         org_key = await self._org_key(org)
         fresh = await self._fresh(org, new)
-        keyed = [(r, new_data_key()) for r in fresh]
-        refs = await self._write_blobs(keyed)
-        rows = [
-            self._sealed(org_key, r, raw, ref) for (r, raw), ref in zip(keyed, refs, strict=True)
-        ]
+        rows = await self._seal_all(org_key, fresh)
+        refs = [r.blob_ref for r in rows]
         event = self._event(Action.INGEST.value, org=org, detail=source, result_count=len(rows))
         try:
             result = await self._index.add_recordings(rows, event)
@@ -352,28 +350,25 @@ class Register:
                 first.setdefault(r.source_id, r)
         return list(first.values())
 
-    async def _write_blobs(self, keyed: Sequence[tuple[NewRecording, bytes]]) -> list[str | None]:
-        """Encrypt each recording's audio into a new blob, several at a time (AES and
-        fsync leave the GIL); if any fails, the blobs already written are removed."""
-        jobs = [
-            asyncio.to_thread(self._write_blob, r.org, r.source_id, r.audio, raw)
-            for r, raw in keyed
-        ]
+    async def _seal_all(
+        self, org_key: OrgKey, fresh: Sequence[NewRecording]
+    ) -> list[StoredRecording]:
+        """Each recording sealed, its audio in a new blob, several at a time on threads
+        (AES-GCM, HKDF and fsync leave the GIL); if any fails, the blobs already
+        written are removed and the first failure raised."""
+        jobs = [asyncio.to_thread(self._sealed, org_key, r) for r in fresh]
         results = await asyncio.gather(*jobs, return_exceptions=True)
-        refs = [r if isinstance(r, str) or r is None else None for r in results]
+        rows = [r for r in results if isinstance(r, StoredRecording)]
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
-            await asyncio.to_thread(self._delete_blobs, refs)
+            await asyncio.to_thread(self._delete_blobs, [r.blob_ref for r in rows])
             raise failure
-        return refs
+        return rows
 
-    def _write_blob(
-        self, org: str, source_id: str, audio: AudioSource | bytes | None, raw: bytes
-    ) -> str | None:
+    def _write_blob(self, key: RecordKey, audio: AudioSource | bytes | None) -> str | None:
         if audio is None:
             return None
         ref = self._blobs.new_ref()
-        key = RecordKey(record_ref(org, source_id), raw)
         if isinstance(audio, bytes):
             self._blobs.put(ref, key, io.BytesIO(audio))
             return ref
@@ -398,11 +393,13 @@ class Register:
                 except StoreError:
                     pass  # an orphan blob is harmless: no row names it, no stored key opens it
 
-    def _sealed(
-        self, org_key: OrgKey, new: NewRecording, raw_key: bytes, blob_ref: str | None
-    ) -> StoredRecording:
+    def _sealed(self, org_key: OrgKey, new: NewRecording) -> StoredRecording:
+        """The recording as stored: a new record key, wrapped; content encrypted under
+        it; its audio (if any) already in its blob. Runs on a worker thread."""
         ref = record_ref(new.org, new.source_id)
+        raw_key = new_data_key()
         key = RecordKey(ref, raw_key)
+        blob_ref = self._write_blob(key, new.audio)
         summary = RecordingSummary(
             0, new.org, new.channel, new.direction, new.started_at, new.duration_s, new.agent,
             new.queue, phones.mask(new.phone), new.source_id, blob_ref is not None,
