@@ -25,7 +25,7 @@ from kaiku_tui.domain.access import Identity, Person, Purpose, Role
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Speaker
-from kaiku_tui.errors import EXIT_OK, EXIT_REJECTED_ROWS, NotFound, UsageError
+from kaiku_tui.errors import EXIT_OK, EXIT_REJECTED_ROWS, AuditFailure, NotFound, UsageError
 from kaiku_tui.importing import ingest_asterisk
 from kaiku_tui.register import Register
 from tests.unit.test_ingest_cdr import cdr_line
@@ -414,3 +414,34 @@ async def test_vtt_transcript_is_imported_with_sides(
         (4.25, "Pirjo", Speaker.CUSTOMER, "Hei, soitan ajasta.\nToinen rivi."),
         (6.5, "", Speaker.EVENT, "[musiikkia]"),
     ]
+
+
+async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
+    config: Config, speech: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = Export(tmp_path / "export")
+    uid = export.call(speech / "alaw_8k.wav")
+    assert await ingest(config, export) == EXIT_OK
+    record_id = (await by_source(config))[uid]
+    register = await Register.open(config, SUPERVISOR, environ={})
+    opened: list[object] = []
+    original_open = register._blobs.open
+
+    def spy(ref: str, key: object) -> object:
+        reader = original_open(ref, key)  # type: ignore[arg-type]
+        opened.append(reader)
+        return reader
+
+    async def failing(event: object) -> int:
+        raise AuditFailure("the audit log is full")
+
+    monkeypatch.setattr(register._blobs, "open", spy)
+    monkeypatch.setattr(register._index, "append_audit", failing)
+    try:
+        with pytest.raises(AuditFailure):
+            await register.open_audio(record_id, Purpose.QUALITY)
+    finally:
+        monkeypatch.undo()
+        await register.close()
+    (reader,) = opened
+    assert reader._src.closed  # type: ignore[attr-defined]
