@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     asterisk.add_argument("--recordings", required=True, metavar="DIR")
     asterisk.add_argument("--org", required=True, metavar="CODE")
     asterisk.add_argument("--tz", metavar="ZONE", help="the PBX's time zone (Europe/Helsinki)")
-    chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON files")
+    chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON (files or folders)")
     chatwoot.add_argument("paths", nargs="+", metavar="PATH")
     chatwoot.add_argument("--org", required=True, metavar="CODE")
 

@@ -27,7 +27,7 @@ from typing import TextIO
 from kaiku_tui.domain.org import check_code
 from kaiku_tui.domain.recording import NewRecording
 from kaiku_tui.domain.text import sanitise
-from kaiku_tui.errors import EXIT_OK, EXIT_REJECTED_ROWS
+from kaiku_tui.errors import EXIT_OK, EXIT_REJECTED_ROWS, UsageError
 from kaiku_tui.ingest.asterisk import AsteriskExport, call_recordings
 from kaiku_tui.ingest.cdr import DEFAULT_TZ, Rejected, read_cdr
 from kaiku_tui.ingest.chatwoot import ChatRejected, chat_recordings
@@ -151,10 +151,24 @@ async def ingest_asterisk(args: argparse.Namespace, register: Register) -> int:
 
 async def ingest_chatwoot(args: argparse.Namespace, register: Register) -> int:
     org = check_code(args.org)
-    paths = [Path(p) for p in args.paths]
+    paths = chat_files([Path(p) for p in args.paths])
     tally = Tally()
     items = list(chat_recordings(paths, org))
     progress = Progress(len(items), "conversations")
     names = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
     await add_in_batches(register, items, tally, progress, source=f"chatwoot {names}")
     return report(tally, tally.summary("conversations", names, org))
+
+
+def chat_files(paths: list[Path]) -> list[Path]:
+    """The files named, and every *.json under a folder named; a path that is neither
+    is unusable input (exit 2) before anything is imported."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.json") if p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return files

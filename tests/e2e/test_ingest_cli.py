@@ -172,3 +172,14 @@ def test_ingest_chatwoot_end_to_end(cli: Cli, tmp_path: Path) -> None:
     assert not any("1741590842" in t["text"] for t in transcript)  # the private note
     text = cli("show", str(chat["id"]), "--purpose", "quality")
     assert "\x1b" not in text.out and "␛[31mKiitos!" in text.out
+
+
+def test_ingest_chatwoot_takes_folders_and_refuses_a_missing_path(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "export" / "2025"
+    folder.mkdir(parents=True)
+    (folder / "c.json").write_text(CHAT.read_text(encoding="utf-8"), encoding="utf-8")
+    missing = cli("ingest", "chatwoot", str(tmp_path / "export"), str(tmp_path / "nope.json"),
+                  "--org", "ITU")  # fmt: skip
+    assert missing.code == 2 and "nope.json: no such file or folder" in missing.err
+    done = cli("ingest", "chatwoot", str(tmp_path / "export"), "--org", "ITU")
+    assert done.code == 0 and "imported 1 conversations" in done.out
