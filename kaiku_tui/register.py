@@ -336,7 +336,9 @@ class Register:
         event = self._event(Action.INGEST.value, org=org, detail=source, result_count=len(rows))
         try:
             result = await self._index.add_recordings(rows, event)
-        except BaseException:
+        except Exception:
+            # The transaction did not commit. Not on cancellation (Ctrl-C): the writer
+            # thread may still commit these rows, and then they need their blobs.
             await asyncio.to_thread(self._delete_blobs, refs)
             raise
         await self._count_event()
