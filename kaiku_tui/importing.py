@@ -139,7 +139,8 @@ async def ingest_asterisk(args: argparse.Namespace, register: Register) -> int:
     org = check_code(args.org)
     cdr = Path(args.cdr)
     found = read_cdr(cdr, tz=args.tz or DEFAULT_TZ)
-    export = AsteriskExport(cdr, found, RecordingFolder(Path(args.recordings)), org)
+    folder = RecordingFolder(Path(args.recordings), {c.uniqueid for c in found.calls})
+    export = AsteriskExport(cdr, found, folder, org)
     tally = Tally(already=found.duplicates, rejected=list(found.rejected))
     tally.skipped = {"unanswered": found.skipped_unanswered, "internal": found.skipped_internal}
     progress = Progress(len(found.calls), "calls")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 from kaiku_tui.audio.wav import WavError, WavFormat, validate
@@ -33,16 +34,21 @@ class RecordingProblem(Exception):
 
 
 class RecordingFolder:
-    """Every WAV under one folder, by the tails of its name a uniqueid could be."""
+    """The WAVs under one folder, by the tails of their names a uniqueid could be.
 
-    def __init__(self, root: Path) -> None:
+    With `wanted` (the uniqueids of the CDR) only those tails are kept: a PBX's
+    spool holds years of recordings, and an import needs a day's.
+    """
+
+    def __init__(self, root: Path, wanted: Collection[str] | None = None) -> None:
         if not root.is_dir():
             raise UsageError(f"{root}: the recordings folder does not exist or is not a folder")
         self.root = root
         self._by_tail: dict[str, list[Path]] = defaultdict(list)
         for path in _wav_files(root):
             for tail in _tails(path.name[: -len(_SUFFIX)]):
-                self._by_tail[tail].append(path)
+                if wanted is None or tail in wanted:
+                    self._by_tail[tail].append(path)
 
     def find(self, uniqueid: str) -> Path:
         """The one recording of this uniqueid; none, or more than one, is a problem."""
