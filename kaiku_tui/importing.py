@@ -36,7 +36,7 @@ from kaiku_tui.register import Register
 
 Item = NewRecording | Rejected | ChatRejected
 BATCH = 200
-# A run this long or longer reports progress when stderr is not a terminal.
+# An import of this many rows or more reports progress when stderr is not a terminal.
 _QUIET_BELOW = 5_000
 
 
@@ -72,9 +72,10 @@ class Tally:
 class Progress:
     """A bar on a terminal; elsewhere a line now and then for a long import; else nothing."""
 
-    def __init__(self, total: int, what: str, out: TextIO = sys.stderr) -> None:
-        self.total, self.what, self._out = total, what, out
-        self._tty = out.isatty()
+    def __init__(self, total: int, what: str, out: TextIO | None = None) -> None:
+        self.total, self.what = total, what
+        self._out = out or sys.stderr  # looked up now: tests and callers swap sys.stderr
+        self._tty = self._out.isatty()
         self._last = 0.0
         self._quiet = not self._tty and total < _QUIET_BELOW
 

@@ -445,3 +445,22 @@ async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
         await register.close()
     (reader,) = opened
     assert reader._src.closed  # type: ignore[attr-defined]
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_for_a_long_import_elsewhere() -> None:
+    import io
+
+    from kaiku_tui.importing import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    bar = Progress(10, "calls", tty)
+    bar.update(10)
+    assert tty.getvalue() == f"\r[{'#' * 30}] 10/10 calls\n"
+    quiet, long = io.StringIO(), io.StringIO()
+    Progress(10, "calls", quiet).update(10)
+    Progress(6000, "calls", long).update(6000)
+    assert quiet.getvalue() == "" and long.getvalue() == "6000/6000 calls (100%)\n"
