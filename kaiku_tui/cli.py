@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a demo register with synthetic recordings")
     demo.add_argument("--dir", metavar="D", help="where (default: ./kaiku-demo)")
-    demo.add_argument("--records", type=int, default=3_000, metavar="N")
+    demo.add_argument(
+        "--records", type=int, default=3_000, metavar="N",
+        help="how many (3,000; beyond 50,000 all but 3,000 are metadata only)",
+    )  # fmt: skip
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
     demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
 
@@ -135,12 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     isub = ingest.add_subparsers(dest="action", metavar="SOURCE", required=True)
     asterisk = isub.add_parser("asterisk", help="Asterisk cdr_csv and its WAV recordings")
     asterisk.add_argument("--cdr", required=True, metavar="FILE", help="Master.csv")
-    asterisk.add_argument("--recordings", required=True, metavar="DIR")
-    asterisk.add_argument("--org", required=True, metavar="CODE")
+    asterisk.add_argument(
+        "--recordings", required=True, metavar="DIR", help="holds *<uniqueid>.wav (and .vtt)"
+    )
+    asterisk.add_argument("--org", required=True, metavar="CODE", help="the client's code")
     asterisk.add_argument("--tz", metavar="ZONE", help="the PBX's time zone (Europe/Helsinki)")
     chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON (files or folders)")
     chatwoot.add_argument("paths", nargs="+", metavar="PATH")
-    chatwoot.add_argument("--org", required=True, metavar="CODE")
+    chatwoot.add_argument("--org", required=True, metavar="CODE", help="the client's code")
 
     audit = sub.add_parser("audit", help="the audit log")
     asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
