@@ -70,8 +70,12 @@ def read_vtt(path: Path) -> list[Cue]:
 def _parse(path: Path, lines: list[str]) -> list[Cue]:
     if not lines or not re.fullmatch(r"WEBVTT(?:[ \t].*)?", lines[0]):
         raise VttError(path, 1, "is not a WebVTT file (the first line is not 'WEBVTT')")
+    header, *blocks = _blocks(lines)
+    stray = next((i for i, line in enumerate(header[1], header[0]) if "-->" in line), None)
+    if stray is not None:  # silently skipping it would drop the cue
+        raise VttError(path, stray, "a cue in the header: a blank line must follow 'WEBVTT'")
     cues: list[Cue] = []
-    for first, block in _blocks(lines):
+    for first, block in blocks:
         cue = _cue(path, first, block)
         if cue is not None:
             cues.append(cue)
@@ -79,8 +83,7 @@ def _parse(path: Path, lines: list[str]) -> list[Cue]:
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
-    """(1-based number of the first line, lines) of each blank-line separated block
-    after the header block."""
+    """(1-based number of the first line, lines) of each blank-line separated block."""
     blocks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 0
@@ -94,7 +97,7 @@ def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
             current = []
     if current:
         blocks.append((start, current))
-    return blocks[1:]  # the first block is the WEBVTT line and its header
+    return blocks  # the first is the WEBVTT line and its header
 
 
 def _cue(path: Path, first: int, block: list[str]) -> Cue | None:

@@ -38,6 +38,7 @@ def test_cues_voices_tags_entities_and_blocks(tmp_path: Path) -> None:
         ("WEBVTT\n\n00:05.000 --> 00:02.000\nx\n", 3, "ends (2.000 s) before it starts"),
         ("WEBVTT\n\nid only\n\n", 3, "without a 'start --> end' timing line"),
         ("WEBVTT\n\n00:61.000 --> 00:62.000\nx\n", 3, "is not start --> end"),
+        ("WEBVTT\n00:01.000 --> 00:02.000\nx\n", 2, "a cue in the header"),
     ],
 )
 def test_damage_is_named_with_its_line(tmp_path: Path, text: str, line: int, reason: str) -> None:
