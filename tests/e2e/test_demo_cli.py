@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.e2e.conftest import run_cli
 
 
-def test_demo_has_persons_audio_and_is_reused(demo_template: Path, tmp_path: Path) -> None:
-    config = demo_template / "config.toml"
+def test_demo_has_persons_audio_and_is_reused(demo: Path) -> None:
+    config, folder = demo, demo.parent  # a copy: the template is shared
     persons = [json.loads(x) for x in run_cli(config, "persons", "list", "--json").out.splitlines()]
     roles = {p["login"]: set(p["roles"]) for p in persons}
     assert {"demo.reviewer", "demo.supervisor", "demo.dpo"} <= set(roles)
@@ -19,12 +19,12 @@ def test_demo_has_persons_audio_and_is_reused(demo_template: Path, tmp_path: Pat
         json.loads(x) for x in run_cli(config, "query", "--json", "--limit", "300").out.splitlines()
     ]
     assert any(r["has_audio"] for r in rows) and all(r["has_transcript"] for r in rows)
-    before = (demo_template / "index.sqlite3").stat().st_size
-    again = run_cli(None, "demo", "--dir", str(demo_template), "--records", "300", "--no-tui")
+    before = (folder / "index.sqlite3").stat().st_size
+    again = run_cli(None, "demo", "--dir", str(folder), "--records", "300", "--no-tui")
     assert again.code == 0 and "building" not in again.out and "demo register:" in again.out
-    other = run_cli(None, "demo", "--dir", str(demo_template), "--records", "5", "--no-tui")
+    other = run_cli(None, "demo", "--dir", str(folder), "--records", "5", "--no-tui")
     assert other.code == 0 and "it holds 300 recordings" in other.out
-    assert (demo_template / "index.sqlite3").stat().st_size >= before
+    assert (folder / "index.sqlite3").stat().st_size >= before
 
 
 def test_demo_beyond_50000_records_takes_the_bulk_path(tmp_path: Path) -> None:
