@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(_joined_sort(sys.argv[1:] if argv is None else argv))
         if args.command is None:
-            raise UsageError("kaiku-tui: the TUI is not in this version yet; see --help")
+            return run_tui(load(config_path(args.config, os.environ)))
         return asyncio.run(_dispatch(args))
     except KaikuError as err:
         print(f"kaiku-tui: {sanitise(str(err))}", file=sys.stderr)
@@ -215,6 +215,17 @@ async def _dispatch(args: argparse.Namespace) -> int:
     config = load(config_path(args.config, os.environ))
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
     return await with_register(config, lambda register: handler(args, register))
+
+
+def run_tui(config: Config) -> int:
+    """The TUI on the configured register, for the person at the keyboard."""
+    from kaiku_tui.ui.app import KaikuApp
+    from kaiku_tui.ui.i18n import Texts, choose_language
+
+    texts = Texts(choose_language(config.language, os.environ))
+    app = KaikuApp(lambda: Register.open(config, current_identity()), texts)
+    app.run()
+    return app.return_code or 0
 
 
 async def with_register(config: Config, work: Callable[[Register], Awaitable[int]]) -> int:

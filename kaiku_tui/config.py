@@ -38,6 +38,8 @@ class Config:
     language: str
     timezone: str
     audio_sink: str
+    password_file: Path | None = None  # the index password, read when the index opens
+    identity: str = "os"  # "os": the OS login is the person; "database": the database login
 
     @property
     def sqlite_path(self) -> Path:
@@ -53,15 +55,17 @@ class Config:
 # section -> key -> (type, default). A default of None is derived from data_dir.
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "register": {"data_dir": (str, None), "master_key_file": (str, None)},
-    "index": {"url": (str, ""), "busy_timeout_ms": (int, 5000)},
+    "index": {"url": (str, ""), "password_file": (str, None), "busy_timeout_ms": (int, 5000)},
     "blobs": {"path": (str, None)},
     "audit": {"checkpoint_file": (str, None), "checkpoint_every": (int, 500)},
-    "ui": {"language": (str, "fi"), "timezone": (str, "Europe/Helsinki")},
+    "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
+    "access": {"identity": (str, "os")},
 }
 _CHOICES = {
-    ("ui", "language"): ("fi", "en"),
+    ("ui", "language"): ("auto", "fi", "en"),
     ("audio", "sink"): ("auto", "simpleaudio", "miniaudio", "none"),
+    ("access", "identity"): ("os", "database"),
 }
 
 
@@ -97,7 +101,7 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
     def under(section: str, key: str, default: str) -> Path:
         return _path(values[section][key], base) or data_dir / default
 
-    return Config(
+    config = Config(
         source=source,
         data_dir=data_dir,
         master_key_file=under("register", "master_key_file", "master.key"),
@@ -109,7 +113,24 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         language=str(values["ui"]["language"]),
         timezone=str(values["ui"]["timezone"]),
         audio_sink=str(values["audio"]["sink"]),
+        password_file=_path(values["index"]["password_file"], base),
+        identity=str(values["access"]["identity"]),
     )
+    _check_network_keys(config, str(source or "configuration"))
+    return config
+
+
+def _check_network_keys(config: Config, name: str) -> None:
+    """Keys that only mean something with PostgreSQL are refused without it, not ignored."""
+    if config.is_network:
+        return
+    if config.identity == "database":
+        # SQLite has no logins: the database cannot vouch for anyone.
+        raise ConfigError(
+            f'{name}: [access] identity = "database" needs a postgresql:// [index] url'
+        )
+    if config.password_file is not None:
+        raise ConfigError(f"{name}: [index] password_file needs a postgresql:// [index] url")
 
 
 def _validated(raw: Mapping[str, Any], name: str) -> dict[str, dict[str, Any]]:
@@ -159,7 +180,8 @@ def _check_url(url: str, name: str) -> None:
     if parts.password is not None or "password" in parse_qs(parts.query):
         # A password in the config text ends up in backups, tickets and screens.
         raise ConfigError(
-            f"{name}: [index] url must not hold a password; use ~/.pgpass or PGPASSFILE"
+            f"{name}: [index] url must not hold a password; "
+            "use [index] password_file, ~/.pgpass or PGPASSFILE"
         )
 
 

@@ -64,5 +64,12 @@ class StoreError(KaikuError):
     exit_code = EXIT_FAILED
 
 
+class IndexUnavailable(StoreError):
+    """The network index cannot be reached, or the connection was lost mid-action.
+
+    Its message says whether anything may have landed: an action and its audit
+    event commit together, so it is all or nothing, never half."""
+
+
 class NotFound(UsageError):
     """A record, person or organisation named by the person does not exist."""

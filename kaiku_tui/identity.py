@@ -1,12 +1,14 @@
-"""Who is at the keyboard, as the operating system vouches for it."""
+"""Who is at the keyboard, as the operating system — or the database — vouches for it."""
 
 from __future__ import annotations
 
 import os
 import pwd
 from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
 
 from kaiku_tui.domain.access import Identity
+from kaiku_tui.errors import ConfigError
 
 
 def current_identity(environ: Mapping[str, str] = os.environ) -> Identity:
@@ -14,3 +16,21 @@ def current_identity(environ: Mapping[str, str] = os.environ) -> Identity:
     login = pwd.getpwuid(os.getuid()).pw_name
     ssh = environ.get("SSH_CLIENT", "").split()
     return Identity(login, ssh[0] if ssh else None)
+
+
+@runtime_checkable
+class LoginVouching(Protocol):
+    """An index whose server authenticated the login it is connected as."""
+
+    async def session_login(self) -> str: ...
+
+
+async def database_identity(index: object, seen: Identity) -> Identity:
+    """The database login the index authenticated as, with the SSH client of `seen`.
+
+    With `[access] identity = "database"` each person connects with a login of
+    their own, so the server (which checked the password) says who it is, and
+    row-level security (docs/ARCHITECTURE.md) filters by that same login."""
+    if not isinstance(index, LoginVouching):  # config.py refuses this combination first
+        raise ConfigError('[access] identity = "database" needs a postgresql:// [index] url')
+    return Identity(await index.session_login(), seen.client_host)

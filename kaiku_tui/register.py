@@ -49,6 +49,7 @@ from kaiku_tui.errors import (
     UsageError,
     VaultError,
 )
+from kaiku_tui.identity import database_identity
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
 from kaiku_tui.recorded_audio import RecordingAudio
@@ -94,10 +95,12 @@ class Register:
     async def open(
         cls, config: Config, identity: Identity, environ: Mapping[str, str] = os.environ
     ) -> Register:
-        """Open for `identity`; a login that is not an active named person is refused."""
+        """Open for `identity` (or, with `[access] identity = "database"`, for the
+        database login); a login that is not an active named person is refused."""
         master = MasterKey.from_env_or_file(config.master_key_file, environ)
         index = await open_index(config, master.audit_mac_key())
         try:
+            identity = await _vouched(config, index, identity)
             await _check_master_key(index, master, config)
             person = await index.get_person(identity.login)
             if person is None or not person.active:
@@ -119,8 +122,9 @@ class Register:
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         master = MasterKey.create_file(config.master_key_file)
         index = await open_index(config, master.audit_mac_key(), create=True)
-        person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
         try:
+            identity = await _vouched(config, index, identity)
+            person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
             init = _event(identity, (), "register.init", criteria={"key_id": master.key_id})
             await index.put_info(MASTER_KEY_ID, master.key_id, init)
             event = _event(identity, (), "person.add", target=identity.login)
@@ -243,6 +247,28 @@ class Register:
             result_count=count.value,
         )
         return count
+
+    async def histogram(self, where: RecordingFilter, edges: Sequence[int]) -> list[int]:
+        """How many start in each [edges[i], edges[i+1]) within the filter: the sparkline's
+        bars. Counted bucket by bucket (each an index range), audited once as a whole."""
+        await self._authorize(Action.SEARCH, criteria=where.criteria())
+        scoped, bidx = await self._scoped(where)
+        counts: list[int] = []
+        for low, high in zip(edges, edges[1:], strict=False):
+            low = max(low, scoped.started_from or low)
+            high = min(high, scoped.started_before or high)
+            if low >= high:
+                counts.append(0)
+                continue
+            bucket = replace(scoped, started_from=low, started_before=high)
+            counts.append((await self._index.count(bucket, phone_bidx=bidx, cap=None)).value)
+        await self._audit(
+            "search.histogram",
+            criteria={**where.criteria(), "buckets": len(counts)},
+            subject=bidx.hex() if bidx else None,
+            result_count=sum(counts),
+        )
+        return counts
 
     async def seek(self, where: RecordingFilter, sort: Sort, fraction: float) -> Cursor | None:
         """Where `fraction` of the way through the result is; reveals no row, so not audited."""
@@ -611,6 +637,14 @@ def _detail(reason: str, fields: dict[str, Any]) -> str:
     """The reason, with the action's own detail (e.g. an import's source) after it."""
     own = fields.pop("detail", None)
     return f"{reason} ({own})" if own else reason
+
+
+async def _vouched(config: Config, index: Index, identity: Identity) -> Identity:
+    """The person at the keyboard as the configuration says to tell: the OS login given,
+    or the database login the index authenticated as."""
+    if config.identity == "database":
+        return await database_identity(index, identity)
+    return identity
 
 
 def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:

@@ -13,7 +13,9 @@ async def open_index(config: Config, mac_key: bytes, *, create: bool = False) ->
     if config.is_network:
         from kaiku_tui.index.postgres import PostgresIndex
 
-        return await PostgresIndex.open(config.index_url, mac_key, create=create)
+        return await PostgresIndex.open(
+            config.index_url, mac_key, create=create, password_file=config.password_file
+        )
     from kaiku_tui.index.sqlite import SqliteIndex
 
     return await SqliteIndex.open(

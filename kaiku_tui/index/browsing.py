@@ -27,6 +27,11 @@ class SqlBrowse(abc.ABC):
     async def _rows(self, query: sql.Query) -> Sequence[Sequence[Any]]:
         """All rows of one query (a driver error becomes StoreError)."""
 
+    async def _slow_rows(self, query: sql.Query) -> Sequence[Sequence[Any]]:
+        """A query that may take seconds (an exact count over millions): a backend with
+        one connection runs it on another, so that pages are not kept waiting."""
+        return await self._rows(query)
+
     async def page(
         self,
         where: RecordingFilter,
@@ -50,7 +55,8 @@ class SqlBrowse(abc.ABC):
     async def count(
         self, where: RecordingFilter, *, phone_bidx: PhoneBidx = None, cap: int | None = 10_000
     ) -> Count:
-        (n,) = (await self._rows(sql.count_query(self.dialect, where, cap, phone_bidx)))[0]
+        query = sql.count_query(self.dialect, where, cap, phone_bidx)
+        (n,) = (await (self._rows if cap is not None else self._slow_rows)(query))[0]
         if cap is not None and n > cap:
             return Count(cap, exact=False)
         return Count(n, exact=True)

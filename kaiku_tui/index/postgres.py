@@ -6,13 +6,21 @@ writer, in every process, takes the same fixed key before it reads the head),
 the sealed event is inserted, then the change; both commit or neither does.
 The lock is held only until COMMIT, so a crashed client cannot leave it taken.
 
-The password is never in the URL: asyncpg reads ~/.pgpass (or $PGPASSFILE)
-by itself, as libpq does.
+The password is never in the URL: it comes from `[index] password_file`
+(read once, at open), else asyncpg reads ~/.pgpass (or $PGPASSFILE) by
+itself, as libpq does.
+
+A lost server is survived: the pool replaces a dead connection on the next
+acquire, so the next action after a restart simply works. The action that was
+under way when the connection went fails as `IndexUnavailable`, saying whether
+anything may have landed (only a lost COMMIT leaves that open, and then the
+change and its audit event landed together or not at all).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -22,10 +30,11 @@ from kaiku_tui.audit.chain import GENESIS, MAX_SEQ, AuditEvent, canonical_body, 
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
-from kaiku_tui.errors import AuditFailure, StoreError, UsageError
+from kaiku_tui.errors import AuditFailure, IndexUnavailable, StoreError, UsageError
 from kaiku_tui.index import rowformat, sql
 from kaiku_tui.index.base import AddResult, AuditRow, Index, StoredOrg, StoredRecording
 from kaiku_tui.index.browsing import SqlBrowse
+from kaiku_tui.index.postgres_password import read_password_file
 from kaiku_tui.index.postgres_schema import MIGRATIONS
 
 if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
@@ -45,6 +54,19 @@ AUDIT_LOCK = int.from_bytes(b"kaiku-au", "big")
 MIGRATION_LOCK = int.from_bytes(b"kaiku-mg", "big")
 # What the driver raises for a refused statement or a lost server.
 DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# Of those, the ones that mean the server is gone (not that it said no): a refused
+# or reset socket (OSError, TimeoutError among them), a connection closed under a
+# query, a server shutting down, crashed or still starting.
+LOST_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+_WHAT_TO_DO = (
+    "check that the database server is running and reachable from this host, then try again"
+)
 
 
 class PostgresIndex(SqlBrowse, Index):
@@ -59,23 +81,43 @@ class PostgresIndex(SqlBrowse, Index):
 
     @classmethod
     async def open(
-        cls, url: str, mac_key: bytes, *, create: bool = False, pool_size: int = 4
+        cls,
+        url: str,
+        mac_key: bytes,
+        *,
+        create: bool = False,
+        pool_size: int = 4,
+        password_file: Path | None = None,
     ) -> PostgresIndex:
         """Connect and migrate; `create` allows a database without the register's tables."""
         location = _location(url)
+        password = None if password_file is None else read_password_file(password_file)
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, password=password)
         except DRIVER_ERRORS as exc:
+            if lost := _lost(exc):
+                raise _unavailable(location, lost, "nothing was done") from None
             raise StoreError(f"index {location}: cannot connect ({exc})") from None
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn, location, create)
         except BaseException as exc:
             await pool.close()
+            if isinstance(exc, DRIVER_ERRORS) and (lost := _lost(exc)):
+                raise _unavailable(location, lost, "nothing was done") from None
             if isinstance(exc, DRIVER_ERRORS):
                 raise StoreError(f"index {location}: {exc}") from None
             raise
         return cls(location, pool, mac_key)
+
+    def __repr__(self) -> str:  # the location only: never a login or a password
+        return f"<PostgresIndex {self.location}>"
+
+    async def session_login(self) -> str:
+        """The database login these connections authenticated as (`session_user`, which
+        SET ROLE does not change): the person when `[access] identity = "database"`."""
+        rows = await self._fetch("SELECT session_user")
+        return str(rows[0][0])
 
     async def close(self) -> None:
         """Close every pooled connection (waits for those in use to come back)."""
@@ -85,6 +127,8 @@ class PostgresIndex(SqlBrowse, Index):
         try:
             return await self._pool.fetch(query, *params)
         except DRIVER_ERRORS as exc:
+            if lost := _lost(exc):
+                raise _unavailable(self.location, lost, "nothing was shown") from None
             raise StoreError(f"index {self.location}: {exc}") from None
 
     async def _rows(self, query: sql.Query) -> list[tuple[Any, ...]]:
@@ -224,29 +268,34 @@ class PostgresIndex(SqlBrowse, Index):
         """One transaction: the audit event, then the change; both commit or neither.
 
         As in SQLite: failing to start the write or to append the event is an
-        AuditFailure; a failing change, or COMMIT, is the change refused."""
-        auditing = True
+        AuditFailure; a failing change, or COMMIT, is the change refused. A lost
+        connection is IndexUnavailable: before COMMIT nothing landed (the server
+        rolls back a transaction whose client is gone); during COMMIT the client
+        cannot know, and says so."""
+        step = "audit"  # how far the transaction got: what a failure may have left
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 seq = await self._append(conn, event)
-                auditing = False
+                step = "change"
                 result = await change(conn)
+                step = "commit"  # leaving the block commits
         except DRIVER_ERRORS as exc:
-            if auditing:
+            if (lost := _lost(exc)) and step == "commit":
+                raise _unavailable(self.location, lost, _UNKNOWN_OUTCOME) from None
+            if lost:
+                raise _unavailable(self.location, lost, "nothing was changed or shown") from None
+            if step == "audit":
                 raise self._audit_failure(exc) from None
             raise StoreError(f"index {self.location}: the change was refused ({exc})") from None
         return seq, result
 
     async def _append(self, conn: Connection, event: AuditEvent) -> int:
-        try:
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK)
-            head = await conn.fetchrow(_AUDIT_HEAD)
-            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-            row = seal(seq, prev, canonical_body(seq, event), self._mac_key)
-            body = row.body.decode("utf-8")
-            await conn.execute(_INSERT_AUDIT, seq, body, row.prev_hash, row.hash, row.mac)
-        except DRIVER_ERRORS as exc:
-            raise self._audit_failure(exc) from None
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK)
+        head = await conn.fetchrow(_AUDIT_HEAD)
+        seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+        row = seal(seq, prev, canonical_body(seq, event), self._mac_key)
+        body = row.body.decode("utf-8")
+        await conn.execute(_INSERT_AUDIT, seq, body, row.prev_hash, row.hash, row.mac)
         return seq
 
     def _audit_failure(self, exc: BaseException) -> AuditFailure:
@@ -254,6 +303,34 @@ class PostgresIndex(SqlBrowse, Index):
             f"audit log {self.location}: the event could not be written ({exc}); "
             "nothing was changed or shown"
         )
+
+
+_UNKNOWN_OUTCOME = (
+    "the action and its audit event were committed together or not at all: "
+    "see 'kaiku-tui audit show' before doing it again"
+)
+
+
+def _lost(exc: BaseException) -> BaseException | None:
+    """The error that says the server is gone, if that is what `exc` comes from.
+
+    Leaving `async with conn.transaction()` on a dead connection raises an
+    InterfaceError ("the underlying connection is closed") whose context is the
+    real cause, so the chain is followed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LOST_ERRORS):
+            return seen
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return seen
+        seen = seen.__context__
+    return None
+
+
+def _unavailable(location: str, exc: BaseException, outcome: str) -> IndexUnavailable:
+    """One line: where, why (the driver's words hold no password), what landed, what to do."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return IndexUnavailable(f"index {location} is unreachable ({reason}); {outcome}; {_WHAT_TO_DO}")
 
 
 async def _no_change(conn: Connection) -> None:
@@ -284,7 +361,15 @@ async def _migrate(conn: Connection, location: str, create: bool) -> None:
                 f"({len(MIGRATIONS)}); upgrade kaiku-tui"
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            await conn.execute(script)
+            try:
+                await conn.execute(script)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                # An application login opened a register that an upgrade of kaiku-tui
+                # has not yet migrated: only the owner of the tables may.
+                raise StoreError(
+                    f"index {location} needs migration {number} of {len(MIGRATIONS)}, which "
+                    f"only the owner of its tables may run ({exc}); open it once as the owner"
+                ) from None
             await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
 

@@ -16,9 +16,19 @@ backends hold the same register. Where PostgreSQL differs:
   those escapes (and only real escapes, not an escaped backslash before
   `u0000`) replaced by U+FFFD. `body` itself is stored as written.
 * A statement trigger refuses UPDATE, DELETE and TRUNCATE of `audit_event`.
+* Migration 3 (no SQLite counterpart: SQLite has no logins) makes the database
+  enforce what the application promises: the application role
+  `<database>_app` (APP_ROLE_SUFFIX) may only INSERT and SELECT the audit
+  table, and row-level security limits every non-owner login to the
+  organisations of its own person row (docs/ARCHITECTURE.md, "PostgreSQL").
 """
 
 from __future__ import annotations
+
+# The application role is named after the database, so that two registers on one
+# cluster (roles are cluster-wide) get two roles, and every schema of one database
+# (the tests make one per test) shares one.
+APP_ROLE_SUFFIX = "_app"
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the register core
@@ -121,5 +131,88 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX recording_by_channel_duration
         ON recording (channel, duration_s, started_at, id) INCLUDE (direction, org);
+    """,
+    # 3: the application role's privileges, and row-level security by organisation scope
+    r"""
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app) THEN
+            IF NOT (SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user)
+            THEN
+                RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = format(
+                    'the application role %s does not exist and %s may not create it: run '
+                    || 'CREATE ROLE %s NOLOGIN as a role that may, or grant %s CREATEROLE',
+                    app, current_user, app, current_user);
+            END IF;
+            EXECUTE format('CREATE ROLE %I NOLOGIN', app);
+        END IF;
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), app);
+        EXECUTE format('GRANT SELECT ON schema_version, register_info TO %I', app);
+        -- The audit log: appended and read, never changed. The trigger refuses
+        -- the rest too, but a privilege is checked before any trigger runs.
+        EXECUTE format('GRANT SELECT, INSERT ON audit_event TO %I', app);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON person, organisation TO %I', app);
+        -- Recordings are purged at the end of their retention.
+        EXECUTE format(
+            'GRANT SELECT, INSERT, UPDATE, DELETE ON recording, recording_tag TO %I', app);
+
+        -- Whose row the policies read: SECURITY DEFINER, so that the row is read
+        -- whatever the caller may read, with the search_path pinned to this schema
+        -- (a caller's own schema first on the path must not supply a fake `person`).
+        -- session_user is the login that authenticated; SET ROLE does not change it.
+        -- NULL: not an active person, sees nothing. '{}': no restriction. Else the codes.
+        EXECUTE format($f$
+            CREATE FUNCTION kaiku_scope() RETURNS text[]
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+                AS $body$
+                    SELECT CASE WHEN p.orgs = '' THEN '{}'::text[]
+                                ELSE string_to_array(p.orgs, ',') END
+                    FROM person p WHERE p.login = session_user AND p.active
+                $body$
+        $f$, current_schema());
+        EXECUTE format($f$
+            CREATE FUNCTION kaiku_is_admin() RETURNS boolean
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+                AS $body$
+                    SELECT coalesce(bool_or(p.active
+                                            AND 'admin' = ANY (string_to_array(p.roles, ','))),
+                                    false)
+                    FROM person p WHERE p.login = session_user
+                $body$
+        $f$, current_schema());
+    END
+    $migration$;
+
+    -- Row-level security binds every login but the tables' owner (who runs the
+    -- migrations). Each function is wrapped in a scalar subquery: an InitPlan,
+    -- evaluated once per statement, not once per row.
+    ALTER TABLE recording ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY recording_in_scope ON recording
+        USING ((SELECT kaiku_scope()) = '{}' OR org = ANY ((SELECT kaiku_scope())::text[]));
+
+    -- A tag is seen, set or removed only with its recording (itself under the policy).
+    ALTER TABLE recording_tag ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY recording_tag_in_scope ON recording_tag
+        USING (EXISTS (SELECT FROM recording r WHERE r.id = recording_id));
+
+    ALTER TABLE organisation ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY organisation_in_scope ON organisation FOR SELECT
+        USING ((SELECT kaiku_scope()) = '{}' OR code = ANY ((SELECT kaiku_scope())::text[]));
+    CREATE POLICY organisation_added_by_admin ON organisation FOR INSERT
+        WITH CHECK ((SELECT kaiku_is_admin()));
+    CREATE POLICY organisation_changed_by_admin ON organisation FOR UPDATE
+        USING ((SELECT kaiku_is_admin())
+               AND ((SELECT kaiku_scope()) = '{}' OR code = ANY ((SELECT kaiku_scope())::text[])));
+
+    -- Persons are readable (a session reads its own row to start), but only an
+    -- admin may add or change one: otherwise any login could widen its own scope.
+    ALTER TABLE person ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY person_readable ON person FOR SELECT USING (true);
+    CREATE POLICY person_added_by_admin ON person FOR INSERT
+        WITH CHECK ((SELECT kaiku_is_admin()));
+    CREATE POLICY person_changed_by_admin ON person FOR UPDATE
+        USING ((SELECT kaiku_is_admin()));
     """,
 )

@@ -45,9 +45,14 @@ class SqliteIndex(SqlBrowse, Index):
 
     dialect = DIALECT
 
-    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: _Writer) -> None:
+    def __init__(
+        self,
+        path: Path,
+        readers: tuple[aiosqlite.Connection, aiosqlite.Connection],
+        writer: _Writer,
+    ) -> None:
         self.location = str(path)
-        self._reader = reader
+        self._reader, self._slow_reader = readers
         self._writer = writer
 
     @classmethod
@@ -57,24 +62,24 @@ class SqliteIndex(SqlBrowse, Index):
         if not create and not path.exists():
             raise StoreError(f"index {path} does not exist (run 'kaiku-tui init')")
         writer = _Writer(path, mac_key, busy_timeout_ms)
-        reader: aiosqlite.Connection | None = None
+        readers: list[aiosqlite.Connection] = []
         try:
             await writer.run(_migrate)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await reader.execute("PRAGMA query_only = 1")
+            for _ in range(2):
+                readers.append(await _reader(path, busy_timeout_ms))
         except BaseException as exc:
-            if reader is not None:
+            for reader in readers:
                 await reader.close()
             await writer.close()
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"index {path}: {exc}") from None
             raise
-        return cls(path, reader, writer)
+        return cls(path, (readers[0], readers[1]), writer)
 
     async def close(self) -> None:
         try:
             await self._reader.close()
+            await self._slow_reader.close()
         finally:
             await self._writer.close()
 
@@ -86,6 +91,17 @@ class SqliteIndex(SqlBrowse, Index):
 
     async def _rows(self, query: sql.Query) -> list[sqlite3.Row]:
         return await self._fetch(query.sql, query.params)
+
+    async def _slow_rows(self, query: sql.Query) -> list[sqlite3.Row]:
+        """On the second reader; a caller that gives up (a cancelled worker) interrupts
+        the query, so the next one does not wait for a count nobody reads."""
+        try:
+            return list(await self._slow_reader.execute_fetchall(query.sql, query.params))
+        except asyncio.CancelledError:
+            await self._slow_reader.interrupt()
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"index {self.location}: {exc}") from None
 
     # -- audit ------------------------------------------------------------------
 
@@ -334,6 +350,13 @@ _AUDIT_ROWS = (
     "SELECT seq, CAST(body AS BLOB), prev_hash, hash, mac FROM audit_event "
     "WHERE seq > ? ORDER BY seq LIMIT ?"
 )
+
+
+async def _reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    reader = await aiosqlite.connect(path, isolation_level=None)
+    await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await reader.execute("PRAGMA query_only = 1")
+    return reader
 
 
 def _scan_connection(location: str) -> sqlite3.Connection:

@@ -17,10 +17,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,13 +28,34 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from kaiku_tui.index.postgres_schema import APP_ROLE_SUFFIX
+
 DSN_VARIABLE = "KAIKU_TEST_PG_DSN"
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
 
 
 @dataclass(frozen=True)
+class Login:
+    """A login role of one test: a person at their own database login."""
+
+    name: str
+    password: str
+
+    def dsn(self, dsn: str) -> str:
+        """`dsn` (its database, schema and settings) with this login as the user, no password."""
+        parts = urlsplit(dsn)
+        return urlunsplit(parts._replace(netloc=f"{self.name}@{parts.netloc.rpartition('@')[2]}"))
+
+    async def connect(self, dsn: str) -> asyncpg.Connection:
+        return await asyncpg.connect(self.dsn(dsn), password=self.password)
+
+
+@dataclass(frozen=True)
 class PgServer:
     admin_dsn: str  # a role that may CREATE DATABASE, and CREATE SCHEMA in this database
+    # pg_ctl's "stop" or "start", on a private cluster only (a shared server is not ours
+    # to stop); blocking, so call it in a thread.
+    pg_ctl: Callable[[str], None] | None = field(default=None, compare=False)
 
     def dsn(self, database: str | None = None, **settings: str) -> str:
         """The admin DSN on another database, or with server settings (asyncpg takes
@@ -66,13 +87,35 @@ class PgServer:
     @asynccontextmanager
     async def database(self) -> AsyncIterator[str]:
         """A new, empty database's DSN. It is dropped afterwards without FORCE, so a
-        connection left open by the test fails it (after the server's own 5 s wait)."""
+        connection left open by the test fails it (after the server's own 5 s wait),
+        and so is the application role its migrations made (roles are cluster-wide)."""
         name = f"kaiku_t_{secrets.token_hex(6)}"
         await self.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
         try:
             yield self.dsn(name)
         finally:
             await self.execute(f"DROP DATABASE {name}")
+            await self.execute(f"DROP ROLE IF EXISTS {name}{APP_ROLE_SUFFIX}")
+
+    async def app_role(self) -> str:
+        """The application role of the registers in the admin DSN's database."""
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            return str(await admin.fetchval("SELECT current_database()")) + APP_ROLE_SUFFIX
+        finally:
+            await admin.close()
+
+    @asynccontextmanager
+    async def login(self, *member_of: str) -> AsyncIterator[Login]:
+        """A new login role with a password, a member of `member_of`; dropped afterwards.
+        The admin role needs CREATEROLE for it (.ci/run grants it)."""
+        login = Login(f"kaiku_t_{secrets.token_hex(6)}", secrets.token_urlsafe(18))
+        grant = f" IN ROLE {', '.join(member_of)}" if member_of else ""
+        await self.execute(f"CREATE ROLE {login.name} LOGIN PASSWORD '{login.password}'{grant}")
+        try:
+            yield login
+        finally:
+            await self.execute(f"DROP ROLE {login.name}")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -122,10 +165,14 @@ def private_cluster(bin_dir: Path) -> Iterator[PgServer]:
         _run(run_as, bin_dir / "initdb", "-D", data, "-U", "kaiku", "-A", "trust", "-E", "UTF8",
              "--no-locale")  # fmt: skip
         options = f"-k {top} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-        _run(run_as, bin_dir / "pg_ctl", "-D", data, "-l", top / "log", "-w", "-o", options,
-             "start")  # fmt: skip
+
+        def pg_ctl(action: str) -> None:
+            _run(run_as, bin_dir / "pg_ctl", "-D", data, "-l", top / "log", "-w", "-o", options,
+                 "-m", "fast", action)  # fmt: skip
+
+        pg_ctl("start")
         try:
-            yield PgServer(f"postgresql://kaiku@/postgres?host={top}")
+            yield PgServer(f"postgresql://kaiku@/postgres?host={top}", pg_ctl)
         finally:
             _run(run_as, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
     finally:

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from kaiku_tui.audit.chain import ChainVerifier
-from kaiku_tui.errors import StoreError
+from kaiku_tui.errors import IndexUnavailable, StoreError
 from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.index.postgres_schema import MIGRATIONS
 from tests.contract import pg
@@ -114,10 +114,15 @@ async def test_a_newer_schema_is_a_store_error(dsn: str) -> None:
     assert await versions(dsn) == [(n,) for n in range(1, LATEST + 2)]
 
 
-async def test_an_unreachable_server_is_a_store_error() -> None:
+async def test_an_unreachable_server_is_index_unavailable() -> None:
     url = "postgresql://nobody@127.0.0.1:1/register"  # port 1: nothing listens there
-    with pytest.raises(StoreError, match=r"127\.0\.0\.1:1/register: cannot connect"):
+    with pytest.raises(IndexUnavailable) as caught:
         await PostgresIndex.open(url, MAC_KEY)
+    message = str(caught.value)
+    assert message.startswith("index 127.0.0.1:1/register is unreachable (")
+    assert "nothing was done; check that the database server is running" in message
+    assert "\n" not in message and "nobody" not in message  # one line, no login
+    assert caught.value.exit_code == 5 and isinstance(caught.value, StoreError)
 
 
 # -- closing ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def test_defaults_derive_from_data_dir(tmp_path: Path) -> None:
     assert config.master_key_file == tmp_path / "reg" / "master.key"
     assert config.sqlite_path == tmp_path / "reg" / "index.sqlite3"
     assert config.checkpoint_file.parent == tmp_path / "reg"
-    assert (config.language, config.audio_sink, config.busy_timeout_ms) == ("fi", "auto", 5000)
+    assert (config.language, config.audio_sink, config.busy_timeout_ms) == ("auto", "auto", 5000)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_defaults_derive_from_data_dir(tmp_path: Path) -> None:
         ("[index]\nbusy_timeout_ms = '5'\n", "[index] busy_timeout_ms must be int, not str"),
         ("[index]\nbusy_timeout_ms = true\n", "busy_timeout_ms must be int, not bool"),
         ("[index]\nbusy_timeout_ms = 0\n", "busy_timeout_ms must be positive"),
-        ("[ui]\nlanguage = 'sv'\n", "[ui] language must be one of fi, en"),
+        ("[ui]\nlanguage = 'sv'\n", "[ui] language must be one of auto, fi, en"),
         ("[audio]\nsink = 'pulse'\n", "[audio] sink must be one of"),
         ("[index]\nurl = 'mysql://x'\n", "[index] url must be empty"),
         ("[index]\nurl = 'postgresql://u:secret@h/db'\n", "must not hold a password"),

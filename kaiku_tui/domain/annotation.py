@@ -1,0 +1,154 @@
+"""What supervisors and reviewers add to a recording: notes, tags, feedback cases, samples.
+
+Pure rules, no I/O: what a tag may look like, how a case's status may move,
+how a coaching sample is drawn so that the same seed draws the same sample.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kaiku_tui.errors import UsageError
+
+# The managed vocabulary: tags with an agreed meaning, offered first in the lists.
+MANAGED_TAGS: dict[str, str] = {
+    "coaching:empathy": "empathy and tone",
+    "coaching:process": "the process was not followed",
+    "coaching:information": "information given was wrong or missing",
+    "good-example": "a model conversation for training",
+    "complaint": "the customer complained",
+}
+_TAG = re.compile(r"[a-z0-9åäö][a-z0-9åäö:_-]{0,39}")
+
+
+def check_tag(text: str) -> str:
+    """A tag in its one spelling: lower case, no spaces, at most 40 characters."""
+    tag = text.strip().lower()
+    if not _TAG.fullmatch(tag):
+        raise UsageError(
+            f"tag {text!r} is not a tag: use lower-case letters, digits, ':', '-' or '_', "
+            "at most 40 characters, no spaces"
+        )
+    return tag
+
+
+def is_managed(tag: str) -> bool:
+    return tag in MANAGED_TAGS
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a note points: a second of a call, a message of a chat, or the whole."""
+
+    at_s: float | None = None  # seconds from the start of a call
+    message: int | None = None  # index of a chat message
+
+    def __post_init__(self) -> None:
+        if self.at_s is not None and self.message is not None:
+            raise UsageError("a note points at a time or at a message, not both")
+        if self.at_s is not None and self.at_s < 0:
+            raise UsageError(f"note time {self.at_s} s is negative")
+        if self.message is not None and self.message < 0:
+            raise UsageError(f"message number {self.message} is negative")
+
+    @property
+    def whole(self) -> bool:
+        return self.at_s is None and self.message is None
+
+
+@dataclass(frozen=True)
+class NoteVersion:
+    """One version of a note. Editing adds a version; withdrawing adds one too."""
+
+    note_id: int
+    version: int
+    record_id: int
+    author: str
+    written_at: int  # UTC epoch seconds
+    text: str
+    anchor: Anchor = Anchor()
+    withdrawn: bool = False
+
+
+def check_note_text(text: str) -> str:
+    body = text.strip()
+    if not body:
+        raise UsageError("a note needs some text")
+    if len(body) > 10_000:
+        raise UsageError(f"a note is at most 10,000 characters ({len(body):,} given)")
+    return body
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# Forward one step at a time; a resolved case may be reopened for more
+# investigation; a closed one is final (a new case refers to it instead).
+_MOVES: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.OPEN: frozenset({CaseStatus.INVESTIGATING}),
+    CaseStatus.INVESTIGATING: frozenset({CaseStatus.RESOLVED}),
+    CaseStatus.RESOLVED: frozenset({CaseStatus.CLOSED, CaseStatus.INVESTIGATING}),
+    CaseStatus.CLOSED: frozenset(),
+}
+
+
+def check_move(current: CaseStatus, to: CaseStatus) -> None:
+    if to not in _MOVES[current]:
+        allowed = ", ".join(sorted(s.value for s in _MOVES[current])) or "nothing (it is final)"
+        raise UsageError(f"a case that is {current.value} can move to {allowed}, not {to.value}")
+
+
+@dataclass(frozen=True)
+class FeedbackCase:
+    """A customer feedback case (palautetapaus) and the recordings it concerns."""
+
+    id: int
+    ref: str  # its reference in the customer-feedback system
+    org: str
+    received: str  # ISO date
+    summary: str
+    status: CaseStatus = CaseStatus.OPEN
+    owner: str = ""
+    findings: str = ""
+    resolution: str = ""
+    records: tuple[int, ...] = field(default=())
+
+
+CRITERIA = ("greeting", "understanding", "accuracy", "empathy", "closing")
+
+
+@dataclass(frozen=True)
+class Score:
+    """A reviewer's scoring of one sampled recording: each criterion 1-5, and a comment."""
+
+    record_id: int
+    scores: tuple[tuple[str, int], ...]
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        names = [name for name, _ in self.scores]
+        if sorted(names) != sorted(CRITERIA):
+            raise UsageError(f"a score gives each of {', '.join(CRITERIA)} once")
+        for name, value in self.scores:
+            if not 1 <= value <= 5:
+                raise UsageError(f"score for {name} is {value}; scores are 1 to 5")
+
+
+def draw_sample(candidates: Sequence[int], per_agent: int, seed: int) -> list[int]:
+    """`per_agent` of the candidate record ids, drawn reproducibly for the seed.
+
+    The candidates are sorted first, so the draw depends on which recordings
+    qualify, not on the order the index happened to return them in.
+    """
+    if per_agent < 1:
+        raise UsageError(f"a sample needs at least one recording per agent ({per_agent} given)")
+    pool = sorted(set(candidates))
+    return sorted(random.Random(seed).sample(pool, min(per_agent, len(pool))))

@@ -1,0 +1,257 @@
+"""The conversation screen: one recording, opened for a purpose.
+
+The register has already audited the opening; this screen only shows what it
+returned: the metadata, then the chat or the call transcript, each message
+drawn through the sanitiser (`safe.untrusted`) as plain text. Customer and
+agent are set apart by side and colour, events are dimmed. For a call, a line
+says where the player stands. `/` finds in the transcript, n and N step
+through the matches; `r` reveals the phone number (asked of the register,
+audited with the purpose).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
+
+from kaiku_tui.domain import phone as phones
+from kaiku_tui.domain.access import Purpose
+from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
+from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
+from kaiku_tui.register import Register
+from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.safe import untrusted
+
+_ROLE_KEY = {
+    Speaker.CUSTOMER: "conv.customer",
+    Speaker.AGENT: "conv.agent_role",
+    Speaker.EVENT: "conv.event",
+}
+
+
+CHUNK = 2_000  # characters of one entry: a long message is drawn as several
+
+
+def chunks(text: str, size: int = CHUNK) -> list[str]:
+    """`text` in pieces of at most `size` characters, cut after whitespace where there is some.
+
+    Textual renders a widget whole when any of its lines shows, so a 100 KB
+    message in one widget costs a third of a second on every repaint; in pieces,
+    only the pieces on screen are drawn.
+    """
+    pieces: list[str] = []
+    while len(text) > size:
+        cut = max(text.rfind(" ", size // 2, size), text.rfind("\n", size // 2, size)) + 1
+        cut = cut or size
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
+class TranscriptEntry(Static):
+    """One chat message or transcript line, or a piece of a long one; never markup."""
+
+    DEFAULT_CSS = """
+    TranscriptEntry { margin: 0 12 1 0; padding: 0 1; border-left: thick $primary; }
+    TranscriptEntry.-agent { margin: 0 0 1 12; border-left: none; border-right: thick $success; }
+    TranscriptEntry.-event {
+        margin: 0 6 1 6; border-left: none; color: $text-muted; text-style: italic;
+    }
+    TranscriptEntry.-more { margin-bottom: 0; }
+    TranscriptEntry.-match { background: $warning 15%; }
+    TranscriptEntry.-current { background: $warning 40%; }
+    """
+
+    def __init__(
+        self,
+        line: TranscriptLine,
+        when: str,
+        texts: Texts,
+        *,
+        piece: int = 0,
+        text: str | None = None,
+        more: bool = False,
+    ) -> None:
+        """A long line comes in pieces: `piece` numbers them, `more` says one follows."""
+        super().__init__(classes=f"-{line.role.value}" + (" -more" if more else ""))
+        self.line = line
+        self.when = when
+        self.texts = texts
+        self.piece = piece
+        self.text = line.text if text is None else text
+        self.show(None)
+
+    def show(self, term: str | None) -> None:
+        body = untrusted(self.text)
+        if term:
+            body.highlight_words([term], style="reverse", case_sensitive=False)
+        self.update(body if self.piece else self._head() + Text("\n") + body)
+
+    def _head(self) -> Text:
+        head = Text(f"{self.when}  ", style="bold")
+        head.append(self.texts(_ROLE_KEY[self.line.role]), style="bold")
+        if self.line.speaker and self.line.role is not Speaker.EVENT:
+            head.append(" · ")
+            head.append_text(untrusted(self.line.speaker, keep_newlines=False))
+        return head
+
+
+class ConversationScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "bind.back"),
+        Binding("slash", "find", "bind.find"),
+        Binding("n", "step(1)", "bind.next"),
+        Binding("N", "step(-1)", "bind.previous"),
+        Binding("r", "reveal", "bind.reveal"),
+        Binding("j,down", "scroll(1)", "bind.down", show=False),
+        Binding("k,up", "scroll(-1)", "bind.up", show=False),
+    ]
+    DEFAULT_CSS = """
+    ConversationScreen #meta { height: auto; padding: 0 1; background: $panel; }
+    ConversationScreen #player { height: 1; padding: 0 1; color: $text-muted; }
+    ConversationScreen #transcript { height: 1fr; padding: 0 1; }
+    ConversationScreen #find { dock: bottom; display: none; }
+    ConversationScreen #find.-shown { display: block; }
+    ConversationScreen #found { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(
+        self, register: Register, texts: Texts, recording: Recording, purpose: Purpose
+    ) -> None:
+        super().__init__()
+        translate_bindings(self._bindings, texts)
+        self.register = register
+        self.texts = texts
+        self.recording = recording
+        self.purpose = purpose
+        self.phone: str | None = None
+        self.matches: list[int] = []
+        self.current = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._meta(), id="meta")
+        if self.recording.summary.channel is Channel.CALL:
+            yield Static(Text(self._player()), id="player")
+        with VerticalScroll(id="transcript"):
+            lines = self.recording.transcript
+            if not lines:
+                yield Static(Text(self.texts("conv.no_transcript")))
+            for line in lines:
+                yield from self._entries(line)
+        yield Static(id="found")
+        yield Input(placeholder=self.texts("find.placeholder"), id="find", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#transcript").focus()
+
+    # -- what is shown -------------------------------------------------------------
+
+    def _meta(self) -> Text:
+        t, s = self.texts, self.recording.summary
+        kind = t("conv.call" if s.channel is Channel.CALL else "conv.chat")
+        number = phones.display(self.phone) if self.phone else s.phone_masked or "–"
+        rows = [
+            (kind, f"#{s.id} · {t(f'direction.{s.direction.value}')}"),
+            (t("conv.started"), f"{fmt_date(s.started_at)} {fmt_time(s.started_at)}"),
+            (t("conv.duration"), fmt_duration(s.duration_s)),
+            (t("conv.org"), s.org),
+            (t("conv.agent"), s.agent),
+            (t("conv.queue"), s.queue),
+            (t("conv.phone"), number),
+            (t("conv.purpose"), t(f"purpose.{self.purpose.value}")),
+            (t("conv.tags"), " ".join(s.tags) or "–"),
+        ]
+        out = Text()
+        for i, (label, value) in enumerate(rows):
+            out.append(f"{label}: ", style="bold")
+            out.append_text(untrusted(value, keep_newlines=False))
+            out.append("\n" if i % 3 == 2 and i < len(rows) - 1 else "   ")
+        return out
+
+    def _entries(self, line: TranscriptLine) -> list[TranscriptEntry]:
+        when, pieces = self._when(line), chunks(line.text)
+        if len(pieces) == 1:
+            return [TranscriptEntry(line, when, self.texts)]
+        return [
+            TranscriptEntry(line, when, self.texts, piece=i, text=t, more=i < len(pieces) - 1)
+            for i, t in enumerate(pieces)
+        ]
+
+    def _player(self) -> str:
+        state = "conv.audio_yes" if self.recording.summary.has_audio else "conv.audio_no"
+        return self.texts("conv.player", state=self.texts(state))
+
+    def _when(self, line: TranscriptLine) -> str:
+        """Chats by the clock, calls by the position in the recording."""
+        if self.recording.summary.channel is Channel.CHAT:
+            return local(self.recording.summary.started_at + int(line.at)).strftime("%H:%M:%S")
+        return fmt_duration(int(line.at))
+
+    # -- find ----------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        box = self.query_one("#find", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Submitted, "#find")
+    def _find(self, event: Input.Submitted) -> None:
+        term = event.value.strip()
+        messages = list(self.query(TranscriptEntry))
+        self.matches = [
+            i for i, m in enumerate(messages) if term and term.casefold() in m.text.casefold()
+        ]
+        for i, message in enumerate(messages):
+            message.show(term if i in self.matches else None)
+            message.set_class(i in self.matches, "-match")
+        self.current = -1
+        found = self.query_one("#found", Static)
+        if term and not self.matches:
+            found.update(untrusted(self.texts("find.none", text=term), keep_newlines=False))
+        else:
+            found.update(Text(self.texts("find.count", n=len(self.matches)) if term else ""))
+        event.input.remove_class("-shown")
+        self.query_one("#transcript").focus()
+        self.action_step(1)
+
+    def action_step(self, direction: int) -> None:
+        if not self.matches:
+            return
+        messages = list(self.query(TranscriptEntry))
+        if 0 <= self.current < len(self.matches):
+            messages[self.matches[self.current]].remove_class("-current")
+        self.current = (self.current + direction) % len(self.matches)
+        target = messages[self.matches[self.current]]
+        target.add_class("-current")
+        self.query_one("#transcript", VerticalScroll).scroll_to_widget(target, animate=False)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#transcript", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
+
+    # -- actions -------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        box = self.query_one("#find", Input)
+        if box.has_class("-shown"):
+            box.remove_class("-shown")
+            self.query_one("#transcript").focus()
+            return
+        self.dismiss(None)
+
+    @work(exclusive=True, group="reveal", exit_on_error=False)
+    async def action_reveal(self) -> None:
+        number = await self.register.reveal_phone(self.recording.summary.id, self.purpose)
+        self.phone = number
+        self.query_one("#meta", Static).update(self._meta())
+        self.notify(self.texts("conv.revealed" if number else "conv.withheld"))
