@@ -40,6 +40,7 @@ from rawsql import RawSqlite
 from shapes import shapes
 
 from kaiku_tui.config import Config
+from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register, VerifyReport
 from kaiku_tui.vault.keys import MasterKey
@@ -101,7 +102,7 @@ async def measure(config: Config, args: argparse.Namespace) -> list[str]:
     raw: RawSqlite | None = None
     try:
         raw = RawSqlite(config.sqlite_path, mac_key, identity.login)
-        browse = await browse_section(Context(register, raw, newest(raw) + 1), args)
+        browse = await browse_section(Context(register, raw, await raw.newest() + 1), args)
         progress("audit appends ...")
         through = await append_through_index(register, args.audit_appends)
         plain = append_plain(raw.writer, mac_key, identity.login, args.audit_appends)
@@ -128,19 +129,15 @@ def top_up_audit(config: Config, mac_key: bytes, login: str, events: int) -> Non
         progress(f"sealed {added:,} more audit events")
 
 
-def newest(raw: RawSqlite) -> int:
-    return int(raw.reader.execute("SELECT max(started_at) FROM recording").fetchone()[0])
-
-
 # -- browse ------------------------------------------------------------------------
 
 
 async def browse_section(ctx: Context, args: argparse.Namespace) -> str:
-    total = int(ctx.raw.reader.execute("SELECT count(*) FROM recording").fetchone()[0])
+    total = await ctx.raw.count(RecordingFilter())
     rows, plans = [], []
     for shape in shapes():
         base = shape.make(None, ctx.end)
-        matched = ctx.raw.count(base.with_orgs(ctx.register.person.scope(base.orgs)))
+        matched = await ctx.raw.count(base.with_orgs(ctx.register.person.scope(base.orgs)))
         for kind in KINDS:
             progress(f"browse: {shape.name} {shape.sort} {kind} ...")
             cell = await run_cell(ctx, shape, kind, args.repeat, args.seed)

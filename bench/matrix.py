@@ -2,10 +2,13 @@
 
 Paths, for the same filter and cursor in the same process and database:
 * register  — `Register.search` (authorize, scope, page, durable audit append);
-* index     — `SqliteIndex.page` alone, so the audit's share is visible;
-* raw       — the index's SQL text and parameters on a plain `sqlite3` connection;
-* raw+audit — the same plus the same audit append (BEGIN IMMEDIATE, head, INSERT,
-  COMMIT with synchronous=FULL in WAL) on a plain connection: the register's limit.
+* index     — `SqliteIndex.page` / `PostgresIndex.page` alone, so the audit's share
+  is visible;
+* raw       — the index's SQL text and parameters on a plain connection (`sqlite3`,
+  bench/rawsql.py, or asyncpg, bench/rawpg.py);
+* raw+audit — the same plus the same audit append on that plain connection (SQLite:
+  BEGIN IMMEDIATE, head, INSERT, COMMIT with synchronous=FULL in WAL; PostgreSQL:
+  the advisory lock, head, INSERT, COMMIT): the register's limit.
 
 The four run in a rotating order for each trial so none always finds the cache
 warmed by another. Cursors for deep pages are prepared before any timing.
@@ -17,15 +20,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from measure import Samples
-from rawsql import RawSqlite, Rows
 from shapes import Shape
 
-from kaiku_tui.domain.browse import Cursor, RecordingFilter
+from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort
 from kaiku_tui.index import sql
-from kaiku_tui.index.sqlite import DIALECT
 from kaiku_tui.register import Register
+
+Rows = list[tuple[Any, ...]]
 
 LIMIT = 50
 WARMUP = 10
@@ -34,10 +38,26 @@ PATHS = ("register", "index", "raw", "raw+audit")
 DEEP = (0.80, 0.98)  # a deep page starts this far through the result
 
 
+class Raw(Protocol):
+    """The plain-driver limit for one backend: the index's SQL without the index."""
+
+    dialect: sql.Dialect
+
+    async def run(self, query: sql.Query | None) -> Rows: ...
+    async def page(
+        self, where: RecordingFilter, sort: Sort, after: Cursor | None, limit: int
+    ) -> Rows: ...
+    async def seek(self, where: RecordingFilter, sort: Sort, fraction: float) -> Cursor | None: ...
+    async def audit(self, rows: Rows, limit: int) -> int: ...
+    async def explain(self, query: sql.Query) -> list[str]: ...
+    async def count(self, where: RecordingFilter) -> int: ...
+    async def newest(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Context:
     register: Register
-    raw: RawSqlite
+    raw: Raw
     end: int  # newest started_at + 1
 
 
@@ -69,7 +89,7 @@ async def run_cell(ctx: Context, shape: Shape, kind: str, repeat: int, seed: int
     await _check_same_rows(ctx, shape, trials[0])
     cell.query = trials[0].query or await _jump_query(ctx, shape, trials[0])
     if cell.query is not None:
-        cell.plan = ctx.raw.explain(cell.query)
+        cell.plan = await ctx.raw.explain(cell.query)
     for i, trial in enumerate(trials):
         turn = i % len(PATHS)
         for name in PATHS[turn:] + PATHS[:turn]:
@@ -85,7 +105,7 @@ async def _trial(ctx: Context, shape: Shape, kind: str, rng: random.Random) -> T
     if kind == "jump":
         return Trial(where, scoped, None, rng.random(), None)
     cursor = await _deep_cursor(ctx, shape, scoped, rng.uniform(*DEEP)) if kind == "deep" else None
-    query = sql.page_query(DIALECT, scoped, shape.sort, cursor, LIMIT + 1, None)
+    query = sql.page_query(ctx.raw.dialect, scoped, shape.sort, cursor, LIMIT + 1, None)
     return Trial(where, scoped, cursor, None, query)
 
 
@@ -102,7 +122,7 @@ async def _deep_cursor(
 async def _jump_query(ctx: Context, shape: Shape, trial: Trial) -> sql.Query | None:
     assert trial.fraction is not None
     after = await ctx.raw.seek(trial.scoped, shape.sort, trial.fraction)
-    return sql.page_query(DIALECT, trial.scoped, shape.sort, after, LIMIT + 1, None)
+    return sql.page_query(ctx.raw.dialect, trial.scoped, shape.sort, after, LIMIT + 1, None)
 
 
 async def _check_same_rows(ctx: Context, shape: Shape, trial: Trial) -> None:
@@ -140,9 +160,9 @@ async def _time_index(ctx: Context, shape: Shape, t: Trial) -> int:
 async def _raw_rows(ctx: Context, shape: Shape, t: Trial) -> Rows:
     """A jump runs the index's seek code over the plain connection (no thread hop)."""
     if t.fraction is None:
-        return ctx.raw.run(t.query)
+        return await ctx.raw.run(t.query)
     after = await ctx.raw.seek(t.scoped, shape.sort, t.fraction)
-    return ctx.raw.page(t.scoped, shape.sort, after, LIMIT)
+    return await ctx.raw.page(t.scoped, shape.sort, after, LIMIT)
 
 
 async def _time_raw(ctx: Context, shape: Shape, t: Trial) -> int:
@@ -153,7 +173,7 @@ async def _time_raw(ctx: Context, shape: Shape, t: Trial) -> int:
 
 async def _time_raw_audit(ctx: Context, shape: Shape, t: Trial) -> int:
     start = time.perf_counter_ns()
-    ctx.raw.audit(await _raw_rows(ctx, shape, t), LIMIT)
+    await ctx.raw.audit(await _raw_rows(ctx, shape, t), LIMIT)
     return time.perf_counter_ns() - start
 
 

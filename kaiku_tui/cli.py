@@ -34,6 +34,7 @@ from kaiku_tui.domain.dates import (
     parse_date,
     parse_duration,
 )
+from kaiku_tui.domain.migration import MigrationReport, TableCopied
 from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.domain.recording import Channel, Direction, Recording, RecordingSummary
 from kaiku_tui.domain.text import json_safe, sanitise
@@ -156,6 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
     ashow.add_argument("--action", dest="event_action", metavar="A")
     ashow.add_argument("--limit", type=int, default=200, metavar="N")
     ashow.add_argument("--json", action="store_true")
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="copy the register into another, empty database",
+        description="Copy the whole register (rows, wrapped keys, blob references, the audit "
+        "chain) into an empty PostgreSQL or SQLite database, then verify its chain there. "
+        "Blobs stay in the blob store. The copy is usable only when finished; run the same "
+        "command again to resume one that stopped. Admins only; audited.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL",
+        help="postgresql://USER@HOST[:PORT]/DB (password from ~/.pgpass or PGPASSFILE), "
+        "sqlite:///PATH or a path",
+    )  # fmt: skip
     return parser
 
 
@@ -449,6 +464,52 @@ def _event_line(seq: int, data: dict[str, Any]) -> str:
 _EVENT_HEAD = frozenset({"at", "actor", "action", "outcome", "roles"})
 
 
+# -- migrate ---------------------------------------------------------------------------
+
+
+async def _migrate(args: argparse.Namespace, register: Register) -> int:
+    report = await register.migrate_to(args.to, _MigrateProgress())
+    print(migrate_summary(report))
+    if report.source_ahead:
+        print(
+            f"kaiku-tui: warning: the source has {report.source_ahead} events after the "
+            "copy's last one; they are not in the copy",
+            file=sys.stderr,
+        )
+    return EXIT_OK if report.problem is None else EXIT_TAMPERED
+
+
+class _MigrateProgress:
+    """One line per table on stderr when it is done, and a line every few seconds."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self._every_s = every_s
+        self._shown = 0.0
+
+    def __call__(self, step: TableCopied) -> None:
+        if step.done or step.seconds - self._shown >= self._every_s:
+            state = "copied" if step.done else "copying"
+            rate = f", {step.rows / step.seconds:,.0f}/s" if step.seconds > 0 else ""
+            line = f"{state} {step.table}: {step.rows:,} rows in {step.seconds:.1f} s{rate}"
+            print(line, file=sys.stderr, flush=True)
+            self._shown = 0.0 if step.done else step.seconds
+
+
+def migrate_summary(report: MigrationReport) -> str:
+    copy = f"{report.rows:,} rows in {len(report.tables)} tables"
+    resumed = " (an unfinished copy resumed)" if report.resumed else ""
+    if report.problem is not None:
+        return (
+            f"TAMPERED: copied {copy} to {report.target}{resumed}, but its audit chain does "
+            f"not verify: {report.problem}; the copy is left unusable"
+        )
+    return (
+        f"migrated {copy} to {report.target}{resumed}; its audit chain verifies "
+        f"({report.checked} events, head seq {report.head_seq}, "
+        f"{report.checkpoints} signed checkpoints agree); blobs stay in the blob store"
+    )
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("persons", "add"): _persons_add,
     ("persons", "set"): _persons_set,
@@ -462,4 +523,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("ingest", "chatwoot"): ingest_chatwoot,
     ("audit", "verify"): _audit_verify,
     ("audit", "show"): _audit_show,
+    ("migrate", None): _migrate,
 }

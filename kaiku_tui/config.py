@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -173,16 +173,37 @@ def _checked(value: Any, section: str, key: str, name: str) -> Any:
     return value
 
 
-def _check_url(url: str, name: str) -> None:
+def _check_url(url: str, name: str, key: str = "[index] url") -> None:
     if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ConfigError(f"{name}: [index] url must be empty, sqlite:///PATH or postgresql://...")
+        raise ConfigError(f"{name}: {key} must be empty, sqlite:///PATH or postgresql://...")
     parts = urlsplit(url)
     if parts.password is not None or "password" in parse_qs(parts.query):
         # A password in the config text ends up in backups, tickets and screens.
         raise ConfigError(
-            f"{name}: [index] url must not hold a password; "
+            f"{name}: {key} must not hold a password; "
             "use [index] password_file, ~/.pgpass or PGPASSFILE"
         )
+
+
+def with_index(config: Config, target: str, name: str = "--to") -> Config:
+    """`config` with another index (keys, blobs and checkpoints stay): a postgresql:// URL,
+    sqlite:///PATH, or a plain path to a SQLite file."""
+    url = target if "://" in target else f"sqlite://{Path(target).expanduser().resolve()}"
+    _check_url(url, name, "the URL")
+    return replace(config, index_url=url)
+
+
+def index_location(config: Config) -> str:
+    """Where the index is, for messages and the audit log: host:port/database or the
+    SQLite path, never a user or a password."""
+    if not config.is_network:
+        return str(config.sqlite_path)
+    parts = urlsplit(config.index_url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = 5432
+    return f"{parts.hostname or 'localhost'}:{port}/{parts.path.lstrip('/')}"
 
 
 def _path(value: object, base: Path) -> Path | None:

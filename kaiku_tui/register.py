@@ -20,17 +20,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
+from kaiku_tui import migration
 from kaiku_tui.audit.chain import (
     AuditEvent,
     Problem,
     event_from_body,
 )
 from kaiku_tui.audit.checkpoint import CheckpointFile
-from kaiku_tui.config import Config
+from kaiku_tui.config import Config, index_location, with_index
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Identity, Person, Purpose, Role
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
+from kaiku_tui.domain.migration import MigrationReport
 from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.domain.recording import (
     AudioSource,
@@ -578,22 +580,71 @@ class Register:
     async def verify_audit(self) -> VerifyReport:
         """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
         await self._authorize(Action.AUDIT_VERIFY)
-        public = self._master.checkpoint_signing_key().public_key()
-        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
-        found = await verify_log(
-            self._index, self.config, self._master.audit_mac_key(), checkpoints
-        )
-        problem = found.problem
-        head = found.head[0] if found.head else 0
-        report = VerifyReport(found.count, head, len(checkpoints), problem)
+        report = await self._verify_index(self._index, self.config)
+        problem = report.problem
         outcome = "ok" if problem is None else "error"
         await self._audit(
             Action.AUDIT_VERIFY.value,
             outcome,
-            result_count=found.count,
+            result_count=report.checked,
             detail=None if problem is None else str(problem),
         )
         return report
+
+    # -- moving the register to another database ---------------------------------------
+
+    async def migrate_to(self, to: str, progress: migration.Progress) -> MigrationReport:
+        """Copy the whole register into the empty database `to` and verify the copy there.
+
+        Audited in this register before the copy begins, so the event is in the copy too.
+        The copy is made usable only once its chain verifies."""
+        target_config = with_index(self.config, to)
+        where = index_location(target_config)
+        await self._authorize(Action.MIGRATE, target=where)
+        try:
+            target = await migration.open_target(target_config, self._master.audit_mac_key(), to)
+        except KaikuError as err:
+            await self._failed(Action.MIGRATE, err, target=where)
+            raise
+        try:
+            return await self._migrate(target, target_config, where, progress)
+        except KaikuError as err:
+            await self._failed(Action.MIGRATE, err, target=where)
+            raise
+        finally:
+            await target.close()
+
+    async def _migrate(
+        self, target: Index, target_config: Config, where: str, progress: migration.Progress
+    ) -> MigrationReport:
+        kind = "postgresql" if target_config.is_network else "sqlite"
+        await self._audit(Action.MIGRATE.value, target=where, criteria={"to": kind})
+        key_id = self._master.key_id
+        copy = await migration.copy_register(
+            self._index, target, key_id, _fresh_start(target_config), progress
+        )
+        verified = await self._verify_index(target, target_config)
+        problem = None if verified.problem is None else str(verified.problem)
+        # A copy that does not verify is never made usable. Only then does the source
+        # get an event after the copy: a usable copy and its source end on one head.
+        if problem is None:
+            await migration.finish(target, key_id)
+        else:
+            detail = f"the copy does not verify: {problem}"
+            await self._audit(Action.MIGRATE.value, "error", target=where, detail=detail)
+        source_head = await self._index.audit_head()
+        ahead = (source_head[0] if source_head else 0) - verified.head_seq
+        return MigrationReport(
+            where, copy.tables, copy.resumed, verified.checked, verified.head_seq,
+            verified.checkpoints, problem, max(ahead, 0),
+        )  # fmt: skip
+
+    async def _verify_index(self, index: Index, config: Config) -> VerifyReport:
+        public = self._master.checkpoint_signing_key().public_key()
+        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
+        found = await verify_log(index, config, self._master.audit_mac_key(), checkpoints)
+        head = found.head[0] if found.head else 0
+        return VerifyReport(found.count, head, len(checkpoints), found.problem)
 
     async def audit_events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
         await self._authorize(Action.AUDIT_READ)
@@ -607,11 +658,24 @@ async def _check_master_key(index: Index, master: MasterKey, config: Config) -> 
     """Refuse a master key that is not this register's, before any event is written:
     events sealed under a wrong key would break the chain for everyone."""
     expected = await index.get_info(MASTER_KEY_ID)
+    if expected is None and (source := await migration.unfinished(index)) is not None:
+        raise StoreError(
+            f"index {index.location} is an unfinished copy of the register at {source}; "
+            "finish it by running 'kaiku-tui migrate --to' there again"
+        )
     if expected != master.key_id:
         raise ConfigError(
             f"master key {master.key_id} (from KAIKU_MASTER_KEY or {config.master_key_file}) "
             f"is not the key of the register at {index.location} ({expected})"
         )
+
+
+def _fresh_start(config: Config) -> str:
+    """How to empty a target, for the messages that refuse it."""
+    if config.is_network:
+        return "drop and re-create that database (or schema), then run migrate again"
+    path = config.sqlite_path
+    return f"delete {path} (and {path.name}-wal, {path.name}-shm), then run migrate again"
 
 
 def record_ref(org: str, source_id: str) -> str:

@@ -1,7 +1,11 @@
-"""Audio: reading the register's WAV recordings (sinks for playback come next to it).
+"""Audio: the register's WAV recordings decoded, played and drawn.
 
-A pure room: no devices, no vault; it reads through a `read(offset, length)`
-callable so the same code serves an encrypted blob and bytes in memory.
+`wav` parses and decodes; `player` plays through a `sinks.Sink` and reports
+positions and played spans; `stretch` changes speed at the same pitch;
+`envelope` draws the waveform's outline; `alsa` keeps libasound quiet. No
+vault and no Textual here: everything reads through a `read(offset, length)`
+callable (`source`), so the same code serves an encrypted blob and bytes in
+memory.
 """
 
 from kaiku_tui.audio.wav import (

@@ -45,6 +45,7 @@ class Action(enum.StrEnum):
     LEGAL_HOLD = "legal.hold"
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    MIGRATE = "register.migrate"  # copy the whole register into another database
 
 
 _A, _S, _R, _D = Role.ADMIN, Role.SUPERVISOR, Role.REVIEWER, Role.DPO
@@ -68,6 +69,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.LEGAL_HOLD: frozenset({_A, _S}),
     Action.AUDIT_READ: frozenset({_A, _D}),
     Action.AUDIT_VERIFY: frozenset({_A, _D}),
+    Action.MIGRATE: frozenset({_A}),
 }
 
 

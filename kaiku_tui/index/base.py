@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.domain.access import Person
@@ -55,6 +56,23 @@ class AuditRow(NamedTuple):
     prev_hash: bytes
     hash: bytes
     mac: bytes
+
+
+# A row as a copy moves it between backends: plain Python values in the column
+# order of `transfer.TABLES` (flags as bool, dates as date, the audit body as str).
+Row = tuple[Any, ...]
+
+
+class Export(abc.ABC):
+    """One consistent snapshot of a whole register, read table by table in key order."""
+
+    @abc.abstractmethod
+    async def rows(self, table: str, after: Row | None, limit: int) -> list[Row]:
+        """Up to `limit` rows of `table` whose key is beyond `after` (a row's key), in key order."""
+
+    @abc.abstractmethod
+    async def last(self, table: str) -> Row | None:
+        """The row with the greatest key, or None for an empty table."""
 
 
 @dataclass(frozen=True)
@@ -178,3 +196,21 @@ class Index(abc.ABC):
         of rows spread over the result's date range), so a scrollbar lands
         near where it was dropped in constant time at any result size.
         """
+
+    # -- copying a whole register (kaiku-tui migrate) ------------------------------------
+
+    @abc.abstractmethod
+    def export(self) -> AbstractAsyncContextManager[Export]:
+        """A read-only snapshot of every table, consistent across them, while the block runs."""
+
+    @abc.abstractmethod
+    async def import_rows(self, table: str, rows: Sequence[Row]) -> None:
+        """Write copied rows as they are (ids, seqs, ciphertext), in one transaction.
+
+        No audit event: a copy is audited by the `register.migrate` event it carries.
+        `register_info` rows replace a fact of the same name; other tables only insert."""
+
+    @abc.abstractmethod
+    async def finish_import(self, drop_info: str, facts: Sequence[Row]) -> None:
+        """In one transaction: remove the fact `drop_info`, write `facts`, and let new rows
+        follow the copied ids."""

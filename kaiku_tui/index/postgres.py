@@ -20,6 +20,7 @@ change and its audit event landed together or not at all).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,8 +32,16 @@ from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import AuditFailure, IndexUnavailable, StoreError, UsageError
-from kaiku_tui.index import rowformat, sql
-from kaiku_tui.index.base import AddResult, AuditRow, Index, StoredOrg, StoredRecording
+from kaiku_tui.index import postgres_transfer, rowformat, sql
+from kaiku_tui.index.base import (
+    AddResult,
+    AuditRow,
+    Export,
+    Index,
+    Row,
+    StoredOrg,
+    StoredRecording,
+)
 from kaiku_tui.index.browsing import SqlBrowse
 from kaiku_tui.index.postgres_password import read_password_file
 from kaiku_tui.index.postgres_schema import MIGRATIONS
@@ -47,7 +56,10 @@ T = TypeVar("T")
 Change = Callable[["Connection"], Awaitable[T]]
 
 DIALECT = sql.Dialect(
-    indexed_by=False, param="$", summary=sql.summary_columns("string_agg(t.tag, chr(31))")
+    indexed_by=False,
+    param="$",
+    summary=sql.summary_columns("string_agg(t.tag, chr(31))"),
+    lateral_probe=True,
 )
 # Advisory lock keys: fixed, so every process serialises on the same ones.
 AUDIT_LOCK = int.from_bytes(b"kaiku-au", "big")
@@ -261,6 +273,17 @@ class PostgresIndex(SqlBrowse, Index):
             list(source_ids),
         )
         return {r[0] for r in rows}
+
+    # -- copying a whole register (postgres_transfer.py) --------------------------------
+
+    def export(self) -> AbstractAsyncContextManager[Export]:
+        return postgres_transfer.export(self._pool, self.location)
+
+    async def import_rows(self, table: str, rows: Sequence[Row]) -> None:
+        await postgres_transfer.import_rows(self._pool, self.location, table, rows)
+
+    async def finish_import(self, drop_info: str, facts: Sequence[Row]) -> None:
+        await postgres_transfer.finish_import(self._pool, self.location, drop_info, facts)
 
     # -- writes -------------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ class Dialect:
     indexed_by: bool  # SQLite's INDEXED BY; PostgreSQL's planner needs no hint
     param: str = "?"  # "?" or "$" (numbered, PostgreSQL)
     summary: str = SUMMARY_COLUMNS  # the tag aggregate is spelt differently per backend
+    # A seek's probes as one LATERAL join over an array of times, planned once
+    # (PostgreSQL), instead of 64 UNION ALL branches, each planned (SQLite: cheap).
+    lateral_probe: bool = False
 
     def placeholder(self, n: int) -> str:
         return "?" if self.param == "?" else f"${n}"
@@ -270,6 +273,17 @@ def probe_query(
 ) -> Query:
     """`column` of the first row at or after each time: a sample spread over the result."""
     q = Query(dialect)
+    if dialect.lateral_probe:
+        # Planning 64 branches took 2.5 ms on PostgreSQL (0.4-12 ms a seek at 1 M rows);
+        # this form plans in 0.1 ms and runs the same 64 index probes (0.2 ms).
+        source = conditions(q, filter_spans(where), SortKey.DATE, where, phone_bidx)
+        probes = q.p(times)
+        return _with_sql(
+            q,
+            f"SELECT p.{column} FROM unnest({probes}::bigint[]) AS s(lo) CROSS JOIN LATERAL "
+            f"(SELECT {column} FROM {source} AND started_at >= s.lo "
+            "ORDER BY started_at, id LIMIT 1) AS p",
+        )
     parts = []
     for t in times:
         spans = filter_spans(where)

@@ -65,6 +65,35 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "status.none": "Ei tallenteita näillä ehdoilla.",
         "status.loading": "ladataan…",
         "histogram.title": "Tallenteita päivittäin",
+        "bind.play": "Toista/tauko",
+        "bind.rewind": "−5 s",
+        "bind.forward": "+5 s",
+        "bind.rewind30": "Taaksepäin 30 s",
+        "bind.forward30": "Eteenpäin 30 s",
+        "bind.faster": "Nopeammin",
+        "bind.slower": "Hitaammin",
+        "bind.mute_agent": "Mykistä agentti",
+        "bind.mute_customer": "Mykistä asiakas",
+        "player.unavailable": "Ääntä ei voi toistaa.",
+        "player.playing": "toistetaan",
+        "player.paused": "tauko",
+        "player.speed": "nopeus {speed}×",
+        "player.muted_agent": "agentti mykistetty",
+        "player.muted_customer": "asiakas mykistetty",
+        "audio.no-device": (
+            "Tällä koneella ei ole äänilaitetta. Äänen saa SSH:n yli omalta koneelta: "
+            "ssh -R 24713:localhost:4713 palvelin ja täällä "
+            "PULSE_SERVER=tcp:localhost:24713 (ohje: README, ”Ääni SSH:n yli”)."
+        ),
+        "audio.disabled": 'Ääni on kytketty pois asetuksissa ([audio] sink = "none").',
+        "audio.not-installed": (
+            "Äänikirjastoa ei ole asennettu; asenna miniaudio tai valitse "
+            '[audio] sink = "miniaudio".'
+        ),
+        "audio.unsafe": (
+            'simpleaudio kaatuu tällä Python-versiolla; valitse [audio] sink = "miniaudio".'
+        ),
+        "audio.failed": "Toisto pysähtyi: {error}",
         "bind.filter": "Suodata",
         "bind.open": "Avaa",
         "bind.sort_date": "Päivä ↕",
@@ -183,6 +212,35 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "status.none": "No recordings match these filters.",
         "status.loading": "loading…",
         "histogram.title": "Recordings per day",
+        "bind.play": "Play/pause",
+        "bind.rewind": "−5 s",
+        "bind.forward": "+5 s",
+        "bind.rewind30": "Back 30 s",
+        "bind.forward30": "Forward 30 s",
+        "bind.faster": "Faster",
+        "bind.slower": "Slower",
+        "bind.mute_agent": "Mute agent",
+        "bind.mute_customer": "Mute customer",
+        "player.unavailable": "The audio cannot be played.",
+        "player.playing": "playing",
+        "player.paused": "paused",
+        "player.speed": "speed {speed}×",
+        "player.muted_agent": "agent muted",
+        "player.muted_customer": "customer muted",
+        "audio.no-device": (
+            "This machine has no sound device. To hear it through SSH from your own "
+            "machine: ssh -R 24713:localhost:4713 HOST, and here "
+            'PULSE_SERVER=tcp:localhost:24713 (README, "Sound over SSH").'
+        ),
+        "audio.disabled": 'Sound is switched off in the configuration ([audio] sink = "none").',
+        "audio.not-installed": (
+            "The sound library is not installed; install miniaudio or set "
+            '[audio] sink = "miniaudio".'
+        ),
+        "audio.unsafe": (
+            'simpleaudio crashes on this Python version; set [audio] sink = "miniaudio".'
+        ),
+        "audio.failed": "Playback stopped: {error}",
         "bind.filter": "Filter",
         "bind.open": "Open",
         "bind.sort_date": "Date ↕",

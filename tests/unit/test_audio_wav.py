@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
 import struct
 import subprocess
 from array import array
@@ -239,19 +238,6 @@ def make_corpus(folder: Path) -> None:
         (folder / f"{name}.wav").write_bytes(as_extensible((folder / f"{source}.wav").read_bytes()))
     for name, data in crafted_edges().items():
         (folder / f"{name}.wav").write_bytes(data)
-
-
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    folder = tmp_path_factory.mktemp("wav")
-    missing = [tool for tool in ("sox", "soxi", "espeak-ng") if shutil.which(tool) is None]
-    if missing:
-        return Corpus(folder, f"{', '.join(missing)} not found: {INSTALL}")
-    try:
-        make_corpus(folder)
-    except (RuntimeError, OSError) as err:
-        return Corpus(folder, f"could not generate the test audio ({err}); {INSTALL}")
-    return Corpus(folder)
 
 
 def expected_formats() -> dict[str, tuple[Encoding, int, int, int, bool]]:

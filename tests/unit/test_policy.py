@@ -25,6 +25,7 @@ EXPECTED: dict[str, set[str]] = {
     "legal.hold": {A, S},
     "audit.read": {A, D},
     "audit.verify": {A, D},
+    "register.migrate": {A},
 }
 CELLS = [(role, action) for role in Role for action in Action]
 
