@@ -464,3 +464,25 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_for_a_long_import_elsewhere()
     Progress(10, "calls", quiet).update(10)
     Progress(6000, "calls", long).update(6000)
     assert quiet.getvalue() == "" and long.getvalue() == "6000/6000 calls (100%)\n"
+
+
+async def test_the_players_source_is_what_open_audio_returns(
+    config: Config, speech: Path, tmp_path: Path
+) -> None:
+    from kaiku_tui.audio.envelope import iter_envelope
+    from kaiku_tui.audio.source import shared
+    from kaiku_tui.audio.wav import validate
+
+    export = Export(tmp_path / "export")
+    uid = export.call(speech / "stereo_alaw_8k.wav")
+    assert await ingest(config, export) == EXIT_OK
+    register = await Register.open(config, SUPERVISOR, environ={})
+    try:
+        with await register.open_audio((await by_source(config))[uid], Purpose.QUALITY) as audio:
+            read = shared(audio)
+            fmt = validate(read, read.size, "stored")
+            columns = list(iter_envelope(read, fmt, 16))
+    finally:
+        await register.close()
+    assert fmt.channels == 2 and len(columns) == 16
+    assert max(c.peak for c in columns) > 0.1  # speech, decrypted through the vault
