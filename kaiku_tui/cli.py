@@ -45,6 +45,7 @@ from kaiku_tui.errors import (
     UsageError,
 )
 from kaiku_tui.identity import current_identity
+from kaiku_tui.importing import ingest_asterisk, ingest_chatwoot
 from kaiku_tui.register import Register, VerifyReport
 
 Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
@@ -88,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a demo register with synthetic recordings")
     demo.add_argument("--dir", metavar="D", help="where (default: ./kaiku-demo)")
-    demo.add_argument("--records", type=int, default=20_000, metavar="N")
+    demo.add_argument(
+        "--records", type=int, default=3_000, metavar="N",
+        help="how many (3,000; beyond 50,000 all but 3,000 are metadata only)",
+    )  # fmt: skip
+    demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
     demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
 
     init = sub.add_parser("init", help="create keys and index; you become admin")
@@ -129,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--purpose", required=True, metavar="P")
     show.add_argument("--reveal-phone", action="store_true")
     show.add_argument("--json", action="store_true")
+
+    ingest = sub.add_parser("ingest", help="import call-centre exports (admin)")
+    isub = ingest.add_subparsers(dest="action", metavar="SOURCE", required=True)
+    asterisk = isub.add_parser("asterisk", help="Asterisk cdr_csv and its WAV recordings")
+    asterisk.add_argument("--cdr", required=True, metavar="FILE", help="Master.csv")
+    asterisk.add_argument(
+        "--recordings", required=True, metavar="DIR", help="holds *<uniqueid>.wav (and .vtt)"
+    )
+    asterisk.add_argument("--org", required=True, metavar="CODE", help="the client's code")
+    asterisk.add_argument("--tz", metavar="ZONE", help="the PBX's time zone (Europe/Helsinki)")
+    chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON (files or folders)")
+    chatwoot.add_argument("paths", nargs="+", metavar="PATH")
+    chatwoot.add_argument("--org", required=True, metavar="CODE", help="the client's code")
 
     audit = sub.add_parser("audit", help="the audit log")
     asub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -204,9 +222,9 @@ def _joined_sort(argv: Sequence[str]) -> list[str]:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from kaiku_tui.demo import run_demo
+        from kaiku_tui.demo import demo_command
 
-        return await run_demo(args)
+        return await demo_command(args)
     if args.command == "init":
         return await _init(args)
     config = load(config_path(args.config, os.environ))
@@ -501,6 +519,8 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("orgs", "list"): _orgs_list,
     ("query", None): _query,
     ("show", None): _show,
+    ("ingest", "asterisk"): ingest_asterisk,
+    ("ingest", "chatwoot"): ingest_chatwoot,
     ("audit", "verify"): _audit_verify,
     ("audit", "show"): _audit_show,
     ("migrate", None): _migrate,

@@ -1,14 +1,26 @@
 """`kaiku-tui demo`: a register full of synthetic recordings, made with one command.
 
 The demo register is an ordinary register in its own folder (config, key,
-index), so everything a newcomer tries on it — query, show, audit — is the
-real thing, audited like the real thing. The current login gets every role.
+index, blobs), so everything a newcomer tries on it — query, show, audit — is
+the real thing, audited like the real thing. The current login is its admin
+and a supervisor; three other persons show what scopes and roles do.
+
+`run_demo` builds the register (or reuses one built before) and returns its
+configuration path; the command then shows it — with the TUI once there is
+one, until then with the newest rows and the commands to try.
+
+Up to 50,000 recordings are made the real way (encrypted transcripts, audio
+for some calls). Beyond that — `--records 10000000` for performance work —
+the first 3,000 are made the real way and the rest are metadata-only rows
+written in bulk (`Register.fill_synthetic`): they browse, count and sort like
+the real ones, and opening one says its key is destroyed.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import shlex
 import shutil
 import sys
@@ -22,55 +34,82 @@ from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.identity import current_identity
-from kaiku_tui.ingest.demo import DEMO_ORGS, DemoSpec, generate
+from kaiku_tui.ingest.demo import DEMO_ORGS, DEMO_PERSONS, DemoSpec, generate
 from kaiku_tui.register import Register
 
-_BATCH = 2_000
+DEFAULT_RECORDS = 3_000
+DEFAULT_SEED = 7
+_REAL_AT_MOST = 50_000
+_BULK_DAYS = 3 * 365
+_BATCH = 500  # recordings with audio hold it in memory until their batch is filed
+MARKER = "demo.json"
 
 
-async def run_demo(args: argparse.Namespace) -> int:
-    from kaiku_tui.cli import verify_summary
-
-    folder = Path(args.dir or "kaiku-demo").resolve()
-    if args.records < 0:
-        raise UsageError(f"--records {args.records} must not be negative")
-    config_file = folder / "config.toml"
-    if not config_file.exists():
-        await _build(folder, args.records)
-    config = load(config_file)
-    register = await Register.open(config, current_identity())
-    try:
-        report = await register.verify_audit()
-        page = await register.search(RecordingFilter(), limit=5)
-    finally:
-        await register.close()
-    _explain(config_file, page.rows)
-    print(verify_summary(report))
+async def demo_command(args: argparse.Namespace) -> int:
+    """The `demo` command: build or reuse, then show how to look at it."""
+    config_file = await run_demo(Path(args.dir) if args.dir else None, args.records, args.seed)
+    await _show(config_file)
     return EXIT_OK
 
 
-async def _build(folder: Path, records: int) -> None:
+async def run_demo(
+    folder: Path | None = None, records: int = DEFAULT_RECORDS, seed: int = DEFAULT_SEED
+) -> Path:
+    """The demo register in `folder` (default ./kaiku-demo), built if it is not there
+    yet; returns its configuration file."""
+    folder = (folder or Path("kaiku-demo")).resolve()
+    if records < 0:
+        raise UsageError(f"--records {records} must not be negative")
+    config_file = folder / "config.toml"
+    if config_file.exists():
+        _say_reused(folder, records, seed)
+        return config_file
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} exists and is not an empty demo folder; use --dir")
-    print(f"building a demo register of {records:,} recordings in {folder} ...")
+    print(f"building a demo register of {records:,} recordings in {folder} ...", flush=True)
+    await _build(folder, records, seed)
+    (folder / MARKER).write_text(json.dumps({"records": records, "seed": seed}) + "\n")
+    return config_file
+
+
+def _say_reused(folder: Path, records: int, seed: int) -> None:
+    marker = folder / MARKER
+    saved = json.loads(marker.read_text()) if marker.exists() else None
+    if saved is None:
+        print(f"reusing {folder} (its build did not finish, or an older version made it)")
+    elif (saved["records"], saved["seed"]) != (records, seed):
+        print(
+            f"reusing {folder}: it holds {saved['records']:,} recordings (seed {saved['seed']}); "
+            "delete it, or name another --dir, to build another"
+        )
+
+
+async def _build(folder: Path, records: int, seed: int) -> None:
     config = await create_demo_register(folder, "Demo Admin")
     register = await Register.open(config, current_identity())
+    yesterday = date.today() - timedelta(days=1)  # so "the last 7 days" shows something
+    real = records if records <= _REAL_AT_MOST else DEFAULT_RECORDS
     try:
-        await _fill(register, records)
+        for person in DEMO_PERSONS:
+            await register.add_person(person)
+        await _fill(register, DemoSpec(records=real, seed=seed, end=yesterday))
+        if records > real:
+            print(f"  and {records - real:,} metadata-only rows over three years ...", flush=True)
+            await register.fill_synthetic(records - real, seed=seed, end=yesterday, days=_BULK_DAYS)
     finally:
         await register.close()
 
 
 async def create_demo_register(folder: Path, display_name: str) -> Config:
     """A register in `folder` (config, key, index) with the demo organisations, whose one
-    person, the current login, holds every role. The benchmarks start from it too."""
+    person, the current login, is admin and supervisor. The benchmarks start from it too."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_default(folder / "config.toml", folder)
     config = load(folder / "config.toml")
     identity = current_identity()
     register = await Register.initialise(config, identity, display_name)
     try:
-        await register.set_person(identity.login, frozenset(Role), ())
+        await register.set_person(identity.login, frozenset({Role.ADMIN, Role.SUPERVISOR}), ())
     finally:
         await register.close()
     register = await Register.open(config, identity, environ={})
@@ -82,12 +121,24 @@ async def create_demo_register(folder: Path, display_name: str) -> Config:
     return config
 
 
-async def _fill(register: Register, records: int) -> None:
-    # Up to yesterday, so that "last 7 days" shows something on any day.
-    rows = generate(DemoSpec(records=records, end=date.today() - timedelta(days=1)))
+async def _fill(register: Register, spec: DemoSpec) -> None:
+    rows = generate(spec)
     while batch := list(itertools.islice(rows, _BATCH)):
-        for org in {r.org for r in batch}:
+        for org in sorted({r.org for r in batch}):
             await register.add_recordings([r for r in batch if r.org == org], source="demo")
+
+
+async def _show(config_file: Path) -> None:
+    from kaiku_tui.cli import verify_summary
+
+    register = await Register.open(load(config_file), current_identity())
+    try:
+        report = await register.verify_audit()
+        page = await register.search(RecordingFilter(), limit=5)
+    finally:
+        await register.close()
+    _explain(config_file, page.rows)
+    print(verify_summary(report))
 
 
 def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
@@ -97,9 +148,11 @@ def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
     for row in rows:
         print(f"  {summary_line(row)}")
     run = f"KAIKU_CONFIG={shlex.quote(str(config_file))} {_program()}"
-    example = rows[0].id if rows else 1
+    # A row with content to show; id 1 always has (the real rows go in before any bulk).
+    example = next((r.id for r in rows if r.has_transcript), 1)
+    recent = (date.today() - timedelta(days=30)).isoformat()
     print("the TUI comes in a later version; try the command line on it:")
-    print(f"  {run} query --from 2026-11-01 --min-duration 30:00 --sort -duration")
+    print(f"  {run} query --from {recent} --min-duration 30:00 --sort -duration")
     print(f"  {run} show {example} --purpose quality")
     print(f"  {run} audit show --limit 20")
     print(f"  {run} audit verify")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 class Channel(enum.StrEnum):
@@ -69,6 +70,18 @@ class Recording:
 
 
 @dataclass(frozen=True)
+class AudioSource:
+    """A validated recording file on its way into the vault, stored byte for byte.
+
+    `size` is the length that was validated: the register refuses to file a
+    file that has since grown or shrunk, so what is stored is what was checked.
+    """
+
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
 class NewRecording:
     """A recording on its way into the register, content still in plaintext."""
 
@@ -84,3 +97,5 @@ class NewRecording:
     transcript: tuple[TranscriptLine, ...] = ()
     notice_played: bool = False
     tags: tuple[str, ...] = field(default=())
+    # A checked file, or bytes made in memory (the demo's synthetic audio).
+    audio: AudioSource | bytes | None = None

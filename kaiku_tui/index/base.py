@@ -163,6 +163,11 @@ class Index(abc.ABC):
     async def get_recording(self, record_id: int) -> StoredRecording | None: ...
 
     @abc.abstractmethod
+    async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
+        """Which of `source_ids` the organisation already holds (an import skips them
+        before encrypting anything, so a re-import writes no blob)."""
+
+    @abc.abstractmethod
     async def page(
         self,
         where: RecordingFilter,

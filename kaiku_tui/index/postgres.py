@@ -266,6 +266,14 @@ class PostgresIndex(SqlBrowse, Index):
         )
         return rowformat.stored_of(tuple(rows[0])) if rows else None
 
+    async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
+        rows = await self._fetch(
+            "SELECT source_id FROM recording WHERE org = $1 AND source_id = ANY($2::text[])",
+            org,
+            list(source_ids),
+        )
+        return {r[0] for r in rows}
+
     # -- copying a whole register (postgres_transfer.py) --------------------------------
 
     def export(self) -> AbstractAsyncContextManager[Export]:

@@ -255,6 +255,19 @@ class SqliteIndex(SqlBrowse, Index):
         )
         return rowformat.stored_of(rows[0]) if rows else None
 
+    async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(dict.fromkeys(source_ids))
+        for start in range(0, len(ids), _IN_CHUNK):  # SQLite limits bound parameters
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"SELECT source_id FROM recording WHERE org = ? AND source_id IN ({marks})",
+                (org, *chunk),
+            )
+            found.update(r[0] for r in rows)
+        return found
+
     # -- copying a whole register -----------------------------------------------------
 
     @asynccontextmanager
@@ -513,6 +526,7 @@ _INSERT_RECORDING = (
     f"INSERT OR IGNORE INTO recording ({rowformat.RECORDING_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_IN_CHUNK = 500  # bound parameters per IN (...) list
 _INSERT_TAG = "INSERT OR IGNORE INTO recording_tag (tag, recording_id) VALUES (?, ?)"
 
 

@@ -107,6 +107,16 @@ async def test_add_recordings_dedups_on_org_and_source_id(index: Index) -> None:
     assert [r.started_at for r in stored if r.source_id == "u3"] == [1003]  # the first kept
 
 
+async def test_known_sources_names_what_the_organisation_holds(index: Index) -> None:
+    await with_org(index, "HKI", "PIRHA")
+    await index.add_recordings([recording(f"u{i}", 1000 + i, 30) for i in range(3)], event("x"))
+    await index.add_recordings([recording("p1", 5, 1, org="PIRHA")], event("ingest"))
+    asked = ["u0", "u2", "u9", "p1", "u0"] + [f"n{i}" for i in range(1200)]  # past 999 params
+    assert await index.known_sources("HKI", asked) == {"u0", "u2"}
+    assert await index.known_sources("PIRHA", asked) == {"p1"}
+    assert await index.known_sources("HKI", []) == set()
+
+
 async def test_tags_are_returned_in_summaries(index: Index) -> None:
     await with_org(index, "HKI")
     tagged = {"t0": (), "t1": ("coaching",), "t2": ("praise", "coaching", "feedback")}
