@@ -202,12 +202,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(_joined_sort(sys.argv[1:] if argv is None else argv))
         if args.command is None:
             return run_tui(load(config_path(args.config, os.environ)))
+        if args.command == "demo" and not args.no_tui and sys.stdout.isatty():
+            return _demo_tui(args)
         return asyncio.run(_dispatch(args))
     except KaikuError as err:
         print(f"kaiku-tui: {sanitise(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _demo_tui(args: argparse.Namespace) -> int:
+    """Build (or reuse) the demo register, then open the TUI on it. Without a terminal
+    (a script, a pipe) `demo` prints its summary instead, as with --no-tui."""
+    from kaiku_tui.demo import run_demo
+
+    folder = Path(args.dir) if args.dir else None
+    config_file = asyncio.run(run_demo(folder, args.records, args.seed))
+    return run_tui(load(config_file))
 
 
 def _joined_sort(argv: Sequence[str]) -> list[str]:

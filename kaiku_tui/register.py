@@ -511,6 +511,16 @@ class Register:
             raise
         return RecordingAudio(record_id, reader)
 
+    async def audio_played(
+        self, record_id: int, purpose: Purpose, start_s: float, end_s: float
+    ) -> None:
+        """A span of a recording that was heard, from-to in seconds (closed by a pause, a
+        seek, the end or leaving). The opening was audited before any byte left
+        (`open_audio`); these say how much of it was listened to, and where."""
+        stored = await self._stored(Action.AUDIO_PLAY, record_id, purpose)
+        span = {"from_s": round(start_s, 2), "to_s": round(end_s, 2)}
+        await self._audit("audio.played", **_record_fields(stored, purpose), criteria=span)
+
     # -- persons ------------------------------------------------------------------
 
     async def add_person(self, person: Person) -> None:

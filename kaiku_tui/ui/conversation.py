@@ -11,22 +11,31 @@ audited with the purpose).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
+from kaiku_tui.audio.player import PlayedSpan, Player, PlayerEvent
+from kaiku_tui.audio.sinks import choose_sink
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
+from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import Register
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.player import PlayerBar, spoken_line
 from kaiku_tui.ui.safe import untrusted
 
 _ROLE_KEY = {
@@ -55,8 +64,22 @@ def chunks(text: str, size: int = CHUNK) -> list[str]:
     return [*pieces, text]
 
 
-class TranscriptEntry(Static):
-    """One chat message or transcript line, or a piece of a long one; never markup."""
+class TranscriptEntry(Static, can_focus=True):
+    """One chat message or transcript line, or a piece of a long one; never markup.
+
+    Focusable, so that a person can step through the lines (↑ ↓) and start
+    the call's audio at one (Enter, or a click).
+    """
+
+    BINDINGS = [
+        Binding("enter", "jump", "bind.jump"),
+        Binding("down,j", "app.focus_next", "bind.down", show=False),
+        Binding("up,k", "app.focus_previous", "bind.up", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        line: TranscriptLine
 
     DEFAULT_CSS = """
     TranscriptEntry { margin: 0 12 1 0; padding: 0 1; border-left: thick $primary; }
@@ -67,6 +90,8 @@ class TranscriptEntry(Static):
     TranscriptEntry.-more { margin-bottom: 0; }
     TranscriptEntry.-match { background: $warning 15%; }
     TranscriptEntry.-current { background: $warning 40%; }
+    TranscriptEntry.-spoken { background: $accent 30%; }
+    TranscriptEntry:focus { text-style: bold; }
     """
 
     def __init__(
@@ -81,6 +106,7 @@ class TranscriptEntry(Static):
     ) -> None:
         """A long line comes in pieces: `piece` numbers them, `more` says one follows."""
         super().__init__(classes=f"-{line.role.value}" + (" -more" if more else ""))
+        translate_bindings(self._bindings, texts)
         self.line = line
         self.when = when
         self.texts = texts
@@ -93,6 +119,12 @@ class TranscriptEntry(Static):
         if term:
             body.highlight_words([term], style="reverse", case_sensitive=False)
         self.update(body if self.piece else self._head() + Text("\n") + body)
+
+    def action_jump(self) -> None:
+        self.post_message(self.Chosen(self.line))
+
+    def on_click(self) -> None:
+        self.action_jump()
 
     def _head(self) -> Text:
         head = Text(f"{self.when}  ", style="bold")
@@ -110,6 +142,7 @@ class ConversationScreen(Screen[None]):
         Binding("n", "step(1)", "bind.next"),
         Binding("N", "step(-1)", "bind.previous"),
         Binding("r", "reveal", "bind.reveal"),
+        Binding("space", "listen", "bind.listen"),
         Binding("j,down", "scroll(1)", "bind.down", show=False),
         Binding("k,up", "scroll(-1)", "bind.up", show=False),
     ]
@@ -134,6 +167,8 @@ class ConversationScreen(Screen[None]):
         self.phone: str | None = None
         self.matches: list[int] = []
         self.current = -1
+        self.audio: RecordingAudio | None = None
+        self._spoken: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._meta(), id="meta")
@@ -175,6 +210,93 @@ class ConversationScreen(Screen[None]):
             out.append_text(untrusted(value, keep_newlines=False))
             out.append("\n" if i % 3 == 2 and i < len(rows) - 1 else "   ")
         return out
+
+    # -- listening -----------------------------------------------------------------
+
+    @property
+    def player(self) -> PlayerBar | None:
+        found = self.query(PlayerBar)
+        return found.first() if found else None
+
+    def action_listen(self, at: float | None = None) -> None:
+        """Space: the first time, open the audio (audited) and put the player in place."""
+        summary = self.recording.summary
+        if summary.channel is not Channel.CALL or not summary.has_audio:
+            return
+        bar = self.player
+        if bar is None:
+            self.open_player(at)
+        elif at is not None:
+            bar.seek_to(at)
+        else:
+            bar.action_play_pause()
+
+    @work(exclusive=True, group="audio", exit_on_error=False)
+    async def open_player(self, at: float | None) -> None:
+        record_id = self.recording.summary.id
+        audio = await self.register.open_audio(record_id, self.purpose)
+        self.audio = audio
+        sink = choose_sink(self.register.config.audio_sink)
+
+        def make(on_event: Callable[[PlayerEvent], None]) -> Player:
+            return Player(audio, sink, on_event, name=f"recording {record_id}")
+
+        bar = PlayerBar(make, self.texts)
+        await self.query_one("#player").remove()
+        await self.mount(bar, before="#transcript")
+        bar.focus()
+        if at is not None:
+            bar.seek_to(at)
+        bar.action_play_pause()
+
+    @on(TranscriptEntry.Chosen)
+    def _line_chosen(self, event: TranscriptEntry.Chosen) -> None:
+        self.action_listen(event.line.at)
+
+    @on(PlayerBar.Played)
+    def _played(self, event: PlayerBar.Played) -> None:
+        self._audit_spans([event.span])
+
+    @on(PlayerBar.Moved)
+    def _follow(self, event: PlayerBar.Moved) -> None:
+        """The line being spoken is highlighted and kept in view."""
+        lines = self.recording.transcript
+        spoken = spoken_line([line.at for line in lines], event.position_s)
+        if spoken == self._spoken:
+            return
+        self._spoken = spoken
+        first: TranscriptEntry | None = None
+        for entry in self.query(TranscriptEntry):
+            now = spoken is not None and entry.line is lines[spoken]
+            entry.set_class(now, "-spoken")
+            first = entry if now and first is None else first
+        if first is not None:
+            self.query_one("#transcript", VerticalScroll).scroll_to_widget(first, animate=False)
+
+    def _audit_spans(self, spans: list[PlayedSpan], audio: RecordingAudio | None = None) -> None:
+        """Each heard span becomes an `audio.played` event. On the app, so that leaving the
+        screen does not cancel it; the audio is closed after the last span is written."""
+        register, record_id, purpose = self.register, self.recording.summary.id, self.purpose
+
+        async def audit() -> None:
+            try:
+                for span in spans:
+                    await register.audio_played(record_id, purpose, span.start_s, span.end_s)
+            finally:
+                if audio is not None:
+                    await asyncio.to_thread(audio.close)
+
+        self.app.run_worker(audit(), group="audio-spans", exit_on_error=False)
+
+    def _stop_listening(self) -> None:
+        bar = self.player
+        spans = bar.stop() if bar is not None else []
+        audio, self.audio = self.audio, None
+        if spans or audio is not None:
+            self._audit_spans(spans, audio)
+
+    def on_unmount(self) -> None:
+        self._stop_listening()
 
     def _entries(self, line: TranscriptLine) -> list[TranscriptEntry]:
         when, pieces = self._when(line), chunks(line.text)
@@ -247,6 +369,7 @@ class ConversationScreen(Screen[None]):
             box.remove_class("-shown")
             self.query_one("#transcript").focus()
             return
+        self._stop_listening()
         self.dismiss(None)
 
     @work(exclusive=True, group="reveal", exit_on_error=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from array import array
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from kaiku_tui.domain.recording import Channel, Direction, NewRecording, Speaker
 from kaiku_tui.register import Register
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.i18n import Texts
+from tests.unit.test_audio_wav import wav
 
 TODAY = date(2026, 11, 28)
 ADMIN = Identity("admin.aalto")
@@ -34,6 +36,7 @@ HOSTILE = (
     "\x1b[2J\x1b]52;c;c2VjcmV0\x07\x9b31m\u202eesrever"
 )
 HOSTILE_DAY = 15  # the chat of hostile messages starts on 15.11.2026
+AUDIO_DAY = 27  # the newest call has 8 s of stereo audio
 
 
 def started(day: int, hour: int = 10) -> int:
@@ -54,6 +57,7 @@ def recording(day: int) -> NewRecording:
             TranscriptLine(30.0, "[red]Asiakas[/red]", Speaker.CUSTOMER, HOSTILE),
             TranscriptLine(40.0, "Asiakas", Speaker.CUSTOMER, "pitkä " + "x" * 100_000),
         )
+    audio = call_audio(8) if day == AUDIO_DAY else None
     return NewRecording(
         org="ITU" if day % 3 else "KESKI",
         channel=Channel.CHAT if chat else Channel.CALL,
@@ -66,7 +70,17 @@ def recording(day: int) -> NewRecording:
         phone=f"+35840{day:07d}",
         transcript=lines,
         tags=("coaching:empathy",) if day % 4 == 0 else (),
+        audio=audio,
     )
+
+
+def call_audio(seconds: int) -> bytes:
+    """A stereo PCM16 8 kHz call: agent (left) in the first half, customer (right) after."""
+    frames = 8000 * seconds
+    values = array("h", bytes(4 * frames))
+    values[0:frames:2] = array("h", [12000, -12000] * (frames // 4))
+    values[frames + 1 :: 2] = array("h", [6000, -6000] * (frames // 4))
+    return wav(1, 2, 8000, 16, values.tobytes())
 
 
 def config_for(folder: Path) -> Config:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from kaiku_tui.audio.sinks import MemorySink
 from kaiku_tui.domain.recording import Channel
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.browse import BrowseScreen
@@ -160,3 +166,58 @@ async def test_a_100_kb_message_opens_and_scrolls(make_app: AppFactory) -> None:
         assert sum(p.outer_size.height for p in pieces) > 1000  # wrapped, not cut
         scroller = screen.query_one("#transcript")
         assert scroller.scroll_y == scroller.max_scroll_y > 1000
+
+
+async def test_listen_opens_the_audio_audited_plays_and_audits_the_span(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = MemorySink()
+    monkeypatch.setattr("kaiku_tui.ui.conversation.choose_sink", lambda setting: sink)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_row(app, pilot, row=0)  # 27.11.: a call with 8 s of audio
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        assert not events(app, "audio.play")  # nothing opened before asked
+        await pilot.press("space")
+        await settle(pilot)
+        assert [e["purpose"] for e in events(app, "audio.play")] == ["feedback"]
+        await until(lambda: bool(events(app, "audio.played")))
+        (played,) = events(app, "audio.played")
+        assert played["criteria"] == {"from_s": 0.0, "to_s": 8.0}
+        assert len(sink.data) == 8000 * 8 * 4  # every frame of the stereo call reached it
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_enter_on_a_line_plays_from_it_and_leaving_closes_the_span(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = MemorySink(pace=1.0)  # as long as the sound takes
+    monkeypatch.setattr("kaiku_tui.ui.conversation.choose_sink", lambda setting: sink)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_row(app, pilot, row=0)
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        second = list(screen.query(TranscriptEntry))[1]  # the agent's line at 0:09 -> 8 s: end
+        first = list(screen.query(TranscriptEntry))[0]  # the customer's line at 0:02
+        first.focus()
+        await pilot.press("enter")
+        await until(lambda: screen.player is not None and screen.player.playing)
+        await until(lambda: first.has_class("-spoken"))  # followed in the transcript
+        assert not second.has_class("-spoken")
+        await pilot.press("escape")  # leave while playing: the span closes
+        await until(lambda: bool(events(app, "audio.played")))
+        (played,) = events(app, "audio.played")
+        start, end = played["criteria"]["from_s"], played["criteria"]["to_s"]  # type: ignore[index]
+        assert start == 2.0 and 2.0 < end < 8.0
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("never happened")
+        await asyncio.sleep(0.02)
