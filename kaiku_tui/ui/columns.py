@@ -35,6 +35,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", 10, False, lambda r, t: fmt_date(r.started_at)),
     Column("time", 5, False, lambda r, t: fmt_time(r.started_at)),
     Column("duration", 7, True, lambda r, t: fmt_duration(r.duration_s)),
+    Column("audio", 1, False, lambda r, t: "♪" if r.has_audio else " "),
     Column("channel", 4, False, lambda r, t: t(f"channel.{r.channel.value}")),
     Column("direction", 4, False, _direction),
     Column("org", 5, False, lambda r, t: sanitise(r.org)),
