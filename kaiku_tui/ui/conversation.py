@@ -128,8 +128,10 @@ class TranscriptEntry(Static, can_focus=True):
 
     def _head(self) -> Text:
         head = Text(f"{self.when}  ", style="bold")
-        head.append(self.texts(_ROLE_KEY[self.line.role]), style="bold")
-        if self.line.speaker and self.line.role is not Speaker.EVENT:
+        role = self.texts(_ROLE_KEY[self.line.role])
+        head.append(role, style="bold")
+        named = self.line.speaker.strip().casefold() not in ("", role.casefold())
+        if named and self.line.role is not Speaker.EVENT:
             head.append(" · ")
             head.append_text(untrusted(self.line.speaker, keep_newlines=False))
         return head
