@@ -257,7 +257,9 @@ class ConversationScreen(Screen[None]):
 
     @on(PlayerBar.Played)
     def _played(self, event: PlayerBar.Played) -> None:
-        self._audit_spans([event.span])
+        bar = self.player
+        if bar is not None and bar.taken(event.span):
+            self._audit_spans([event.span])
 
     @on(PlayerBar.Moved)
     def _follow(self, event: PlayerBar.Moved) -> None:

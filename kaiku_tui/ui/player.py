@@ -19,6 +19,7 @@ being removed would be lost); unmounting stops the player too.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ class PlayerBar(Widget, can_focus=True):
         self.player: Player | None = None
         self.envelope: list[EnvelopeColumn] = []
         self._stopping = False
-        self._left_over: list[PlayedSpan] = []
+        # Spans closed but not yet taken by the screen (`taken`), or returned by stop():
+        # a Played message still queued when the screen goes must not lose its span.
+        self._untaken: list[PlayedSpan] = []
+        self._lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -149,8 +153,17 @@ class PlayerBar(Widget, can_focus=True):
             return []
         self._stopping = True
         self.player.close()
-        spans, self._left_over = self._left_over, []
+        with self._lock:
+            spans, self._untaken = self._untaken, []
         return spans
+
+    def taken(self, span: PlayedSpan) -> bool:
+        """The screen takes a posted span to audit it; False if stop() returned it already."""
+        with self._lock:
+            if any(s is span for s in self._untaken):
+                self._untaken = [s for s in self._untaken if s is not span]
+                return True
+            return False
 
     def seek_to(self, seconds: float) -> None:
         """Jump to a time (a transcript line): the screen calls this."""
@@ -161,12 +174,14 @@ class PlayerBar(Widget, can_focus=True):
 
     def _from_player(self, event: PlayerEvent) -> None:
         """Runs on the player's thread: only `post_message` (thread-safe) and list appends."""
-        if isinstance(event, engine.SpanClosed) and self._stopping:
-            self._left_over.append(event.span)
+        if isinstance(event, engine.SpanClosed):
+            with self._lock:
+                self._untaken.append(event.span)
+                stopping = self._stopping
+            if not stopping:
+                self.post_message(self.Played(event.span))
         elif isinstance(event, engine.Position):
             self.post_message(self.Moved(event.position_s, event.playing))
-        elif isinstance(event, engine.SpanClosed):
-            self.post_message(self.Played(event.span))
         elif isinstance(event, engine.Ended):
             self.post_message(self.Ended())
         elif isinstance(event, engine.Failed):

@@ -221,3 +221,23 @@ async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("never happened")
         await asyncio.sleep(0.02)
+
+
+async def test_pause_then_leave_at_once_audits_the_span_exactly_once(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = MemorySink(pace=1.0)
+    monkeypatch.setattr("kaiku_tui.ui.conversation.choose_sink", lambda setting: sink)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_row(app, pilot, row=0)
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        await pilot.press("space")
+        await until(lambda: screen.player is not None and screen.player.position > 0.3)
+        await pilot.press("space", "escape")  # the span's message may still be queued
+        await settle(pilot)
+        await until(lambda: bool(events(app, "audio.played")))
+        await pilot.pause(0.3)
+        spans = [e["criteria"] for e in events(app, "audio.played")]
+        assert len(spans) == 1 and spans[0]["from_s"] == 0.0  # type: ignore[index]

@@ -54,6 +54,7 @@ class Harness(App[None]):
         self.query_one(PlayerBar).focus()
 
     def on_player_bar_played(self, message: PlayerBar.Played) -> None:
+        assert self.query_one(PlayerBar).taken(message.span)  # as the screen does
         self.seen.append(message)
 
     def on_player_bar_failed(self, message: PlayerBar.Failed) -> None:
