@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Sparkline, Static
 from textual.worker import Worker
 
-from kaiku_tui.domain.access import Purpose
+from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.browse import Page, RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.dates import HELSINKI
 from kaiku_tui.domain.org import Organisation
@@ -54,6 +54,7 @@ class BrowseScreen(Screen[None]):
         Binding("d", "sort('date')", "bind.sort_date"),
         Binding("l", "sort('duration')", "bind.sort_duration"),
         Binding("x", "clear_filters", "bind.clear"),
+        Binding("a", "audit_log", "bind.audit"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -230,6 +231,17 @@ class BrowseScreen(Screen[None]):
         descending = not self.sort.descending if self.sort.key is chosen else True
         self.sort = Sort(chosen, descending)
         self.search()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The audit log's key only for those who may read it (admins, the DPO)."""
+        if action == "audit_log":
+            return self.register.person.may(Action.AUDIT_READ)
+        return True
+
+    def action_audit_log(self) -> None:
+        from kaiku_tui.ui.audit_log import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.register, self.texts))
 
     def action_clear_filters(self) -> None:
         self.query_one(FilterBar).clear()

@@ -9,11 +9,13 @@ from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.access import Identity
 from kaiku_tui.register import Register
 from kaiku_tui.ui.app import KaikuApp
+from kaiku_tui.ui.audit_log import AuditScreen
 from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import HelpScreen
 from tests.ui.conftest import (
+    ADMIN,
     DURATIONS,
     SUPERVISOR,
     TODAY,
@@ -221,3 +223,36 @@ async def test_a_locked_index_is_a_notice_and_the_app_goes_on(tmp_path: Path) ->
         await settle(pilot)
         assert app.is_running and isinstance(app.screen, BrowseScreen)
         assert shown_rows(app)[0].duration_s == min(DURATIONS)
+
+
+async def test_the_audit_log_for_those_who_may_read_it(make_app: AppFactory) -> None:
+    app = make_app(identity=ADMIN)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        seqs = [seq for seq, _ in screen.events]
+        assert seqs == sorted(seqs, reverse=True)  # newest first
+        assert "session.open" in {event.action for _, event in screen.events}
+        await pilot.press("slash", "tab", *"admin.aalto")  # since, actor
+        await pilot.press("tab", *"session.open", "enter")  # action, then submit
+        await settle(pilot)
+        assert {(e.action, e.actor) for _, e in screen.events} == {("session.open", "admin.aalto")}
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Chain intact" in str(screen.query_one("#chain").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowseScreen)
+    assert any(e["action"] == "audit.read" for e in audit_events(app_config(app)))
+
+
+async def test_a_supervisor_has_no_audit_log_key(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        assert "Audit log" not in {c.title for c in app.get_system_commands(app.screen)}
