@@ -148,6 +148,9 @@ class RecordingList(ScrollView, can_focus=True):
         number = round(self.scroll_y) + y
         width = self.size.width
         row = self.window.row(number) if self.window else None
+        if self.window is not None and self.window.total == 0 and number == 0:
+            style = self.get_component_rich_style("recording-list--pending")
+            return Strip([Segment(self.texts("status.none").ljust(width), style)], width)
         if self.window is None or number >= self.window.total:
             return Strip.blank(width, self.rich_style)
         if row is None:

@@ -24,7 +24,7 @@ from tests.ui.conftest import (
     build_register,
     day_of,
 )
-from tests.ui.pilot import settle, shown_rows, the_list
+from tests.ui.pilot import screen_text, settle, shown_rows, the_list
 
 SIZE = (80, 24)
 
@@ -256,3 +256,15 @@ async def test_a_supervisor_has_no_audit_log_key(make_app: AppFactory) -> None:
         await settle(pilot)
         assert isinstance(app.screen, BrowseScreen)
         assert "Audit log" not in {c.title for c in app.get_system_commands(app.screen)}
+
+
+async def test_no_match_says_so(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#phone").focus()
+        await pilot.press(*"050 999 9999")
+        await settle(pilot)
+        assert shown_rows(app) == []
+        assert "No recordings match these filters." in screen_text(app)
+        assert "0 recordings" in str(app.screen.query_one("#status").render())
