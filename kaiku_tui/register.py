@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kaiku_tui import migration
 from kaiku_tui.audit.chain import (
@@ -59,6 +59,9 @@ from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
+
+if TYPE_CHECKING:
+    from kaiku_tui.maintenance.upkeep import Upkeep
 
 _VERIFY_BATCH = 20_000
 _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits overlap)
@@ -147,6 +150,12 @@ class Register:
     @property
     def location(self) -> str:
         return self._index.location
+
+    def upkeep(self) -> Upkeep:
+        """The admin's maintenance facet: doctor, scan, backup, keys (kaiku_tui/maintenance)."""
+        from kaiku_tui.maintenance.upkeep import Upkeep
+
+        return Upkeep(self, self._index, self._master, self._blobs)
 
     # -- the three steps every method takes ---------------------------------------
 
