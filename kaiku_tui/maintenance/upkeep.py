@@ -227,8 +227,8 @@ class Upkeep:
         out: dict[str, datetime] = {}
         for body in bodies:
             event = event_from_body(body)[1]
-            if event.target and event.outcome == "ok":
-                out.setdefault(event.target, event.at)
+            if event.org and event.outcome == "ok":  # org.add names the code as its org
+                out.setdefault(event.org, event.at)
         return out
 
     # -- scan -----------------------------------------------------------------------
