@@ -42,6 +42,16 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     keys = sub.add_parser("keys", help="the master key and organisation keys (admin)")
     ksub = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     ksub.add_parser("status", help="key ages; which organisations' keys exist or are destroyed")
+    rotate = ksub.add_parser(
+        "rotate",
+        help="a new master key; organisation keys re-wrapped (blobs untouched); the old key "
+        "kept as <file>.retired-<id> for older backups",
+    )
+    rotate.add_argument(
+        "--destroy-old",
+        action="store_true",
+        help="delete the old key at once: backups made before cannot be read any more",
+    )
     backup = sub.add_parser("backup", help="a consistent copy of the register (admin)")
     backup.add_argument("--to", required=True, metavar="DIR", help="a new or empty directory")
     backup.add_argument(
@@ -136,6 +146,22 @@ async def _keys_status(args: argparse.Namespace, register: Register) -> int:
     return EXIT_OK
 
 
+async def _keys_rotate(args: argparse.Namespace, register: Register) -> int:
+    report = await register.upkeep().rotate_keys(os.environ, destroy_old=args.destroy_old)
+    print(
+        f"master key {report.old_key_id} -> {report.new_key_id}: "
+        f"{report.orgs} organisation keys re-wrapped, no blob touched"
+    )
+    if report.retired is not None:
+        print(
+            f"the old key is kept as {report.retired}: store it offline with the backups made "
+            "before now (they need it), and destroy it when they expire"
+        )
+    else:
+        print("the old key is destroyed: backups made before now can no longer be read")
+    return EXIT_OK
+
+
 async def _backup(args: argparse.Namespace, register: Register) -> int:
     report = await register.upkeep().backup(Path(args.to), link=args.link)
     print(
@@ -160,6 +186,7 @@ async def _maintenance(args: argparse.Namespace, register: Register) -> int:
 HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("scan", None): _scan,
     ("keys", "status"): _keys_status,
+    ("keys", "rotate"): _keys_rotate,
     ("backup", None): _backup,
     ("maintenance", None): _maintenance,
 }

@@ -54,6 +54,7 @@ from kaiku_tui.errors import (
 from kaiku_tui.identity import database_identity
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
+from kaiku_tui.maintenance import rotation
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
@@ -106,6 +107,7 @@ class Register:
         index = await open_index(config, master.audit_mac_key())
         try:
             identity = await _vouched(config, index, identity)
+            master = await rotation.settled(index, master, config, environ)
             await _check_master_key(index, master, config)
             person = await index.get_person(identity.login)
             if person is None or not person.active:
@@ -150,6 +152,11 @@ class Register:
     @property
     def location(self) -> str:
         return self._index.location
+
+    def _rekeyed(self, master: MasterKey) -> None:
+        """After a key rotation (maintenance/rotation.py): the new key, no cached org keys."""
+        self._master = master
+        self._org_keys.clear()
 
     def upkeep(self) -> Upkeep:
         """The admin's maintenance facet: doctor, scan, backup, keys (kaiku_tui/maintenance)."""

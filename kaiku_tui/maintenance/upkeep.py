@@ -11,7 +11,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from kaiku_tui.audit.chain import event_from_body
 from kaiku_tui.domain.access import Action
-from kaiku_tui.errors import KaikuError, StoreError
+from kaiku_tui.errors import KaikuError, StoreError, UsageError
 from kaiku_tui.index import upkeep as index_upkeep
 from kaiku_tui.index.base import Index
 from kaiku_tui.index.transfer import RECORDING
 from kaiku_tui.maintenance import backup as files
+from kaiku_tui.maintenance import rotation
 from kaiku_tui.maintenance.checks import Check, fail, ok, warn
 from kaiku_tui.maintenance.scan import (
     PROGRESS_FILE,
@@ -70,6 +71,14 @@ class OrgKeyState:
     present: bool  # False: destroyed (crypto-shredded)
     master_key_id: str
     added: datetime | None  # from the audit log's org.add event
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    old_key_id: str
+    new_key_id: str
+    orgs: int  # organisation keys re-wrapped (destroyed ones stay destroyed)
+    retired: Path | None  # where the old key is kept; None: destroyed
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,46 @@ class Upkeep:
         since = _mtime(key_file) if key_file else None
         await self._audit("keys.status", result_count=len(states))
         return KeyStatus(self._master.key_id, key_file, since, states)
+
+    async def rotate_keys(
+        self, environ: Mapping[str, str], *, destroy_old: bool = False
+    ) -> RotationReport:
+        """A new master key; every organisation key re-wrapped with it in one transaction;
+        the old key retired (kept beside, or destroyed). See `rotation` for the steps."""
+        await self._authorize("keys.rotate")
+        if ENV_VAR in environ:
+            raise UsageError(
+                f"keys rotate works on a key file; unset {ENV_VAR}, rotate the file, then "
+                "put the new file's content in the variable"
+            )
+        old = self._master
+        key_file = self._register.config.master_key_file
+        new = await asyncio.to_thread(rotation.start, key_file, old)
+        orgs = await self._index.list_orgs()
+        wrapped = [
+            (
+                o.org.code,
+                new.wrap_org_key(o.org.code, old.unwrap_org_key(o.org.code, o.wrapped_key)),
+            )
+            for o in orgs
+            if o.wrapped_key is not None
+        ]
+        criteria = {"task": "keys.rotate", "from": old.key_id, "to": new.key_id}
+        event = self._register._event(ACTION, criteria=criteria, result_count=len(wrapped))
+        await self._index.rewrap_org_keys(wrapped, new.key_id, event)
+        self._register._rekeyed(new)
+        self._master = new
+        retired = await asyncio.to_thread(rotation.finish, key_file, old.key_id)
+        if destroy_old:
+            retired.unlink()
+        await self._audit(
+            "keys.retire",
+            criteria={"key_id": old.key_id, "destroyed": destroy_old},
+            target=None if destroy_old else str(retired),
+        )
+        return RotationReport(
+            old.key_id, new.key_id, len(wrapped), None if destroy_old else retired
+        )
 
     async def _org_added(self) -> dict[str, datetime]:
         from kaiku_tui.domain.auditlog import AuditQuery
