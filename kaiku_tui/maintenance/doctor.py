@@ -15,12 +15,16 @@ import stat
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kaiku_tui.config import Config, load
 from kaiku_tui.domain.access import Identity
 from kaiku_tui.errors import AccessDenied, KaikuError
 from kaiku_tui.maintenance.checks import Check, Status, fail, ok, warn
 from kaiku_tui.vault.keys import ENV_VAR, MasterKey
+
+if TYPE_CHECKING:
+    from kaiku_tui.register import Register
 
 
 async def diagnose(
@@ -40,6 +44,20 @@ async def diagnose(
     if any(c.status is Status.FAIL for c in checks):
         return checks
     return checks + await _register_checks(config, identity, environ, now)
+
+
+async def diagnose_open(
+    register: Register,
+    environ: Mapping[str, str] = os.environ,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[Check]:
+    """The doctor's checks for a register already open (the TUI's admin screen): the
+    same list as `diagnose`, without opening a second session. Admins only (audited)."""
+    config = register.config
+    checks = [ok("configuration", f"{config.source or 'defaults'} is valid")]
+    checks += [_key_file(config, environ), *_index_file(config), _ssh(environ)]
+    checks += [_audio(config, environ), ok("register opens", f"at {register.location}")]
+    return checks + await register.upkeep().health(now)
 
 
 async def _register_checks(

@@ -122,3 +122,18 @@ def test_exit_codes() -> None:
 
 async def test_config_loads(config_file: Path) -> None:
     assert load(config_file).audio_sink == "none"
+
+
+async def test_the_tui_gets_the_same_checks_from_an_open_register(
+    config_file: Path, config: Config
+) -> None:
+    from kaiku_tui.maintenance.doctor import diagnose_open
+
+    register = await opened(config)
+    try:
+        checks = await diagnose_open(register, environ={})
+    finally:
+        await register.close()
+    fresh = await diagnose(config_file, ADMIN, environ={})
+    assert [c.name for c in checks] == [c.name for c in fresh]
+    assert {c.status for c in checks} == {Status.OK}
