@@ -288,6 +288,8 @@ class Upkeep:
         """Every recording (of `org`; a random `sample`) against its blob and keys; then,
         for a whole scan, the blobs no recording names. Resumes an unfinished scan."""
         await self._authorize("scan")
+        if org is not None:  # an admin limited to some organisations scans only those
+            await self._register._authorize_org(Action.MAINTAIN, org, criteria={"task": "scan"})
         options: dict[str, object] = {"org": org, "sample": sample, "full": full}
         path = self._register.config.data_dir / PROGRESS_FILE
         state = (None if sample else ScanState.load(path, options)) or ScanState(options)

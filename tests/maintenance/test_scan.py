@@ -121,3 +121,23 @@ async def test_non_admin_may_not_scan(config: Config) -> None:
     finally:
         await register.close()
     assert maintain_events(config, "scan")[-1]["outcome"] == "denied"
+
+
+async def test_a_scoped_admin_scans_only_their_organisations(config: Config) -> None:
+    from kaiku_tui.domain.access import Identity, Person, Role
+
+    register = await opened(config)
+    try:
+        await register.add_person(
+            Person("keski.admin", "K", frozenset({Role.ADMIN}), orgs=("KESKI",))
+        )
+    finally:
+        await register.close()
+    scoped = await opened(config, Identity("keski.admin"))
+    try:
+        with pytest.raises(AccessDenied):
+            await scoped.upkeep().scan(org="ITU", sample=None, full=False, progress=print)
+        report = await scoped.upkeep().scan(org="KESKI", sample=None, full=False, progress=print)
+    finally:
+        await scoped.close()
+    assert report.records == 2
