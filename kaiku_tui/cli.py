@@ -17,7 +17,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__
+from kaiku_tui import __version__, maintenance_cli
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://USER@HOST[:PORT]/DB (password from ~/.pgpass or PGPASSFILE), "
         "sqlite:///PATH or a path",
     )  # fmt: skip
+    maintenance_cli.add_parsers(sub)
     return parser
 
 
@@ -239,6 +240,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await demo_command(args)
     if args.command == "init":
         return await _init(args)
+    if args.command in maintenance_cli.WITHOUT_REGISTER:
+        return await maintenance_cli.run_without_register(args)
     config = load(config_path(args.config, os.environ))
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
     return await with_register(config, lambda register: handler(args, register))
@@ -536,4 +539,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("audit", "verify"): _audit_verify,
     ("audit", "show"): _audit_show,
     ("migrate", None): _migrate,
+    **maintenance_cli.HANDLERS,
 }

@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kaiku_tui import migration
 from kaiku_tui.audit.chain import (
@@ -54,11 +54,15 @@ from kaiku_tui.errors import (
 from kaiku_tui.identity import database_identity
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
+from kaiku_tui.maintenance import rotation
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.fields import blind_index, decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
+
+if TYPE_CHECKING:
+    from kaiku_tui.maintenance.upkeep import Upkeep
 
 _VERIFY_BATCH = 20_000
 _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits overlap)
@@ -103,6 +107,7 @@ class Register:
         index = await open_index(config, master.audit_mac_key())
         try:
             identity = await _vouched(config, index, identity)
+            master = await rotation.settled(index, master, config, environ)
             await _check_master_key(index, master, config)
             person = await index.get_person(identity.login)
             if person is None or not person.active:
@@ -147,6 +152,17 @@ class Register:
     @property
     def location(self) -> str:
         return self._index.location
+
+    def _rekeyed(self, master: MasterKey) -> None:
+        """After a key rotation (maintenance/rotation.py): the new key, no cached org keys."""
+        self._master = master
+        self._org_keys.clear()
+
+    def upkeep(self) -> Upkeep:
+        """The admin's maintenance facet: doctor, scan, backup, keys (kaiku_tui/maintenance)."""
+        from kaiku_tui.maintenance.upkeep import Upkeep
+
+        return Upkeep(self, self._index, self._master, self._blobs)
 
     # -- the three steps every method takes ---------------------------------------
 

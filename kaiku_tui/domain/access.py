@@ -46,6 +46,7 @@ class Action(enum.StrEnum):
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
     MIGRATE = "register.migrate"  # copy the whole register into another database
+    MAINTAIN = "register.maintain"  # doctor, scan, keys, backup, restore, index upkeep
 
 
 _A, _S, _R, _D = Role.ADMIN, Role.SUPERVISOR, Role.REVIEWER, Role.DPO
@@ -70,6 +71,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({_A, _D}),
     Action.AUDIT_VERIFY: frozenset({_A, _D}),
     Action.MIGRATE: frozenset({_A}),
+    Action.MAINTAIN: frozenset({_A}),
 }
 
 

@@ -132,6 +132,14 @@ class Index(abc.ABC):
     async def put_info(self, name: str, value: str, event: AuditEvent) -> None:
         """Set a fact about the register, audited in the same transaction."""
 
+    @abc.abstractmethod
+    async def rewrap_org_keys(
+        self, wrapped: Sequence[tuple[str, bytes]], master_key_id: str, event: AuditEvent
+    ) -> None:
+        """Key rotation: every organisation's new wrapped key and the register's new
+        `master_key_id`, with the event, in one transaction. An organisation that is not
+        updated (gone, or hidden by row-level security) undoes the whole of it."""
+
     # -- persons and organisations ----------------------------------------------
 
     @abc.abstractmethod

@@ -201,6 +201,24 @@ class PostgresIndex(SqlBrowse, Index):
 
         await self._audited(event, change)
 
+    async def rewrap_org_keys(
+        self, wrapped: Sequence[tuple[str, bytes]], master_key_id: str, event: AuditEvent
+    ) -> None:
+        async def change(conn: Connection) -> None:
+            for code, key in wrapped:
+                done = await conn.execute(
+                    "UPDATE organisation SET wrapped_key = $1, master_key_id = $2 "
+                    "WHERE code = $3 AND wrapped_key IS NOT NULL",
+                    key, master_key_id, code,
+                )  # fmt: skip
+                if _affected(done) != 1:
+                    raise StoreError(f"organisation {code}: its key could not be re-wrapped")
+            await conn.execute(
+                "UPDATE register_info SET value = $1 WHERE name = 'master_key_id'", master_key_id
+            )
+
+        await self._audited(event, change)
+
     # -- persons and organisations ----------------------------------------------
 
     async def get_person(self, login: str) -> Person | None:

@@ -168,6 +168,25 @@ class SqliteIndex(SqlBrowse, Index):
 
         await self._writer.audited(event, change)
 
+    async def rewrap_org_keys(
+        self, wrapped: Sequence[tuple[str, bytes]], master_key_id: str, event: AuditEvent
+    ) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            for code, key in wrapped:
+                done = db.execute(
+                    "UPDATE organisation SET wrapped_key = ?, master_key_id = ? "
+                    "WHERE code = ? AND wrapped_key IS NOT NULL",
+                    (key, master_key_id, code),
+                )
+                if done.rowcount != 1:
+                    raise StoreError(f"organisation {code}: its key could not be re-wrapped")
+            db.execute(
+                "UPDATE register_info SET value = ? WHERE name = 'master_key_id'",
+                (master_key_id,),
+            )
+
+        await self._writer.audited(event, change)
+
     # -- persons and organisations ----------------------------------------------
 
     async def get_person(self, login: str) -> Person | None:

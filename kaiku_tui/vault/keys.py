@@ -49,6 +49,10 @@ _INFO_BLOB = b"kaiku-tui blob v1"
 _INFO_FIELD = b"kaiku-tui field v1"
 
 _AD_ORG_KEY = b"kaiku-tui org-key v1\x00"
+
+# A key file after a rotation: the carried derived keys and the wrapping key, labelled.
+_ROTATED_HEADER = "kaiku-tui master key v2"
+_ROTATED_LABELS = ("audit-mac", "search", "checkpoint", "wrap")
 _AD_RECORD_KEY = b"kaiku-tui record-key v1\x00"
 
 _FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP})
@@ -112,14 +116,26 @@ class MasterKey:
 
     `key_id` identifies the key (e.g. to tell which master key wrapped an
     organisation key) without revealing anything about it.
+
+    `_raw` wraps the organisation keys. The audit MAC, search (blind index) and
+    checkpoint-signing keys are derived from the first master key of a register
+    and then carried, as derived keys, through every rotation (`rotated`): the
+    audit chain, the checkpoints and the phone index stay valid, while the new
+    file does not hold the old `_raw` — HKDF is one-way — so destroying a retired
+    key still shreds the organisation keys it wrapped in old backups.
     """
 
     _raw: bytes
+    # (audit MAC, search, checkpoint seed); None: derived from `_raw` (a first key)
+    _carried: tuple[bytes, bytes, bytes] | None = None
     key_id: str = field(init=False)
 
     def __post_init__(self) -> None:
         raw = _require_key_len(self._raw, "master key")
         object.__setattr__(self, "_raw", raw)
+        if self._carried is not None:
+            for part in self._carried:
+                _require_key_len(part, "carried master key part")
         object.__setattr__(self, "key_id", derive_key(raw, _INFO_KEY_ID, 8).hex())
 
     def __repr__(self) -> str:
@@ -139,12 +155,19 @@ class MasterKey:
         """The variable wins over the file, so a deployment can keep the key off the disk."""
         value = environ.get(ENV_VAR)
         if value is not None:
-            return cls(_decode_key_text(value, f"the variable {ENV_VAR}"))
+            return cls._parse(value, f"the variable {ENV_VAR}")
         if path is None:
             raise ConfigError(
                 f"no master key: set {ENV_VAR} or name a master key file in the configuration"
             )
-        return cls(_decode_key_text(_read_key_file(path), f"master key file {path}"))
+        return cls._parse(_read_key_file(path), f"master key file {path}")
+
+    @classmethod
+    def _parse(cls, text: str, where: str) -> MasterKey:
+        if text.startswith(_ROTATED_HEADER):
+            parts = _decode_rotated(text, where)
+            return cls(parts[-1], (parts[0], parts[1], parts[2]))
+        return cls(_decode_key_text(text, where))
 
     @classmethod
     def create_file(cls, path: Path) -> MasterKey:
@@ -153,18 +176,45 @@ class MasterKey:
         It never overwrites one: replacing a master key would shred every recording.
         """
         key = cls.generate()
-        _write_new_key_file(path, base64.b64encode(key._raw) + b"\n")
+        key.write_new_file(path)
         return key
 
+    def write_new_file(self, path: Path) -> None:
+        """This key into a new 0600 file (never over an existing one)."""
+        _write_new_key_file(path, self._file_text())
+
+    def _file_text(self) -> bytes:
+        if self._carried is None:
+            return base64.b64encode(self._raw) + b"\n"
+        lines = [_ROTATED_HEADER.encode("ascii")]
+        lines += [
+            f"{label} ".encode("ascii") + base64.b64encode(part)
+            for label, part in zip(_ROTATED_LABELS, (*self._carried, self._raw), strict=True)
+        ]
+        return b"\n".join(lines) + b"\n"
+
+    def rotated(self) -> MasterKey:
+        """A new master key for wrapping; the audit, search and checkpoint keys carried over."""
+        return MasterKey(new_data_key(), self._derived())
+
+    def _derived(self) -> tuple[bytes, bytes, bytes]:
+        if self._carried is not None:
+            return self._carried
+        return (
+            derive_key(self._raw, _INFO_AUDIT_MAC),
+            derive_key(self._raw, _INFO_SEARCH),
+            derive_key(self._raw, _INFO_CHECKPOINT),
+        )
+
     def audit_mac_key(self) -> bytes:
-        return derive_key(self._raw, _INFO_AUDIT_MAC)
+        return self._derived()[0]
 
     def search_key(self) -> bytes:
         """Organisation-independent, so a phone number is found across organisations."""
-        return derive_key(self._raw, _INFO_SEARCH)
+        return self._derived()[1]
 
     def checkpoint_signing_key(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(derive_key(self._raw, _INFO_CHECKPOINT))
+        return Ed25519PrivateKey.from_private_bytes(self._derived()[2])
 
     def _wrap_key(self) -> bytes:
         return derive_key(self._raw, _INFO_ORG_WRAP)
@@ -257,6 +307,15 @@ def _decode_key_text(text: str, where: str) -> bytes:
             f"{where} does not hold a master key: expected one line of base64 of {KEY_LEN} bytes"
         )
     return raw
+
+
+def _decode_rotated(text: str, where: str) -> list[bytes]:
+    """The labelled lines of a rotated key file, in `_ROTATED_LABELS` order."""
+    lines = text.split("\n")[1:]
+    found = [line.split() for line in lines if line.strip()]
+    if [f[0] for f in found if len(f) == 2] != list(_ROTATED_LABELS) or len(found) != 4:
+        raise ConfigError(f"{where} is not a complete rotated master key ({_ROTATED_HEADER})")
+    return [_decode_key_text(value, where) for _, value in found]
 
 
 def _read_key_file(path: Path) -> str:

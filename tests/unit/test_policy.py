@@ -26,6 +26,7 @@ EXPECTED: dict[str, set[str]] = {
     "audit.read": {A, D},
     "audit.verify": {A, D},
     "register.migrate": {A},
+    "register.maintain": {A},
 }
 CELLS = [(role, action) for role in Role for action in Action]
 

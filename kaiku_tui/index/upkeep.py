@@ -1,0 +1,167 @@
+"""Index upkeep per backend: integrity, privileges, statistics, vacuum, snapshots.
+
+Kept beside the backends rather than in the `Index` contract: these are an
+admin's tools, not what the register needs to run, and each backend does them
+in its own words (PRAGMAs, catalog queries). The functions reach into the
+backend's connections on purpose; nothing else should.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from kaiku_tui.errors import StoreError
+from kaiku_tui.index.base import Index
+
+# What migration 3 of the PostgreSQL schema grants the application role on the
+# audit log: append and read, never change or remove.
+T = TypeVar("T")
+
+AUDIT_GRANTED = ("INSERT", "SELECT")
+AUDIT_REFUSED = ("UPDATE", "DELETE", "TRUNCATE")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One upkeep statement and how long it took."""
+
+    what: str
+    seconds: float
+    detail: str = ""
+
+
+def _sqlite(index: Index) -> object | None:
+    from kaiku_tui.index.sqlite import SqliteIndex
+
+    return index if isinstance(index, SqliteIndex) else None
+
+
+def is_sqlite(index: Index) -> bool:
+    return _sqlite(index) is not None
+
+
+async def _run_sqlite(index: Index, fn: Callable[[sqlite3.Connection], T]) -> T:
+    from kaiku_tui.index.sqlite import SqliteIndex
+
+    assert isinstance(index, SqliteIndex)
+    # The writer's connection: upkeep statements queue behind writes, never beside them.
+    return await index._writer.run(fn)
+
+
+async def integrity(index: Index) -> list[str]:
+    """Problems found by the database's own check; an empty list when it is sound.
+
+    SQLite: `PRAGMA quick_check` — it reads every page and row (O(N)) but skips
+    matching each index entry to its row, which `integrity_check` does in
+    O(N log N): minutes at 10 M rows, too long for a glance. PostgreSQL has no
+    online equivalent; connectivity and a catalog query stand for it."""
+    if is_sqlite(index):
+        rows = await _run_sqlite(index, lambda db: db.execute("PRAGMA quick_check").fetchall())
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+    await _pg_fetch(index, "SELECT 1")
+    return []
+
+
+async def schema_version(index: Index) -> int:
+    if is_sqlite(index):
+        return int(
+            await _run_sqlite(index, lambda db: db.execute("PRAGMA user_version").fetchone()[0])
+        )
+    rows = await _pg_fetch(index, "SELECT coalesce(max(version), 0) FROM schema_version")
+    return int(str(rows[0][0]))
+
+
+def known_migrations(index: Index) -> int:
+    if is_sqlite(index):
+        from kaiku_tui.index.sqlite_schema import MIGRATIONS
+    else:
+        from kaiku_tui.index.postgres_schema import MIGRATIONS
+    return len(MIGRATIONS)
+
+
+async def audit_privileges(index: Index) -> dict[str, bool] | None:
+    """The application role's privileges on audit_event (PostgreSQL), or None on SQLite."""
+    if is_sqlite(index):
+        return None
+    from kaiku_tui.index.postgres_schema import APP_ROLE_SUFFIX
+
+    rows = await _pg_fetch(
+        index,
+        "SELECT p, has_table_privilege(current_database() || $1, 'audit_event', p) "
+        "FROM unnest($2::text[]) AS p",
+        APP_ROLE_SUFFIX,
+        list(AUDIT_GRANTED + AUDIT_REFUSED),
+    )
+    return {str(r[0]): bool(r[1]) for r in rows}
+
+
+async def upkeep(index: Index, *, vacuum: bool) -> list[Step]:
+    """ANALYZE, a WAL checkpoint and (when asked) VACUUM; each step timed."""
+    if is_sqlite(index):
+        statements = ["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
+        statements += ["VACUUM"] if vacuum else []
+        return [await _timed_sqlite(index, s) for s in statements]
+    # PostgreSQL: VACUUM reclaims dead rows' space for reuse (it does not shrink the
+    # files; VACUUM FULL would, under an exclusive lock — not done here), CHECKPOINT
+    # needs superuser or pg_checkpoint, so it is left to the server's own schedule.
+    statements = ["VACUUM (ANALYZE)"] if vacuum else ["ANALYZE"]
+    return [await _timed_pg(index, s) for s in statements]
+
+
+async def _timed_sqlite(index: Index, statement: str) -> Step:
+    start = time.perf_counter()
+    rows = await _run_sqlite(index, lambda db: db.execute(statement).fetchall())
+    detail = ""
+    if statement.startswith("PRAGMA wal_checkpoint") and rows:
+        busy, logged, done = rows[0]
+        detail = f"{done} of {logged} WAL pages written back" + (", busy" if busy else "")
+    return Step(statement, time.perf_counter() - start, detail)
+
+
+async def _timed_pg(index: Index, statement: str) -> Step:
+    start = time.perf_counter()
+    await _pg_execute(index, statement)
+    return Step(statement, time.perf_counter() - start)
+
+
+async def snapshot(index: Index, target: Path) -> None:
+    """A consistent copy of a SQLite index at `target` with the online backup API.
+
+    It copies page by page inside one read transaction of the writer's connection,
+    so writers wait for it and the copy is one moment of the register."""
+    if not is_sqlite(index):
+        raise StoreError("a PostgreSQL index is backed up with pg_dump (see README)")
+
+    def copy(db: sqlite3.Connection) -> None:
+        out = sqlite3.connect(target)
+        try:
+            db.backup(out)
+            # A self-contained file: the copy takes the source's WAL mode, and a -wal
+            # beside it would be one more file for a backup to lose.
+            out.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            out.close()
+
+    await _run_sqlite(index, copy)
+
+
+async def _pg_fetch(index: Index, query: str, *params: object) -> list[tuple[object, ...]]:
+    from kaiku_tui.index.postgres import PostgresIndex
+
+    assert isinstance(index, PostgresIndex)
+    async with index._pool.acquire() as conn:
+        return [tuple(r) for r in await conn.fetch(query, *params)]
+
+
+async def _pg_execute(index: Index, statement: str) -> None:
+    from kaiku_tui.index.postgres import PostgresIndex
+
+    assert isinstance(index, PostgresIndex)
+    async with index._pool.acquire() as conn:
+        await conn.execute(statement)

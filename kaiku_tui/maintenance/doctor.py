@@ -1,0 +1,167 @@
+"""`kaiku-tui doctor`: every check of a register's health, as plain data.
+
+`diagnose()` is what the TUI's admin screen calls too. The checks that need no
+register (configuration, key file, index file, audio, SSH) run first and do
+not stop at the first failure; the register is opened only when they allow,
+and the checks behind it (chain, clock, blob store, …) come from
+`Register.upkeep().health()`, which is admin-only and audited.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kaiku_tui.config import Config, load
+from kaiku_tui.domain.access import Identity
+from kaiku_tui.errors import AccessDenied, KaikuError
+from kaiku_tui.maintenance.checks import Check, Status, fail, ok, warn
+from kaiku_tui.vault.keys import ENV_VAR, MasterKey
+
+if TYPE_CHECKING:
+    from kaiku_tui.register import Register
+
+
+async def diagnose(
+    config_file: Path,
+    identity: Identity,
+    environ: Mapping[str, str] = os.environ,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[Check]:
+    """All of the doctor's checks. Raises AccessDenied for a non-admin (audited)."""
+    try:
+        config = load(config_file)
+    except KaikuError as err:
+        return [fail("configuration", str(err), f"fix {config_file}; config.example.toml")]
+    checks = [ok("configuration", f"{config_file} is valid")]
+    key = _key_file(config, environ)
+    checks += [key, *_index_file(config), _ssh(environ), _audio(config, environ)]
+    if any(c.status is Status.FAIL for c in checks):
+        return checks
+    return checks + await _register_checks(config, identity, environ, now)
+
+
+async def diagnose_open(
+    register: Register,
+    environ: Mapping[str, str] = os.environ,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[Check]:
+    """The doctor's checks for a register already open (the TUI's admin screen): the
+    same list as `diagnose`, without opening a second session. Admins only (audited)."""
+    config = register.config
+    checks = [ok("configuration", f"{config.source or 'defaults'} is valid")]
+    checks += [_key_file(config, environ), *_index_file(config), _ssh(environ)]
+    checks += [_audio(config, environ), ok("register opens", f"at {register.location}")]
+    return checks + await register.upkeep().health(now)
+
+
+async def _register_checks(
+    config: Config,
+    identity: Identity,
+    environ: Mapping[str, str],
+    now: Callable[[], datetime],
+) -> list[Check]:
+    from kaiku_tui.register import Register
+
+    try:
+        register = await Register.open(config, identity, environ)
+    except AccessDenied:
+        raise
+    except KaikuError as err:
+        return [fail("register opens", str(err), _open_fix(str(err)))]
+    try:
+        return [ok("register opens", f"as {identity.login} at {register.location}")] + (
+            await register.upkeep().health(now)
+        )
+    finally:
+        await register.close()
+
+
+def _open_fix(message: str) -> str:
+    if "is not the key of the register" in message:
+        return "use this register's master key file (from where it is kept safe, not a backup)"
+    return "check [index] in the configuration and that the database is up"
+
+
+def _key_file(config: Config, environ: Mapping[str, str]) -> Check:
+    name = "master key"
+    if ENV_VAR in environ:
+        detail = f"from the variable {ENV_VAR}"
+    else:
+        detail = str(config.master_key_file)
+    try:
+        key = MasterKey.from_env_or_file(config.master_key_file, environ)
+    except KaikuError as err:
+        return fail(name, str(err), _key_fix(config.master_key_file))
+    return ok(name, f"{detail}: mode 0600, owned by this login, key id {key.key_id}")
+
+
+def _key_fix(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return f"put the master key back at {path} (from where it is kept safe)"
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        return f"chmod 600 {path}"
+    return f"chown the key file to the login that runs kaiku-tui: {path}"
+
+
+def _index_file(config: Config) -> list[Check]:
+    """SQLite only, read-only and before opening: opening migrates an old index."""
+    if config.is_network:
+        return []
+    from kaiku_tui.index.sqlite_schema import MIGRATIONS
+
+    name = "index migration"
+    path = config.sqlite_path
+    if not path.is_file():
+        return [fail(name, f"no index at {path}", "kaiku-tui init, or kaiku-tui restore --from")]
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return [fail(name, f"{path}: {exc}", "restore the last backup (kaiku-tui restore)")]
+    if version != len(MIGRATIONS):
+        return [
+            fail(
+                name,
+                f"{path} is at migration {version}, this kaiku-tui at {len(MIGRATIONS)}",
+                "take a backup (kaiku-tui backup --to DIR), then run any kaiku-tui command "
+                "once to migrate it; a newer index needs a newer kaiku-tui",
+            )
+        ]
+    return [ok(name, f"{path} at migration {version} (current)")]
+
+
+def _ssh(environ: Mapping[str, str]) -> Check:
+    client = environ.get("SSH_CLIENT") or environ.get("SSH_CONNECTION")
+    if client:
+        return ok("session", f"under SSH from {client.split()[0]}")
+    return ok("session", "a local terminal (not SSH)")
+
+
+def _audio(config: Config, environ: Mapping[str, str]) -> Check:
+    """Opening a sink briefly is the only true test of sound: a library can be there and
+    the device not. No sound is normal on a jump host: a warning, with the way to it."""
+    from kaiku_tui.audio.sinks import NoAudioDevice, choose_sink
+
+    name = "audio"
+    if config.audio_sink == "none":
+        return ok(name, 'off ([audio] sink = "none")')
+    try:
+        sink = choose_sink(config.audio_sink, dict(environ))
+        sink.open(8000, 1)
+        sink.close()
+    except NoAudioDevice as err:
+        return warn(name, err.detail, "README, 'Sound over SSH'; or [audio] sink = \"none\"")
+    except KaikuError as err:
+        return warn(name, str(err), "README, 'Listening'")
+    return ok(name, f"{sink.name} opens a device")

@@ -1,0 +1,500 @@
+"""The Register's maintenance facet: what an admin runs to keep a register sound.
+
+`Register.upkeep()` hands one out; every method authorizes `register.maintain`
+(admins only; a refusal is audited by the register) and audits what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kaiku_tui.audit.chain import event_from_body
+from kaiku_tui.domain.access import Action
+from kaiku_tui.errors import KaikuError, StoreError, UsageError
+from kaiku_tui.index import upkeep as index_upkeep
+from kaiku_tui.index.base import Index
+from kaiku_tui.index.transfer import RECORDING
+from kaiku_tui.maintenance import backup as files
+from kaiku_tui.maintenance import rotation
+from kaiku_tui.maintenance.checks import Check, fail, ok, warn
+from kaiku_tui.maintenance.scan import (
+    PROGRESS_FILE,
+    Candidate,
+    Finding,
+    Progress,
+    ScanState,
+    check_record,
+    orphans,
+)
+from kaiku_tui.vault.blobs import BlobStore
+from kaiku_tui.vault.keys import ENV_VAR, MasterKey
+
+if TYPE_CHECKING:
+    from kaiku_tui.register import Register
+
+ACTION = Action.MAINTAIN.value
+_BATCH = 500
+_CLOCK_WINDOW = 100  # the last events whose times are compared with the clock
+_CLOCK_SLACK = timedelta(seconds=60)  # two hosts' clocks a few seconds apart are normal
+MIN_FREE_BYTES = 1 << 30
+# Column positions in a recording row of `transfer.RECORDING`.
+_ID, _ORG, _SOURCE, _TRANSCRIPT, _BLOB, _KEY = (
+    RECORDING.columns.index(c)
+    for c in ("id", "org", "source_id", "transcript_enc", "blob_ref", "wrapped_key")
+)
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    records: int
+    blobs: int
+    blob_bytes: int
+    shredded: int
+    findings: tuple[Finding, ...]
+    resumed_after: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class OrgKeyState:
+    code: str
+    name: str
+    present: bool  # False: destroyed (crypto-shredded)
+    master_key_id: str
+    added: datetime | None  # from the audit log's org.add event
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    old_key_id: str
+    new_key_id: str
+    orgs: int  # organisation keys re-wrapped (destroyed ones stay destroyed)
+    retired: Path | None  # where the old key is kept; None: destroyed
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    master_key_id: str
+    master_key_file: Path | None  # None: from KAIKU_MASTER_KEY
+    master_key_since: datetime | None
+    orgs: tuple[OrgKeyState, ...]
+
+
+class Upkeep:
+    """Doctor (the checks that need the register), scan, backup, index upkeep, key status."""
+
+    def __init__(
+        self, register: Register, index: Index, master: MasterKey, blobs: BlobStore
+    ) -> None:
+        self._register = register
+        self._index = index
+        self._master = master
+        self._blobs = blobs
+
+    async def _authorize(self, task: str) -> None:
+        await self._register._authorize(Action.MAINTAIN, criteria={"task": task})
+
+    async def _audit(self, task: str, outcome: str = "ok", **fields: Any) -> None:
+        criteria = {"task": task, **fields.pop("criteria", {})}
+        await self._register._audit(ACTION, outcome, criteria=criteria, **fields)
+
+    # -- doctor ---------------------------------------------------------------------
+
+    async def health(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Check]:
+        """The checks that need the open register, each ok / warn / fail with a fix."""
+        await self._authorize("doctor")
+        checks = [
+            await self._integrity(),
+            *await self._privileges(),
+            await self._chain(),
+            await self._clock(now()),
+            _checkpoint_file(self._register.config.checkpoint_file),
+            _blob_store(self._blobs.root),
+        ]
+        failed = sum(c.status != "ok" for c in checks)
+        await self._audit("doctor", result_count=len(checks), detail=f"{failed} not ok")
+        return checks
+
+    async def _integrity(self) -> Check:
+        name = "index integrity"
+        try:
+            problems = await index_upkeep.integrity(self._index)
+        except KaikuError as err:
+            return fail(name, str(err), "check the database server and the network")
+        if problems:
+            return fail(
+                name,
+                f"{len(problems)} problems, first: {problems[0]}",
+                "stop writers, restore the last backup (kaiku-tui restore) or ask for help",
+            )
+        kind = "quick_check" if index_upkeep.is_sqlite(self._index) else "connection"
+        return ok(name, f"{kind} passed at {self._index.location}")
+
+    async def _privileges(self) -> list[Check]:
+        granted = await index_upkeep.audit_privileges(self._index)
+        if granted is None:
+            return []
+        name = "audit privileges"
+        wrong = [p for p in index_upkeep.AUDIT_REFUSED if granted.get(p)]
+        wrong += [f"no {p}" for p in index_upkeep.AUDIT_GRANTED if not granted.get(p)]
+        if wrong:
+            return [
+                fail(
+                    name,
+                    f"the application role on audit_event: {', '.join(wrong)}",
+                    "as the owner: REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM the "
+                    "<database>_app role; GRANT INSERT, SELECT (migration 3)",
+                )
+            ]
+        return [ok(name, "the application role may only INSERT and SELECT audit_event")]
+
+    async def _chain(self) -> Check:
+        name = "audit chain"
+        report = await self._register.verify_audit()
+        if report.problem is not None:
+            return fail(
+                name,
+                str(report.problem),
+                "treat it as an incident: keep the index and checkpoint file as they are, "
+                "run kaiku-tui audit verify, compare with the last backup",
+            )
+        detail = f"{report.checked} events verify, head seq {report.head_seq}"
+        if report.checkpoints == 0:
+            return warn(name, detail + ", no signed checkpoint", "a checkpoint is written on close")
+        return ok(name, f"{detail}, {report.checkpoints} signed checkpoints agree")
+
+    async def _clock(self, now: datetime) -> Check:
+        """Audit times never go backwards; an event later than now says the clock is behind."""
+        name = "clock"
+        head = await self._index.audit_head()
+        rows = (
+            await self._index.audit_rows(max(0, head[0] - _CLOCK_WINDOW), _CLOCK_WINDOW)
+            if (head)
+            else []
+        )
+        times = [event_from_body(r.body)[1].at for r in rows]
+        latest = max(times, default=None)
+        if latest is not None and latest > now + _CLOCK_SLACK:
+            return fail(
+                name,
+                f"the last audit event is at {latest:%Y-%m-%d %H:%M:%S}Z, after now "
+                f"({now:%Y-%m-%d %H:%M:%S}Z): the clock is behind",
+                "set the clock right (timedatectl, NTP) before anyone uses the register",
+            )
+        if any(b < a - _CLOCK_SLACK for a, b in zip(times, times[1:], strict=False)):
+            return warn(
+                name,
+                "audit times went backwards among the last events",
+                "check NTP on every host that runs kaiku-tui",
+            )
+        return ok(name, f"now {now:%Y-%m-%d %H:%M:%S}Z is after the last audit event")
+
+    # -- index upkeep -----------------------------------------------------------------
+
+    async def tidy(self, *, vacuum: bool) -> list[index_upkeep.Step]:
+        """ANALYZE, WAL checkpoint, VACUUM (when asked); audited with the time it took."""
+        await self._authorize("maintenance")
+        steps = await index_upkeep.upkeep(self._index, vacuum=vacuum)
+        total = sum(s.seconds for s in steps)
+        done = ", ".join(f"{s.what} {s.seconds:.2f} s" for s in steps)
+        await self._audit(
+            "maintenance", criteria={"vacuum": vacuum}, detail=f"{done}; {total:.2f} s"
+        )
+        return steps
+
+    # -- keys -----------------------------------------------------------------------
+
+    async def key_status(self) -> KeyStatus:
+        await self._authorize("keys.status")
+        orgs = await self._index.list_orgs()
+        added = await self._org_added()
+        states = tuple(
+            OrgKeyState(
+                o.org.code, o.org.name, o.wrapped_key is not None, o.master_key_id,
+                added.get(o.org.code),
+            )
+            for o in orgs
+        )  # fmt: skip
+        key_file = None if ENV_VAR in os.environ else self._register.config.master_key_file
+        since = _mtime(key_file) if key_file else None
+        await self._audit("keys.status", result_count=len(states))
+        return KeyStatus(self._master.key_id, key_file, since, states)
+
+    async def rotate_keys(
+        self, environ: Mapping[str, str], *, destroy_old: bool = False
+    ) -> RotationReport:
+        """A new master key; every organisation key re-wrapped with it in one transaction;
+        the old key retired (kept beside, or destroyed). See `rotation` for the steps."""
+        await self._authorize("keys.rotate")
+        if ENV_VAR in environ:
+            raise UsageError(
+                f"keys rotate works on a key file; unset {ENV_VAR}, rotate the file, then "
+                "put the new file's content in the variable"
+            )
+        old = self._master
+        key_file = self._register.config.master_key_file
+        new = await asyncio.to_thread(rotation.start, key_file, old)
+        orgs = await self._index.list_orgs()
+        wrapped = [
+            (
+                o.org.code,
+                new.wrap_org_key(o.org.code, old.unwrap_org_key(o.org.code, o.wrapped_key)),
+            )
+            for o in orgs
+            if o.wrapped_key is not None
+        ]
+        criteria = {"task": "keys.rotate", "from": old.key_id, "to": new.key_id}
+        event = self._register._event(ACTION, criteria=criteria, result_count=len(wrapped))
+        await self._index.rewrap_org_keys(wrapped, new.key_id, event)
+        self._register._rekeyed(new)
+        self._master = new
+        retired = await asyncio.to_thread(rotation.finish, key_file, old.key_id)
+        if destroy_old:
+            retired.unlink()
+        await self._audit(
+            "keys.retire",
+            criteria={"key_id": old.key_id, "destroyed": destroy_old},
+            target=None if destroy_old else str(retired),
+        )
+        return RotationReport(
+            old.key_id, new.key_id, len(wrapped), None if destroy_old else retired
+        )
+
+    async def _org_added(self) -> dict[str, datetime]:
+        from kaiku_tui.domain.auditlog import AuditQuery
+
+        bodies = await self._index.audit_bodies(AuditQuery(action="org.add", limit=10_000))
+        out: dict[str, datetime] = {}
+        for body in bodies:
+            event = event_from_body(body)[1]
+            if event.org and event.outcome == "ok":  # org.add names the code as its org
+                out.setdefault(event.org, event.at)
+        return out
+
+    # -- scan -----------------------------------------------------------------------
+
+    async def scan(
+        self, *, org: str | None, sample: int | None, full: bool, progress: Progress
+    ) -> ScanReport:
+        """Every recording (of `org`; a random `sample`) against its blob and keys; then,
+        for a whole scan, the blobs no recording names. Resumes an unfinished scan."""
+        await self._authorize("scan")
+        if org is not None:  # an admin limited to some organisations scans only those
+            await self._register._authorize_org(Action.MAINTAIN, org, criteria={"task": "scan"})
+        options: dict[str, object] = {"org": org, "sample": sample, "full": full}
+        path = self._register.config.data_dir / PROGRESS_FILE
+        state = (None if sample else ScanState.load(path, options)) or ScanState(options)
+        resumed = state.after_id
+        await self._audit("scan", criteria={**options, "resumed_after": resumed})
+        started = time.monotonic()
+        try:
+            await self._scan_records(state, path, sample, full, progress)
+            if org is None and sample is None:
+                named = await self._named_blobs()
+                state.findings += await asyncio.to_thread(orphans, self._blobs, named)
+        except KaikuError as err:
+            await self._audit("scan", "error", detail=str(err), result_count=state.records)
+            raise
+        path.unlink(missing_ok=True)
+        report = ScanReport(
+            state.records, state.blobs, state.blob_bytes, state.shredded,
+            tuple(state.findings), resumed, time.monotonic() - started,
+        )  # fmt: skip
+        outcome = "ok" if not report.findings else "error"
+        detail = f"{len(report.findings)} problems, {report.blobs} blobs, {report.blob_bytes} bytes"
+        await self._audit("scan", outcome, result_count=report.records, detail=detail)
+        return report
+
+    async def _scan_records(
+        self, state: ScanState, path: Path, sample: int | None, full: bool, progress: Progress
+    ) -> None:
+        org = state.options["org"]
+        if sample is not None:
+            batches = [await self._sampled(sample, org)]
+            total = len(batches[0])
+            for batch in batches:
+                await self._check_batch(state, batch, full)
+                progress(state.records, total)
+            return
+        total = await self._last_id()
+        while batch := await self._batch_after(state.after_id):
+            wanted = [c for c in batch if org is None or c.org == org]
+            await self._check_batch(state, wanted, full)
+            state.after_id = batch[-1].id
+            await asyncio.to_thread(state.save, path)
+            progress(state.after_id, total)
+
+    async def _check_batch(self, state: ScanState, batch: list[Candidate], full: bool) -> None:
+        from kaiku_tui.register import record_ref
+
+        for c in batch:
+            state.records += 1
+            if c.wrapped_key is None:
+                state.shredded += 1
+                continue
+            try:
+                org_key = await self._register._org_key(c.org)
+            except KaikuError as err:
+                state.findings.append(Finding(c.id, "no-org-key", str(err)))
+                continue
+            ref = record_ref(c.org, c.source_id)
+            found, read = await asyncio.to_thread(
+                check_record, self._blobs, org_key, c, ref, full=full
+            )
+            state.findings += found
+            state.blobs += read > 0
+            state.blob_bytes += read
+
+    async def _batch_after(self, after_id: int) -> list[Candidate]:
+        async with self._index.export() as snapshot:
+            after = (after_id,) if after_id else None
+            rows = await snapshot.rows(RECORDING.name, after, _BATCH)
+        return [_candidate(r) for r in rows]
+
+    async def _last_id(self) -> int:
+        async with self._index.export() as snapshot:
+            last = await snapshot.last(RECORDING.name)
+        return int(last[_ID]) if last else 0
+
+    async def _sampled(self, n: int, org: object) -> list[Candidate]:
+        everyone: list[Candidate] = []
+        after = 0
+        while batch := await self._batch_after(after):
+            everyone += [c for c in batch if org is None or c.org == org]
+            after = batch[-1].id
+        return sorted(random.sample(everyone, min(n, len(everyone))), key=lambda c: c.id)
+
+    async def _named_blobs(self) -> set[str]:
+        named: set[str] = set()
+        after = 0
+        while batch := await self._batch_after(after):
+            named.update(c.blob_ref for c in batch if c.blob_ref)
+            after = batch[-1].id
+        return named
+
+    # -- backup -----------------------------------------------------------------------
+
+    async def backup(self, to: Path, *, link: bool) -> files.BackupReport:
+        """A snapshot of the index, the blobs it names, the checkpoint file, a manifest.
+
+        Audited before the snapshot (so the backup holds its own event) and after."""
+        await self._authorize("backup")
+        if not index_upkeep.is_sqlite(self._index):
+            raise StoreError(
+                "a PostgreSQL index is backed up with pg_dump: "
+                "pg_dump --format=custom --file=DIR/index.pgdump DATABASE, then copy the blob "
+                "store and the checkpoint file (README, 'Backup and restore')"
+            )
+        files.empty_target(to)
+        await self._audit("backup", criteria={"to": str(to), "link": link})
+        started = time.monotonic()
+        try:
+            report = await self._write_backup(to, link=link, started=started)
+        except (KaikuError, OSError) as err:
+            await self._audit("backup", "error", detail=str(err))
+            raise StoreError(f"backup to {to} failed: {err}") from None
+        outcome = "ok" if not report.missing else "error"
+        detail = f"{report.blobs} blobs, {report.blob_bytes} bytes, head seq {report.head_seq}"
+        if report.missing:
+            detail += f", {len(report.missing)} blobs missing in the store"
+        await self._audit("backup", outcome, result_count=report.blobs, detail=detail)
+        await self._index.put_info(
+            "maintenance.last_backup",
+            f"{datetime.now(UTC).isoformat(timespec='seconds')} {to}",
+            self._register._event(ACTION, criteria={"task": "backup.recorded"}),
+        )
+        return report
+
+    async def _write_backup(self, to: Path, *, link: bool, started: float) -> files.BackupReport:
+        # The checkpoint file first, the snapshot after: every checkpoint copied then
+        # covers a seq the snapshot holds (a later one would read as a truncated log).
+        await self._register._checkpoint()
+        checkpoints = self._register.config.checkpoint_file
+        if checkpoints.exists():
+            shutil.copyfile(checkpoints, to / files.CHECKPOINT_FILE)
+        snapshot = to / files.INDEX_FILE
+        await index_upkeep.snapshot(self._index, snapshot)
+        refs = files.blob_refs_of(snapshot)
+        entries, missing = await asyncio.to_thread(
+            files.copy_blobs, self._blobs, refs, to, link=link
+        )
+        head = files.head_seq_of(snapshot)
+        manifest = files.new_manifest(self._master.key_id, head, entries)
+        for name in (files.INDEX_FILE, files.CHECKPOINT_FILE):
+            if (to / name).exists():
+                files.add_file(to, manifest, name)
+        files.write_manifest(to, manifest)
+        size = sum(int(str(e["size"])) for e in entries)
+        return files.BackupReport(
+            to, len(entries), size, tuple(missing), head, time.monotonic() - started
+        )
+
+    async def last_backup(self) -> str | None:
+        return await self._index.get_info("maintenance.last_backup")
+
+    async def restored(self, source: Path, head_seq: int, blobs: int) -> None:
+        """The restored register's own record of where it came from."""
+        await self._authorize("restore")
+        await self._audit(
+            "restore",
+            criteria={"from": str(source), "backup_head_seq": head_seq},
+            result_count=blobs,
+        )
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    return Candidate(
+        int(row[_ID]), str(row[_ORG]), str(row[_SOURCE]),
+        _bytes(row[_TRANSCRIPT]), row[_BLOB], _bytes(row[_KEY]),
+    )  # fmt: skip
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _checkpoint_file(path: Path) -> Check:
+    name = "checkpoint file"
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        return fail(
+            name,
+            f"{target} is not writable by this login",
+            f"give the kaiku-tui logins write access to {target} (it is append-only by use)",
+        )
+    return ok(name, f"{path} writable")
+
+
+def _blob_store(root: Path) -> Check:
+    name = "blob store"
+    if not root.is_dir():
+        return fail(
+            name,
+            f"{root} does not exist or is not a directory",
+            "mount the blob store (shared mount?) or fix [blobs] path in the configuration",
+        )
+    if not os.access(root, os.W_OK | os.X_OK):
+        return fail(name, f"{root} is not writable", f"give the kaiku-tui logins access to {root}")
+    usage = shutil.disk_usage(root)
+    free = f"{usage.free / (1 << 30):.1f} GiB free of {usage.total / (1 << 30):.1f} GiB"
+    if usage.free < MIN_FREE_BYTES:
+        return warn(
+            name, f"{root}: only {free}", "free space or grow the file system before ingest"
+        )
+    return ok(name, f"{root}: {free}")

@@ -1,0 +1,43 @@
+"""Key rotation's one transaction, on every backend: all organisation keys and the
+register's master_key_id with the event, or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kaiku_tui.errors import StoreError
+from kaiku_tui.index.base import Index
+from tests.contract.rows import event, stored_org
+
+
+async def test_rewrap_is_one_audited_transaction(index: Index) -> None:
+    await index.put_info("master_key_id", "mk-1", event("init"))
+    for code in ("HKI", "PIRHA"):
+        await index.add_org(stored_org(code), event("org.manage"))
+    await index.add_org(stored_org("GONE", wrapped_key=None), event("org.manage"))
+    await index.rewrap_org_keys(
+        [("HKI", b"new:HKI"), ("PIRHA", b"new:PIRHA")], "mk-2", event("keys.rotate")
+    )
+    assert await index.get_info("master_key_id") == "mk-2"
+    assert await index.get_org("HKI") == replace(
+        stored_org("HKI"), wrapped_key=b"new:HKI", master_key_id="mk-2"
+    )
+    gone = await index.get_org("GONE")
+    assert gone is not None and gone.wrapped_key is None and gone.master_key_id == "mk-1"
+    assert len(await index.audit_rows(0, 10)) == 5
+
+
+async def test_rewrap_of_a_missing_or_destroyed_org_changes_nothing(index: Index) -> None:
+    await index.put_info("master_key_id", "mk-1", event("init"))
+    await index.add_org(stored_org("HKI"), event("org.manage"))
+    await index.add_org(stored_org("GONE", wrapped_key=None), event("org.manage"))
+    for bad in ("NOPE", "GONE"):
+        with pytest.raises(StoreError, match=bad):
+            await index.rewrap_org_keys(
+                [("HKI", b"new"), (bad, b"new")], "mk-2", event("keys.rotate")
+            )
+    assert await index.get_info("master_key_id") == "mk-1"
+    assert await index.get_org("HKI") == stored_org("HKI")
+    assert len(await index.audit_rows(0, 10)) == 3

@@ -1,0 +1,76 @@
+"""The maintenance commands on a PostgreSQL register: the doctor's privilege check,
+ANALYZE/VACUUM, backup's pg_dump refusal, key rotation in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from kaiku_tui.config import load
+from kaiku_tui.domain.org import Organisation
+from kaiku_tui.errors import StoreError
+from kaiku_tui.maintenance.checks import Status
+from kaiku_tui.maintenance.doctor import diagnose
+from kaiku_tui.register import Register
+from kaiku_tui.vault.keys import MasterKey
+from tests.contract import pg
+from tests.maintenance.conftest import ADMIN, opened, recording
+from tests.register.test_concurrency import configure
+
+
+async def pg_register(tmp_path: Path, dsn: str) -> Path:
+    config_file = configure(tmp_path, dsn)
+    config_file.write_text(config_file.read_text() + '\n[audio]\nsink = "none"\n')
+    admin = await Register.initialise(load(config_file), ADMIN, "Admin")
+    try:
+        await admin.add_org(Organisation("ITU", "Itä", None, None))
+        await admin.add_recordings([recording(n) for n in range(2)], source="test")
+    finally:
+        await admin.close()
+    return config_file
+
+
+async def test_doctor_checks_the_audit_privileges(pg_server: pg.PgServer, tmp_path: Path) -> None:
+    async with pg_server.schema() as dsn:
+        config_file = await pg_register(tmp_path, dsn)
+        checks = {c.name: c for c in await diagnose(config_file, ADMIN, environ={})}
+        assert [c for c in checks.values() if c.status is not Status.OK] == []
+        assert "only INSERT and SELECT" in checks["audit privileges"].detail
+        app = await pg_server.app_role()
+        db = await asyncpg.connect(dsn)
+        try:
+            await db.execute(f"GRANT UPDATE ON audit_event TO {app}")
+            try:
+                checks = {c.name: c for c in await diagnose(config_file, ADMIN, environ={})}
+            finally:
+                await db.execute(f"REVOKE UPDATE ON audit_event FROM {app}")
+        finally:
+            await db.close()
+    bad = checks["audit privileges"]
+    assert bad.status is Status.FAIL and "UPDATE" in bad.detail and "REVOKE" in bad.fix
+
+
+async def test_upkeep_backup_and_rotation(pg_server: pg.PgServer, tmp_path: Path) -> None:
+    async with pg_server.schema() as dsn:
+        config = load(await pg_register(tmp_path, dsn))
+        register = await opened(config)
+        try:
+            steps = await register.upkeep().tidy(vacuum=True)
+            assert [s.what for s in steps] == ["VACUUM (ANALYZE)"]
+            with pytest.raises(StoreError, match="pg_dump"):
+                await register.upkeep().backup(tmp_path / "b", link=False)
+            report = await register.upkeep().rotate_keys({})
+        finally:
+            await register.close()
+        assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == report.new_key_id
+        register = await opened(config)
+        try:
+            assert (await register.verify_audit()).problem is None
+            scanned = await register.upkeep().scan(
+                org=None, sample=None, full=True, progress=lambda d, t: None
+            )
+            assert scanned.findings == () and scanned.blobs == 2
+        finally:
+            await register.close()
