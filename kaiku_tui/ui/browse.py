@@ -55,6 +55,7 @@ class BrowseScreen(Screen[None]):
         Binding("l", "sort('duration')", "bind.sort_duration"),
         Binding("x", "clear_filters", "bind.clear"),
         Binding("a", "audit_log", "bind.audit"),
+        Binding("m", "admin", "bind.admin"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -233,10 +234,18 @@ class BrowseScreen(Screen[None]):
         self.search()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The audit log's key only for those who may read it (admins, the DPO)."""
+        """The audit log's key only for those who may read it (admins, the DPO), the
+        maintenance screen's for admins."""
         if action == "audit_log":
             return self.register.person.may(Action.AUDIT_READ)
+        if action == "admin":
+            return self.register.person.may(Action.MAINTAIN)
         return True
+
+    def action_admin(self) -> None:
+        from kaiku_tui.ui.admin import AdminScreen
+
+        self.app.push_screen(AdminScreen(self.register, self.texts))
 
     def action_audit_log(self) -> None:
         from kaiku_tui.ui.audit_log import AuditScreen

@@ -8,6 +8,7 @@ from pathlib import Path
 from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.access import Identity
 from kaiku_tui.register import Register
+from kaiku_tui.ui.admin import AdminScreen
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.audit_log import AuditScreen
 from kaiku_tui.ui.browse import BrowseScreen
@@ -268,3 +269,32 @@ async def test_no_match_says_so(make_app: AppFactory) -> None:
         assert shown_rows(app) == []
         assert "No recordings match these filters." in screen_text(app)
         assert "0 recordings" in str(app.screen.query_one("#status").render())
+
+
+async def test_the_admin_screen_shows_checks_keys_chain_and_orgs(make_app: AppFactory) -> None:
+    app = make_app(identity=ADMIN)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AdminScreen)
+        text = screen_text(app)
+        assert "Checks" in text and "register opens" in text
+        assert "master key" in text and "ITU" in text and "key present" in text
+        assert "last backup: never" in text
+        assert "Chain intact" in text
+        assert "Organisations" in text and "contract ends" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowseScreen)
+    actions = {e["action"] for e in audit_events(app_config(app))}
+    assert "register.maintain" in actions
+
+
+async def test_a_supervisor_has_no_maintenance_key(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)

@@ -1,0 +1,137 @@
+"""The admin screen: is the register sound, at a glance (issue 9).
+
+The doctor's checks (ok / warn / fail, with what to do), the keys, the last
+backup, the audit chain, and the recordings per organisation with its
+contract. Each part is asked of the register in a worker of its own, so the
+screen shows what is ready and a slow part (the chain over millions of
+events) does not hold up the rest. Admins only: the register audits each ask.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker
+
+from kaiku_tui.domain.browse import Count, RecordingFilter
+from kaiku_tui.domain.dates import fmt_timestamp
+from kaiku_tui.maintenance.checks import Check, Status
+from kaiku_tui.maintenance.doctor import diagnose_open
+from kaiku_tui.register import Register
+from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.safe import untrusted
+
+_MARK = {
+    Status.OK: ("ok  ", "green"),
+    Status.WARN: ("warn", "yellow"),
+    Status.FAIL: ("FAIL", "red"),
+}
+
+
+class AdminScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "bind.back"),
+        Binding("r", "refresh_all", "bind.refresh"),
+    ]
+    DEFAULT_CSS = """
+    AdminScreen VerticalScroll { padding: 0 1; }
+    AdminScreen .part { height: auto; margin-bottom: 1; }
+    """
+
+    def __init__(self, register: Register, texts: Texts) -> None:
+        super().__init__()
+        translate_bindings(self._bindings, texts)
+        self.register = register
+        self.texts = texts
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            for part in ("checks", "keys", "chain", "orgs"):
+                yield Static(Text(self.texts("admin.waiting")), id=part, classes="part")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh_all()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        pass_on_failure(self, event)
+
+    def action_refresh_all(self) -> None:
+        self.checks()
+        self.keys()
+        self.chain()
+        self.orgs()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _show(self, part: str, title: str, body: Text) -> None:
+        text = Text(self.texts(title) + "\n", style="bold")
+        self.query_one(f"#{part}", Static).update(text + body)
+
+    @work(exclusive=True, group="admin-checks", exit_on_error=False)
+    async def checks(self) -> None:
+        self._show(
+            "checks", "admin.checks", _checks(await diagnose_open(self.register, os.environ))
+        )
+
+    @work(exclusive=True, group="admin-keys", exit_on_error=False)
+    async def keys(self) -> None:
+        upkeep = self.register.upkeep()
+        status = await upkeep.key_status()
+        backup = await upkeep.last_backup()
+        t = self.texts
+        since = status.master_key_since
+        lines = [t("admin.master", id=status.master_key_id[:12], since=_when(since))]
+        for org in status.orgs:
+            state = t("admin.key_present" if org.present else "admin.key_destroyed")
+            lines.append(f"  {org.code:<8} {state}  ({_when(org.added)})")
+        lines.append(t("admin.backup", when=backup or t("admin.never")))
+        self._show("keys", "admin.keys", untrusted("\n".join(lines)))
+
+    @work(exclusive=True, group="admin-chain", exit_on_error=False)
+    async def chain(self) -> None:
+        report = await self.register.verify_audit()
+        t = self.texts
+        if report.problem is None:
+            words = t("audit.intact", n=report.checked, checkpoints=report.checkpoints)
+            body = Text(words)
+        else:
+            words = t("audit.broken", problem=f"{report.problem.seq}: {report.problem}")
+            body = untrusted(words, "bold red", keep_newlines=False)
+        self._show("chain", "admin.chain", body)
+
+    @work(exclusive=True, group="admin-orgs", exit_on_error=False)
+    async def orgs(self) -> None:
+        t = self.texts
+        lines = []
+        for org in await self.register.list_orgs():
+            count: Count = await self.register.count(RecordingFilter(orgs=(org.code,)), cap=None)
+            end = org.contract_end.strftime("%d.%m.%Y") if org.contract_end else "–"
+            lines.append(t("admin.org", code=org.code, name=org.name, n=str(count), end=end))
+        self._show("orgs", "admin.orgs", untrusted("\n".join(lines) or "–"))
+
+
+def _checks(found: list[Check]) -> Text:
+    out = Text()
+    for check in found:
+        mark, colour = _MARK[check.status]
+        out.append(f"{mark} ", style=f"bold {colour}")
+        out.append_text(untrusted(f"{check.name}: {check.detail}", keep_newlines=False))
+        if check.fix and check.status is not Status.OK:
+            out.append_text(untrusted(f"\n      → {check.fix}", keep_newlines=False))
+        out.append("\n")
+    return out
+
+
+def _when(moment: datetime | None) -> str:
+    return fmt_timestamp(moment.astimezone(UTC).isoformat()) if moment else "–"
