@@ -128,7 +128,8 @@ def _checks(found: list[Check]) -> Text:
         out.append(f"{mark} ", style=f"bold {colour}")
         out.append_text(untrusted(f"{check.name}: {check.detail}", keep_newlines=False))
         if check.fix and check.status is not Status.OK:
-            out.append_text(untrusted(f"\n      → {check.fix}", keep_newlines=False))
+            out.append("\n      → ")
+            out.append_text(untrusted(check.fix, keep_newlines=False))
         out.append("\n")
     return out
 

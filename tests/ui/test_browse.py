@@ -280,7 +280,7 @@ async def test_the_admin_screen_shows_checks_keys_chain_and_orgs(make_app: AppFa
         screen = app.screen
         assert isinstance(screen, AdminScreen)
         text = screen_text(app)
-        assert "Checks" in text and "register opens" in text
+        assert "Checks" in text and "register opens" in text and "␊" not in text
         assert "master key" in text and "ITU" in text and "key present" in text
         assert "last backup: never" in text
         assert "Chain intact" in text
