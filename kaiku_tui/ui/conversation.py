@@ -381,4 +381,4 @@ class ConversationScreen(Screen[None]):
         number = await self.register.reveal_phone(self.recording.summary.id, self.purpose)
         self.phone = number
         self.query_one("#meta", Static).update(self._meta())
-        self.notify(self.texts("conv.revealed" if number else "conv.withheld"))
+        self.notify(self.texts("conv.revealed" if number else "conv.withheld"), markup=False)

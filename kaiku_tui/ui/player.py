@@ -199,7 +199,7 @@ class PlayerBar(Widget, can_focus=True):
         self._fail(message.error)
 
     def _fail(self, error: KaikuError) -> None:
-        self.notify(self.notice(error), severity="warning", timeout=12)
+        self.notify(self.notice(error), severity="warning", timeout=12, markup=False)
         self.refresh()
 
     def notice(self, error: KaikuError) -> str:

@@ -187,7 +187,7 @@ async def test_a_player_that_cannot_be_made_leaves_a_line_that_says_so() -> None
     class Broken(Harness):
         def compose(self) -> ComposeResult:
             def make(on_event: Callable[[PlayerEvent], None]) -> Player:
-                raise VaultError("record X/1: audio segment 0 does not authenticate")
+                raise VaultError("record [bold]X[/bold]/1: audio segment 0 does not authenticate")
 
             yield PlayerBar(make, self.texts)
 
@@ -197,8 +197,9 @@ async def test_a_player_that_cannot_be_made_leaves_a_line_that_says_so() -> None
         await asyncio.sleep(0.05)
         await pilot.pause()
         assert "The audio cannot be played." in screen_text(app)
-        [notice] = [n.message for n in app._notifications]
-        assert notice.startswith("Playback stopped: ") and "does not authenticate" in notice
+        [notice] = list(app._notifications)
+        assert notice.message.startswith("Playback stopped: ")
+        assert "[bold]X[/bold]/1" in notice.message and not notice.markup  # shown literally
 
 
 async def test_position_messages_replace_each_other() -> None:
