@@ -709,7 +709,10 @@ class Register:
         """Link recordings to the case (each must be in the person's scope); new links."""
         stored = await self._stored_case(Action.CASE_MANAGE, case_id)
         for record_id in record_ids:
-            await self._stored(Action.CASE_MANAGE, record_id, Purpose.FEEDBACK)
+            record = await self._stored(Action.CASE_MANAGE, record_id, Purpose.FEEDBACK)
+            if record.summary.org != stored.org:  # feedback is one client's, so are its calls
+                theirs, ours = record.summary.org, stored.org
+                raise UsageError(f"recording {record_id} is {theirs}'s, case {case_id} {ours}'s")
         event = self._event("case.link", org=stored.org, target=f"case:{stored.ref}",
                             revealed=tuple(str(r) for r in record_ids))  # fmt: skip
         added = await self._index.link_case(case_id, record_ids, event)

@@ -176,6 +176,9 @@ async def test_case_flow_link_move_findings_and_open_from_it(config: Config) -> 
         assert (case.status, case.owner, case.received) == ("open", SUPERVISOR.login, "2026-05-02")
         assert await sup.link(case.id, [1, 2]) == 2
         assert await sup.link(case.id, [2]) == 0
+        with pytest.raises(UsageError, match="is KESKI's, case 1 ITU's"):
+            await sup.link(case.id, [3, KESKI_RECORD])
+        assert (await sup.case(case.id)).records == (1, 2)  # neither of the two linked
         await sup.move_case(case.id, CaseStatus.INVESTIGATING)
         with pytest.raises(UsageError, match="can move to resolved"):
             await sup.move_case(case.id, CaseStatus.CLOSED)
