@@ -67,6 +67,7 @@ def _case_parsers(cases: argparse.ArgumentParser) -> None:
     listing = csub.add_parser("list", help="cases in your scope, newest first")
     listing.add_argument("--status", choices=_STATUSES)
     listing.add_argument("--org", action="append", default=[], metavar="CODE")
+    listing.add_argument("--limit", type=int, default=200, metavar="N")
     listing.add_argument("--json", action="store_true")
     show = csub.add_parser("show", help="one case with its findings (audited)")
     show.add_argument("case_id", type=int, metavar="CASE_ID")
@@ -103,7 +104,7 @@ async def _cases_link(args: argparse.Namespace, register: Register) -> int:
 
 async def _cases_list(args: argparse.Namespace, register: Register) -> int:
     status = CaseStatus(args.status) if args.status else None
-    where = CaseFilter(status, tuple(check_code(o) for o in args.org))
+    where = CaseFilter(status, tuple(check_code(o) for o in args.org), limit=args.limit)
     for case in await register.list_cases(where):
         if args.json:
             _print_json(case_json(case))

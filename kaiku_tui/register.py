@@ -780,7 +780,8 @@ class Register:
         )
 
     async def list_cases(self, where: CaseFilter = _ALL_CASES) -> list[FeedbackCase]:
-        """Cases in scope, newest first: reference, summary, status, owner (no findings)."""
+        """A page of cases in scope, newest first (`where.before_id` for the next):
+        reference, summary, status, owner (no findings)."""
         criteria = where.criteria()
         await self._authorize(Action.CASE_READ, criteria=criteria)
         outside = [o for o in where.orgs if not self.person.sees_org(o)]
@@ -789,7 +790,9 @@ class Register:
             await self._deny(Action.CASE_READ.value, "outside scope", message, criteria=criteria)
         orgs = self.person.scope(where.orgs)
         status = None if where.status is None else where.status.value
-        found = await self._index.list_cases(status, orgs)
+        found = await self._index.list_cases(
+            status, orgs, before_id=where.before_id, limit=where.limit
+        )
         await self._audit("case.list", criteria=criteria, result_count=len(found),
                           revealed=tuple(f"case:{c.ref}" for c in found))  # fmt: skip
         return [annotating.case_of(c, None) for c in found]

@@ -180,9 +180,17 @@ def check_case_text(what: str, text: str, limit: int = 20_000) -> str:
 class CaseFilter:
     status: CaseStatus | None = None
     orgs: tuple[str, ...] = ()  # empty: every organisation in the person's scope
+    before_id: int | None = None  # the next page: ids below the last one shown
+    limit: int = 200
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 10_000:
+            raise UsageError(f"limit {self.limit} is not between 1 and 10,000")
 
     def criteria(self) -> dict[str, object]:
-        out: dict[str, object] = {}
+        out: dict[str, object] = {"limit": self.limit}
+        if self.before_id is not None:
+            out["before_id"] = self.before_id
         if self.status is not None:
             out["status"] = self.status.value
         if self.orgs:

@@ -68,9 +68,14 @@ def numbered(statement: str) -> str:
     return _MARK.sub(lambda _: f"${next(count)}", statement)
 
 
-def list_cases(status: str | None, orgs: tuple[str, ...]) -> tuple[str, list[object]]:
-    """The query for a list of cases, `?` placeholders; organisations as an IN list."""
+def list_cases(
+    status: str | None, orgs: tuple[str, ...], before_id: int | None, limit: int
+) -> tuple[str, list[object]]:
+    """A keyset page of cases, newest first, `?` placeholders; organisations as an IN list."""
     terms, params = [], list[object]()
+    if before_id is not None:
+        terms.append("id < ?")
+        params.append(before_id)
     if status is not None:
         terms.append("status = ?")
         params.append(status)
@@ -78,7 +83,8 @@ def list_cases(status: str | None, orgs: tuple[str, ...]) -> tuple[str, list[obj
         terms.append(f"org IN ({', '.join('?' * len(orgs))})")
         params.extend(orgs)
     where = f" WHERE {' AND '.join(terms)}" if terms else ""
-    return f"SELECT {CASE_COLUMNS} FROM feedback_case{where} ORDER BY id DESC", params
+    query = f"SELECT {CASE_COLUMNS} FROM feedback_case{where} ORDER BY id DESC LIMIT ?"
+    return query, [*params, limit]
 
 
 def tag_counts(orgs: tuple[str, ...]) -> tuple[str, list[object]]:

@@ -289,8 +289,11 @@ class Index(abc.ABC):
     async def get_case(self, case_id: int) -> StoredCase | None: ...
 
     @abc.abstractmethod
-    async def list_cases(self, status: str | None, orgs: tuple[str, ...]) -> list[StoredCase]:
-        """Cases, newest first, in a status and organisations if given (records left empty)."""
+    async def list_cases(
+        self, status: str | None, orgs: tuple[str, ...], *, before_id: int | None, limit: int
+    ) -> list[StoredCase]:
+        """Up to `limit` cases with ids below `before_id`, newest first, in a status and
+        organisations if given (a keyset page; records left empty)."""
 
     @abc.abstractmethod
     async def add_sample(self, sample: StoredSample, event: AuditEvent) -> int: ...

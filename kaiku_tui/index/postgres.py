@@ -344,8 +344,10 @@ class PostgresIndex(SqlBrowse, Index):
         records = await self._fetch(_CASE_RECORDS, case_id)
         return asql.case_of(tuple(rows[0]), [r[0] for r in records])
 
-    async def list_cases(self, status: str | None, orgs: tuple[str, ...]) -> list[StoredCase]:
-        query, params = asql.list_cases(status, orgs)
+    async def list_cases(
+        self, status: str | None, orgs: tuple[str, ...], *, before_id: int | None, limit: int
+    ) -> list[StoredCase]:
+        query, params = asql.list_cases(status, orgs, before_id, limit)
         return [asql.case_of(tuple(r)) for r in await self._fetch(asql.numbered(query), *params)]
 
     async def add_sample(self, sample: StoredSample, event: AuditEvent) -> int:

@@ -118,10 +118,15 @@ async def test_cases_round_trip_link_and_list(index: Index) -> None:
                       resolution_enc=b"r")  # fmt: skip
     await index.update_case(changed, event("case.move"))
     assert await index.get_case(one) == changed
-    assert [c.id for c in await index.list_cases(None, ())] == [two, one]
-    assert [c.id for c in await index.list_cases("open", ())] == [two]
-    assert [c.id for c in await index.list_cases(None, ("HKI",))] == [one]
-    assert (await index.list_cases(None, ("HKI",)))[0].records == ()
+    def ids(found: list[StoredCase]) -> list[int]:
+        return [c.id for c in found]
+
+    assert ids(await index.list_cases(None, (), before_id=None, limit=10)) == [two, one]
+    assert ids(await index.list_cases(None, (), before_id=None, limit=1)) == [two]
+    assert ids(await index.list_cases(None, (), before_id=two, limit=1)) == [one]
+    assert ids(await index.list_cases("open", (), before_id=None, limit=10)) == [two]
+    hki = await index.list_cases(None, ("HKI",), before_id=None, limit=10)
+    assert ids(hki) == [one] and hki[0].records == ()
     assert await index.get_case(9999) is None
 
 

@@ -188,6 +188,7 @@ async def test_case_flow_link_move_findings_and_open_from_it(config: Config) -> 
         listed = await sup.list_cases(CaseFilter(status=CaseStatus.INVESTIGATING))
         assert [c.id for c in listed] == [case.id] and listed[0].findings == ""
         assert await sup.list_cases(CaseFilter(status=CaseStatus.CLOSED)) == []
+        assert await sup.list_cases(CaseFilter(before_id=case.id)) == []
         record = await sup.open_recording(2, Purpose.FEEDBACK, case_id=case.id)
         assert record.summary.id == 2
         with pytest.raises(UsageError, match="not linked"):
