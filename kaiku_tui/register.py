@@ -585,9 +585,12 @@ class Register:
         return await self._write_note(stored, version, body, "note.add", purpose)
 
     async def edit_note(self, note_id: int, text: str, purpose: Purpose = _QUALITY) -> Note:
-        """A new version with the new text at the same place; only by the note's author."""
+        """A new version with the new text at the same place; only by the note's author,
+        and not after it was withdrawn."""
         body = check_note_text(text)
         stored, last = await self._own_note(note_id, "note.edit", purpose)
+        if last.withdrawn:  # final: what was withdrawn is not quietly brought back
+            raise UsageError(f"note {note_id} is withdrawn; write a new note instead")
         version = replace(last, version=last.version + 1, written_at=_now(), withdrawn=False)
         return await self._write_note(stored, version, body, "note.edit", purpose)
 

@@ -76,6 +76,8 @@ async def test_note_versions_and_withdrawal(config: Config) -> None:
         assert await reviewer.notes(KESKI_RECORD, Purpose.QUALITY) == []
         with pytest.raises(UsageError, match="withdrawn already"):
             await reviewer.withdraw_note(note.note_id)
+        with pytest.raises(UsageError, match="is withdrawn; write a new note"):
+            await reviewer.edit_note(note.note_id, "back again")
     finally:
         await reviewer.close()
     for who in (ADMIN, DPO):
