@@ -1,6 +1,7 @@
 """kaiku-tui benchmark: browse, audit and blob speeds, each beside its limit in the same run.
 
     python bench/browse.py [--records N] [--dir D] [--keep] [--repeat R]
+                           [--notes N --cases M]   (annotations present: bench/annotate.py)
 
 Fills (or reuses) a register of N synthetic recordings, then prints markdown
 tables to stdout (progress goes to stderr): p50/p95 of every browse shape
@@ -23,6 +24,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from annotate import add_annotations
 from auditbench import (
     AppendResult,
     HashLimit,
@@ -63,6 +65,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--audit-events", type=int, default=1_000_000, help="log size to verify")
     p.add_argument("--blob-mib", type=int, default=64, help="blob size in MiB (64)")
     p.add_argument("--explain", action="store_true", help="print every cell's plan")
+    p.add_argument("--notes", type=int, default=0, help="note versions present (issue 7: 100,000)")
+    p.add_argument("--cases", type=int, default=0, help="feedback cases present (10,000)")
     p.add_argument(
         "--stats",
         choices=("analyze", "none"),
@@ -81,6 +85,11 @@ async def run(args: argparse.Namespace) -> str:
     built_here = not (folder / MARKER).exists()
     progress(f"{'filling' if built_here else 'reusing'} {folder} ...")
     config, fill = await ensure_filled(folder, args.records, args.seed, args.audit_events)
+    if args.notes or args.cases:
+        # Opening the register once migrates a folder cached before the annotation tables.
+        register = await Register.open(config, current_identity(), environ={})
+        await register.close()
+        progress(add_annotations(config.sqlite_path, args.notes, args.cases, args.seed))
     stats = set_statistics(config.sqlite_path, args.stats)
     load_before = os.getloadavg()
     try:

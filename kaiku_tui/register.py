@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from kaiku_tui import migration
+from kaiku_tui import annotating, migration
 from kaiku_tui.audit.chain import (
     AuditEvent,
     Problem,
@@ -30,6 +30,27 @@ from kaiku_tui.audit.checkpoint import CheckpointFile
 from kaiku_tui.config import Config, index_location, with_index
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Identity, Person, Purpose, Role
+from kaiku_tui.domain.annotation import (
+    Anchor,
+    CaseFile,
+    CaseFilter,
+    CaseStatus,
+    CoachingSample,
+    FeedbackCase,
+    Note,
+    RecordedScore,
+    SampleSpec,
+    Score,
+    TagCount,
+    check_case_ref,
+    check_case_text,
+    check_move,
+    check_note_text,
+    check_tag,
+    draw_sample,
+    is_managed,
+    vocabulary,
+)
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
 from kaiku_tui.domain.migration import MigrationReport
@@ -53,7 +74,15 @@ from kaiku_tui.errors import (
 )
 from kaiku_tui.identity import database_identity
 from kaiku_tui.index import Index, open_index
-from kaiku_tui.index.base import AddResult, StoredOrg, StoredRecording
+from kaiku_tui.index.base import (
+    AddResult,
+    StoredCase,
+    StoredNote,
+    StoredOrg,
+    StoredRecording,
+    StoredSample,
+    StoredScore,
+)
 from kaiku_tui.maintenance import rotation
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.vault.blobs import BlobStore
@@ -68,6 +97,9 @@ _VERIFY_BATCH = 20_000
 _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits overlap)
 NEWEST_FIRST = Sort()
 MASTER_KEY_ID = "master_key_id"
+_QUALITY = Purpose.QUALITY  # annotating is quality work unless a caller says otherwise
+_WHOLE = Anchor()  # a note on the whole recording
+_ALL_CASES = CaseFilter()
 
 
 @dataclass(frozen=True)
@@ -307,10 +339,19 @@ class Register:
         await self._authorize_org(action, stored.summary.org, target=target, purpose=purpose.value)
         return stored
 
-    async def open_recording(self, record_id: int, purpose: Purpose) -> Recording:
-        """Metadata and transcript, decrypted; audited with the purpose before returning."""
+    async def open_recording(
+        self, record_id: int, purpose: Purpose, *, case_id: int | None = None
+    ) -> Recording:
+        """Metadata and transcript, decrypted; audited with the purpose before returning.
+
+        Worked from a feedback case (`case_id`), the purpose is the case's (`feedback`;
+        another is refused) and the event names the case's reference; the recording
+        must be linked to the case."""
+        ref = None if case_id is None else await self._case_ref(case_id, record_id, purpose)
         stored = await self._stored(Action.RECORD_OPEN, record_id, purpose)
         fields = _record_fields(stored, purpose)
+        if ref is not None:
+            fields["request_ref"] = ref
         try:
             key = await self._record_key(stored)
             transcript = _transcript(key, stored.transcript_enc)
@@ -536,6 +577,356 @@ class Register:
         stored = await self._stored(Action.AUDIO_PLAY, record_id, purpose)
         span = {"from_s": round(start_s, 2), "to_s": round(end_s, 2)}
         await self._audit("audio.played", **_record_fields(stored, purpose), criteria=span)
+
+    # -- notes (annotating.py seals their texts with the recording's key) --------------
+
+    async def notes(self, record_id: int, purpose: Purpose) -> list[Note]:
+        """The recording's notes with their histories; withdrawn ones only for those who
+        may read them (admin, DPO). Audited as `note.read`."""
+        stored = await self._stored(Action.ANNOTATION_READ, record_id, purpose)
+        fields = _record_fields(stored, purpose)
+        notes = await self._open_notes(stored, await self._index.notes(record_id), fields)
+        if not self.person.may(Action.WITHDRAWN_READ):
+            notes = [n for n in notes if not n.withdrawn]
+        await self._audit("note.read", **fields, result_count=len(notes))
+        return notes
+
+    async def add_note(
+        self, record_id: int, text: str, anchor: Anchor = _WHOLE, purpose: Purpose = _QUALITY
+    ) -> Note:
+        body = check_note_text(text)
+        stored = await self._stored(Action.ANNOTATE, record_id, purpose)
+        version = StoredNote(0, 1, record_id, self.person.login, _now(), anchor.at_s,
+                             anchor.message, False, None)  # fmt: skip
+        return await self._write_note(stored, version, body, "note.add", purpose)
+
+    async def edit_note(self, note_id: int, text: str, purpose: Purpose = _QUALITY) -> Note:
+        """A new version with the new text at the same place; only by the note's author,
+        and not after it was withdrawn."""
+        body = check_note_text(text)
+        stored, last = await self._own_note(note_id, "note.edit", purpose)
+        if last.withdrawn:  # final: what was withdrawn is not quietly brought back
+            raise UsageError(f"note {note_id} is withdrawn; write a new note instead")
+        version = replace(last, version=last.version + 1, written_at=_now(), withdrawn=False)
+        return await self._write_note(stored, version, body, "note.edit", purpose)
+
+    async def withdraw_note(self, note_id: int, purpose: Purpose = _QUALITY) -> Note:
+        """A withdrawing version (no text); the history stays, for admin and DPO."""
+        stored, last = await self._own_note(note_id, "note.withdraw", purpose)
+        if last.withdrawn:
+            raise UsageError(f"note {note_id} is withdrawn already")
+        version = replace(last, version=last.version + 1, written_at=_now(), withdrawn=True)
+        return await self._write_note(stored, version, "", "note.withdraw", purpose)
+
+    async def _own_note(
+        self, note_id: int, action: str, purpose: Purpose
+    ) -> tuple[StoredRecording, StoredNote]:
+        history = await self._index.note_history(note_id)
+        if not history:
+            await self._authorize(Action.ANNOTATE, target=f"note:{note_id}")
+            err = NotFound(f"note {note_id} does not exist")
+            await self._failed(Action.ANNOTATE, err, target=f"note:{note_id}")
+            raise err
+        stored = await self._stored(Action.ANNOTATE, history[0].record_id, purpose)
+        if history[0].author != self.person.login:
+            message = f"note {note_id} is {history[0].author}'s: nobody edits another's note"
+            fields = _record_fields(stored, purpose)
+            await self._deny(action, "not the author", message, **fields)
+        return stored, history[-1]
+
+    async def _write_note(
+        self, stored: StoredRecording, version: StoredNote, body: str, action: str, p: Purpose
+    ) -> Note:
+        fields = _record_fields(stored, p)
+        key = await self._record_key_or_fail(stored, Action.ANNOTATE, fields)
+        sealed = replace(version, text_enc=annotating.seal_text(key, annotating.NOTE_FIELD, body))
+        anchor = {"at_s": version.at_s, "message": version.message, "version": version.version}
+        if version.note_id:
+            anchor["note"] = version.note_id
+        event = self._event(action, **fields, criteria=anchor)
+        note_id = await self._index.add_note(sealed, event)
+        await self._count_event()
+        history = await self._index.note_history(note_id)
+        return annotating.notes_of(history, key)[0]
+
+    async def _open_notes(
+        self, stored: StoredRecording, versions: list[StoredNote], fields: dict[str, Any]
+    ) -> list[Note]:
+        if not versions:
+            return []
+        key = await self._record_key_or_fail(stored, Action.ANNOTATION_READ, fields)
+        try:
+            return annotating.notes_of(versions, key)
+        except VaultError as err:
+            await self._failed(Action.ANNOTATION_READ, err, **fields)
+            raise
+
+    async def _record_key_or_fail(
+        self, stored: StoredRecording, action: Action, fields: dict[str, Any]
+    ) -> RecordKey:
+        try:
+            return await self._record_key(stored)
+        except VaultError as err:
+            await self._failed(action, err, **fields)
+            raise
+
+    # -- tags (recording_tag, the column the browse filter and `query --tag` read) ------
+
+    async def add_tag(self, record_id: int, tag: str, purpose: Purpose = _QUALITY) -> bool:
+        """True if the recording did not carry the tag before; audited either way."""
+        return await self._set_tag(record_id, check_tag(tag), True, purpose)
+
+    async def remove_tag(self, record_id: int, tag: str, purpose: Purpose = _QUALITY) -> bool:
+        return await self._set_tag(record_id, check_tag(tag), False, purpose)
+
+    async def _set_tag(self, record_id: int, tag: str, present: bool, purpose: Purpose) -> bool:
+        stored = await self._stored(Action.ANNOTATE, record_id, purpose)
+        action = "tag.add" if present else "tag.remove"
+        criteria = {"tag": tag, "managed": is_managed(tag)}
+        event = self._event(action, **_record_fields(stored, purpose), criteria=criteria)
+        changed = await self._index.set_tag(record_id, tag, present, event)
+        await self._count_event()
+        return changed
+
+    async def tags(self) -> list[TagCount]:
+        """The vocabulary: managed tags first, then free tags in use; counts in scope."""
+        await self._authorize(Action.ANNOTATION_READ)
+        counts = await self._index.tag_counts(self.person.orgs)
+        await self._audit("tag.list", result_count=len(counts))
+        return vocabulary(counts)
+
+    # -- feedback cases ------------------------------------------------------------------
+
+    async def add_case(
+        self, org: str, ref: str, summary: str, received: date | None = None
+    ) -> FeedbackCase:
+        ref = check_case_ref(ref)
+        summary = check_case_text("a case summary", summary, 2_000)
+        if not summary:
+            raise UsageError("a case needs a summary")
+        target = f"case:{ref}"
+        await self._authorize_org(Action.CASE_MANAGE, org, target=target)
+        org_key = await self._org_key(org)
+        raw = new_data_key()
+        day = (received or datetime.now(UTC).date()).isoformat()
+        stored = StoredCase(
+            0,
+            org,
+            ref,
+            day,
+            summary,
+            CaseStatus.OPEN.value,
+            self.person.login,
+            org_key.wrap_record_key(annotating.case_key_ref(org, ref), raw),
+        )
+        event = self._event("case.add", org=org, target=target, criteria={"received": day})
+        case_id = await self._index.add_case(stored, event)
+        await self._count_event()
+        return annotating.case_of(replace(stored, id=case_id), None)
+
+    async def link(self, case_id: int, record_ids: Sequence[int]) -> int:
+        """Link recordings to the case (each must be in the person's scope); new links."""
+        stored = await self._stored_case(Action.CASE_MANAGE, case_id)
+        for record_id in record_ids:
+            record = await self._stored(Action.CASE_MANAGE, record_id, Purpose.FEEDBACK)
+            if record.summary.org != stored.org:  # feedback is one client's, so are its calls
+                theirs, ours = record.summary.org, stored.org
+                raise UsageError(f"recording {record_id} is {theirs}'s, case {case_id} {ours}'s")
+        event = self._event("case.link", org=stored.org, target=f"case:{stored.ref}",
+                            revealed=tuple(str(r) for r in record_ids))  # fmt: skip
+        added = await self._index.link_case(case_id, record_ids, event)
+        await self._count_event()
+        return added
+
+    async def move_case(self, case_id: int, to: CaseStatus) -> FeedbackCase:
+        stored = await self._stored_case(Action.CASE_MANAGE, case_id)
+        check_move(CaseStatus(stored.status), to)
+        moved = replace(stored, status=to.value)
+        return await self._update_case(moved, "case.move", {"from": stored.status, "to": to.value})
+
+    async def set_case(
+        self,
+        case_id: int,
+        *,
+        owner: str | None = None,
+        findings: str | None = None,
+        resolution: str | None = None,
+    ) -> FeedbackCase:
+        """Change the owner (a login), the findings or the resolution; None leaves one as is."""
+        stored = await self._stored_case(Action.CASE_MANAGE, case_id)
+        key = await self._case_key(stored)
+        changed, criteria = stored, dict[str, object]()
+        if owner is not None:
+            if await self._index.get_person(owner) is None:
+                raise NotFound(f"person {owner!r} does not exist")
+            changed, criteria["owner"] = replace(changed, owner=owner), owner
+        if findings is not None:
+            text = check_case_text("findings", findings)
+            changed = replace(changed, findings_enc=annotating.seal_text(key, "findings", text))
+            criteria["findings"] = "(changed)"
+        if resolution is not None:
+            text = check_case_text("a resolution", resolution)
+            sealed = annotating.seal_text(key, "resolution", text)
+            changed, criteria["resolution"] = replace(changed, resolution_enc=sealed), "(changed)"
+        return await self._update_case(changed, "case.set", criteria)
+
+    async def _update_case(
+        self, changed: StoredCase, action: str, criteria: dict[str, object]
+    ) -> FeedbackCase:
+        event = self._event(action, org=changed.org, target=f"case:{changed.ref}",
+                            criteria=criteria)  # fmt: skip
+        await self._index.update_case(changed, event)
+        await self._count_event()
+        return annotating.case_of(changed, await self._case_key(changed))
+
+    async def _stored_case(self, action: Action, case_id: int) -> StoredCase:
+        target = f"case:{case_id}"
+        await self._authorize(action, target=target)
+        stored = await self._index.get_case(case_id)
+        if stored is None:
+            err = NotFound(f"case {case_id} does not exist (kaiku-tui cases list)")
+            await self._failed(action, err, target=target)
+            raise err
+        await self._authorize_org(action, stored.org, target=f"case:{stored.ref}")
+        return stored
+
+    async def _case_key(self, stored: StoredCase) -> RecordKey:
+        if stored.wrapped_key is None:
+            raise VaultError(f"case {stored.ref} of {stored.org}: its key is destroyed")
+        org_key = await self._org_key(stored.org)
+        return org_key.unwrap_record_key(
+            annotating.case_key_ref(stored.org, stored.ref), stored.wrapped_key
+        )
+
+    async def list_cases(self, where: CaseFilter = _ALL_CASES) -> list[FeedbackCase]:
+        """A page of cases in scope, newest first (`where.before_id` for the next):
+        reference, summary, status, owner (no findings)."""
+        criteria = where.criteria()
+        await self._authorize(Action.CASE_READ, criteria=criteria)
+        outside = [o for o in where.orgs if not self.person.sees_org(o)]
+        if outside:
+            message = f"{self.person.login} may not see organisation {outside[0]}"
+            await self._deny(Action.CASE_READ.value, "outside scope", message, criteria=criteria)
+        orgs = self.person.scope(where.orgs)
+        status = None if where.status is None else where.status.value
+        found = await self._index.list_cases(
+            status, orgs, before_id=where.before_id, limit=where.limit
+        )
+        await self._audit("case.list", criteria=criteria, result_count=len(found),
+                          revealed=tuple(f"case:{c.ref}" for c in found))  # fmt: skip
+        return [annotating.case_of(c, None) for c in found]
+
+    async def case(self, case_id: int) -> FeedbackCase:
+        """One case with its findings, resolution and linked recordings; audited."""
+        stored = await self._stored_case(Action.CASE_READ, case_id)
+        opened = await self._opened_case(stored, Action.CASE_READ)
+        await self._audit("case.read", org=stored.org, target=f"case:{stored.ref}")
+        return opened
+
+    async def _opened_case(self, stored: StoredCase, action: Action) -> FeedbackCase:
+        try:
+            return annotating.case_of(stored, await self._case_key(stored))
+        except VaultError as err:
+            await self._failed(action, err, org=stored.org, target=f"case:{stored.ref}")
+            raise
+
+    async def export_case(self, case_id: int, recipient: str) -> CaseFile:
+        """The case file (case, findings, linked recordings' metadata — no transcripts, no
+        numbers) for writing out; audited as `case.export` with the recipient (a file)."""
+        stored = await self._stored_case(Action.CASE_EXPORT, case_id)
+        opened = await self._opened_case(stored, Action.CASE_EXPORT)
+        rows = [await self._index.get_recording(r) for r in stored.records]
+        summaries = tuple(r.summary for r in rows if r is not None)
+        await self._audit(
+            Action.CASE_EXPORT.value, org=stored.org, target=f"case:{stored.ref}",
+            purpose=Purpose.FEEDBACK.value, recipient=recipient,
+            result_count=len(summaries), revealed=tuple(str(r.id) for r in summaries),
+        )  # fmt: skip
+        return CaseFile(opened, summaries)
+
+    async def _case_ref(self, case_id: int, record_id: int, purpose: Purpose) -> str:
+        """The reference of the case a recording is opened from (linked, in scope)."""
+        if purpose is not Purpose.FEEDBACK:
+            raise UsageError(f"a recording opened from a case is for feedback, not {purpose}")
+        stored = await self._stored_case(Action.CASE_READ, case_id)
+        if record_id not in stored.records:
+            raise UsageError(f"recording {record_id} is not linked to case {case_id}")
+        return stored.ref
+
+    # -- coaching samples ------------------------------------------------------------------
+
+    async def draw_sample(self, spec: SampleSpec) -> CoachingSample:
+        """`per_agent` recordings per agent, drawn with the seed from those in scope that
+        match; recorded (spec and ids), so the same sample can be shown and redrawn."""
+        criteria = spec.criteria()
+        await self._authorize(Action.ANNOTATE, criteria=criteria)
+        drawn: list[int] = []
+        for agent in spec.agents:
+            candidates = await self._candidates(spec, agent)
+            drawn.extend(draw_sample(candidates, spec.per_agent, spec.seed))
+        stored = StoredSample(0, self.person.login, _now(), spec.seed,
+                              json.dumps(criteria, sort_keys=True), tuple(drawn))  # fmt: skip
+        event = self._event("sample.draw", criteria=criteria, result_count=len(drawn),
+                            revealed=tuple(str(i) for i in drawn))  # fmt: skip
+        sample_id = await self._index.add_sample(stored, event)
+        await self._count_event()
+        return CoachingSample(sample_id, stored.drawn_by, stored.drawn_at, spec, tuple(drawn))
+
+    async def _candidates(self, spec: SampleSpec, agent: str) -> list[int]:
+        where = RecordingFilter(
+            started_from=spec.started_from, started_before=spec.started_before,
+            min_duration=spec.min_duration, max_duration=spec.max_duration,
+            orgs=self.person.orgs, agent=agent,
+        )  # fmt: skip
+        ids: list[int] = []
+        after: Cursor | None = None
+        oldest_first = Sort(descending=False)
+        while True:
+            page = await self._index.page(where, oldest_first, after=after, limit=1000)
+            ids.extend(r.id for r in page.rows)
+            if not page.has_after or page.last is None:
+                return ids
+            after = page.last
+
+    async def sample(self, sample_id: int) -> CoachingSample:
+        await self._authorize(Action.ANNOTATION_READ, target=f"sample:{sample_id}")
+        stored = await self._index.get_sample(sample_id)
+        if stored is None:
+            raise NotFound(f"sample {sample_id} does not exist")
+        spec = SampleSpec.from_criteria(json.loads(stored.criteria))
+        await self._audit("sample.read", target=f"sample:{sample_id}",
+                          result_count=len(stored.record_ids))  # fmt: skip
+        return CoachingSample(stored.id, stored.drawn_by, stored.drawn_at, spec, stored.record_ids)
+
+    async def score(self, sample_id: int, score: Score) -> None:
+        """Score one recording of a sample (once per scorer); the comment sealed."""
+        target = f"sample:{sample_id}"
+        await self._authorize(Action.ANNOTATE, target=target)
+        sample = await self._index.get_sample(sample_id)
+        if sample is None or score.record_id not in sample.record_ids:
+            raise NotFound(f"recording {score.record_id} is not in sample {sample_id}")
+        stored = await self._stored(Action.ANNOTATE, score.record_id, _QUALITY)
+        fields = _record_fields(stored, _QUALITY)
+        key = await self._record_key_or_fail(stored, Action.ANNOTATE, fields)
+        comment = annotating.seal_text(key, annotating.COMMENT_FIELD, score.comment.strip())
+        row = StoredScore(sample_id, score.record_id, self.person.login, _now(),
+                          annotating.scores_json(score), comment)  # fmt: skip
+        event = self._event("sample.score", **fields, criteria={"sample": sample_id,
+                            **dict(score.scores)})  # fmt: skip
+        await self._index.add_score(row, event)
+        await self._count_event()
+
+    async def scores(self, sample_id: int) -> list[RecordedScore]:
+        """Every score given in the sample (in scope), comments decrypted; audited."""
+        await self._authorize(Action.ANNOTATION_READ, target=f"sample:{sample_id}")
+        out: list[RecordedScore] = []
+        for row in await self._index.scores(sample_id):
+            stored = await self._index.get_recording(row.record_id)
+            if stored is None or not self.person.sees_org(stored.summary.org):
+                continue
+            out.append(annotating.recorded_score(row, await self._record_key(stored)))
+        await self._audit("sample.scores", target=f"sample:{sample_id}", result_count=len(out))
+        return out
 
     # -- persons ------------------------------------------------------------------
 
@@ -771,6 +1162,10 @@ def _transcript(key: RecordKey, blob: bytes | None) -> tuple[TranscriptLine, ...
 
 def _decrypt_text(key: RecordKey, field: str, blob: bytes | None) -> str | None:
     return None if blob is None else decrypt_field(key, field, blob).decode()
+
+
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
 
 
 def _iso_date(day: date | None) -> str | None:

@@ -33,8 +33,12 @@ class Action(enum.StrEnum):
     RECORD_OPEN = "record.open"  # metadata and transcript of one recording
     PHONE_REVEAL = "phone.reveal"
     AUDIO_PLAY = "audio.play"
-    ANNOTATE = "annotate"  # notes, tags, scores
+    ANNOTATE = "annotate"  # notes, tags, coaching samples and scores
+    ANNOTATION_READ = "annotation.read"  # notes (with their history), tags, samples
+    WITHDRAWN_READ = "note.withdrawn.read"  # notes their authors withdrew
     CASE_MANAGE = "case.manage"
+    CASE_READ = "case.read"
+    CASE_EXPORT = "case.export"  # a case file written out of the register
     DISCLOSE = "disclose"  # export a copy to someone outside the register
     PERSON_READ = "person.read"
     PERSON_MANAGE = "person.manage"
@@ -59,7 +63,15 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PHONE_REVEAL: frozenset({_S, _D}),
     Action.AUDIO_PLAY: frozenset({_S, _R, _D}),
     Action.ANNOTATE: frozenset({_S, _R}),
+    # Issue 7: "admins and the DPO read" annotations; a withdrawn note stays for them
+    # (an admin answers for the register, the DPO for what was written about a person).
+    Action.ANNOTATION_READ: frozenset({_A, _S, _R, _D}),
+    Action.WITHDRAWN_READ: frozenset({_A, _D}),
     Action.CASE_MANAGE: frozenset({_S}),
+    # Reviewers do not handle feedback, so they do not read its findings either.
+    Action.CASE_READ: frozenset({_A, _S, _D}),
+    # A case file leaves the register: those who handle cases, and the DPO who discloses.
+    Action.CASE_EXPORT: frozenset({_S, _D}),
     Action.DISCLOSE: frozenset({_D}),
     Action.PERSON_READ: frozenset({_A, _D}),
     Action.PERSON_MANAGE: frozenset({_A}),

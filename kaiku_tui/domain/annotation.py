@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import UsageError
 
 # The managed vocabulary: tags with an agreed meaning, offered first in the lists.
@@ -74,6 +75,45 @@ class NoteVersion:
     withdrawn: bool = False
 
 
+@dataclass(frozen=True)
+class Note:
+    """A note with its whole history, oldest version first; the last one is current."""
+
+    note_id: int
+    record_id: int
+    versions: tuple[NoteVersion, ...]
+
+    @property
+    def current(self) -> NoteVersion:
+        return self.versions[-1]
+
+    @property
+    def author(self) -> str:
+        return self.versions[0].author
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.current.withdrawn
+
+
+@dataclass(frozen=True)
+class TagCount:
+    """A tag of the vocabulary with how many recordings carry it (managed first in lists)."""
+
+    tag: str
+    count: int
+    managed: bool
+    meaning: str = ""
+
+
+def vocabulary(in_use: Sequence[tuple[str, int]]) -> list[TagCount]:
+    """The managed tags (used or not) first, then the free tags in use, by name."""
+    counts = dict(in_use)
+    managed = [TagCount(t, counts.get(t, 0), True, m) for t, m in MANAGED_TAGS.items()]
+    free = [TagCount(t, n, False) for t, n in sorted(counts.items()) if t not in MANAGED_TAGS]
+    return managed + free
+
+
 def check_note_text(text: str) -> str:
     body = text.strip()
     if not body:
@@ -122,6 +162,50 @@ class FeedbackCase:
     records: tuple[int, ...] = field(default=())
 
 
+def check_case_ref(text: str) -> str:
+    ref = text.strip()
+    if not ref or len(ref) > 80 or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise UsageError(f"case reference {text!r}: 1 to 80 characters, no spaces or controls")
+    return ref
+
+
+def check_case_text(what: str, text: str, limit: int = 20_000) -> str:
+    body = text.strip()
+    if len(body) > limit:
+        raise UsageError(f"{what} is at most {limit:,} characters ({len(body):,} given)")
+    return body
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: CaseStatus | None = None
+    orgs: tuple[str, ...] = ()  # empty: every organisation in the person's scope
+    before_id: int | None = None  # the next page: ids below the last one shown
+    limit: int = 200
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 10_000:
+            raise UsageError(f"limit {self.limit} is not between 1 and 10,000")
+
+    def criteria(self) -> dict[str, object]:
+        out: dict[str, object] = {"limit": self.limit}
+        if self.before_id is not None:
+            out["before_id"] = self.before_id
+        if self.status is not None:
+            out["status"] = self.status.value
+        if self.orgs:
+            out["orgs"] = list(self.orgs)
+        return out
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """What `cases export` writes: the case, its findings, its recordings' metadata."""
+
+    case: FeedbackCase
+    recordings: tuple[RecordingSummary, ...]
+
+
 CRITERIA = ("greeting", "understanding", "accuracy", "empathy", "closing")
 
 
@@ -152,3 +236,62 @@ def draw_sample(candidates: Sequence[int], per_agent: int, seed: int) -> list[in
         raise UsageError(f"a sample needs at least one recording per agent ({per_agent} given)")
     pool = sorted(set(candidates))
     return sorted(random.Random(seed).sample(pool, min(per_agent, len(pool))))
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What a coaching sample is drawn from: agents, a date range, duration bounds, N, seed."""
+
+    agents: tuple[str, ...]
+    started_from: int  # UTC epoch seconds, inclusive
+    started_before: int  # exclusive
+    per_agent: int
+    seed: int
+    min_duration: int | None = None
+    max_duration: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.agents:
+            raise UsageError("a sample needs at least one agent")
+        if self.started_from >= self.started_before:
+            raise UsageError("the sample's date range is empty: 'from' is not before 'to'")
+        if self.per_agent < 1:
+            raise UsageError(f"a sample needs at least one recording per agent ({self.per_agent})")
+
+    def criteria(self) -> dict[str, object]:
+        return {
+            "agents": list(self.agents), "from": self.started_from, "before": self.started_before,
+            "per_agent": self.per_agent, "seed": self.seed, "min_duration": self.min_duration,
+            "max_duration": self.max_duration,
+        }  # fmt: skip
+
+    @classmethod
+    def from_criteria(cls, data: dict[str, object]) -> SampleSpec:
+        def num(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else int(str(value))
+
+        agents = data.get("agents")
+        return cls(
+            tuple(str(a) for a in agents) if isinstance(agents, list) else (),
+            num("from") or 0, num("before") or 0, num("per_agent") or 0, num("seed") or 0,
+            num("min_duration"), num("max_duration"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CoachingSample:
+    """A drawn sample: who drew it, when, from what, and the recordings drawn, in order."""
+
+    id: int
+    drawn_by: str
+    drawn_at: int
+    spec: SampleSpec
+    record_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RecordedScore:
+    scorer: str
+    scored_at: int
+    score: Score

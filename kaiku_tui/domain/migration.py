@@ -23,6 +23,14 @@ READ_ONLY_ACTIONS = frozenset(
         "audit.read",
         "audit.verify",
         "register.migrate",  # a copy changes the target, never the source
+        # annotations read, and a case file written out, change nothing in the register
+        "note.read",
+        "tag.list",
+        "case.list",
+        "case.read",
+        "case.export",
+        "sample.read",
+        "sample.scores",
     }
 )
 

@@ -76,6 +76,58 @@ class Export(abc.ABC):
 
 
 @dataclass(frozen=True)
+class StoredNote:
+    """One version of a note as stored; the text as ciphertext (None: withdrawn)."""
+
+    note_id: int  # 0 for the first version of a new note: the index assigns it
+    version: int
+    record_id: int
+    author: str
+    written_at: int  # UTC epoch seconds
+    at_s: float | None
+    message: int | None
+    withdrawn: bool
+    text_enc: bytes | None
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A feedback case as stored: findings and resolution as ciphertext under its own key."""
+
+    id: int  # 0 for a new case
+    org: str
+    ref: str
+    received: str  # ISO date
+    summary: str
+    status: str
+    owner: str
+    wrapped_key: bytes | None
+    findings_enc: bytes | None = None
+    resolution_enc: bytes | None = None
+    records: tuple[int, ...] = ()  # linked recordings (get_case only; lists leave it empty)
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    id: int  # 0 for a new sample
+    drawn_by: str
+    drawn_at: int
+    seed: int
+    criteria: str  # JSON: what was asked
+    record_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    sample_id: int
+    record_id: int
+    scorer: str
+    scored_at: int
+    scores: str  # JSON: {criterion: 1..5}
+    comment_enc: bytes | None
+
+
+@dataclass(frozen=True)
 class AddResult:
     added: int
     duplicates: int
@@ -204,6 +256,65 @@ class Index(abc.ABC):
         of rows spread over the result's date range), so a scrollbar lands
         near where it was dropped in constant time at any result size.
         """
+
+    # -- annotations: notes, tags, feedback cases, coaching samples ------------------------
+    # Every change is one transaction with its event; a duplicate is a UsageError.
+
+    @abc.abstractmethod
+    async def add_note(self, note: StoredNote, event: AuditEvent) -> int:
+        """Add a version (a new note when `note_id` is 0); return the note's id. A version
+        that exists already (someone edited first) is a UsageError."""
+
+    @abc.abstractmethod
+    async def notes(self, record_id: int) -> list[StoredNote]:
+        """Every version of every note on the recording, by note id, then version."""
+
+    @abc.abstractmethod
+    async def note_history(self, note_id: int) -> list[StoredNote]:
+        """The versions of one note, oldest first (empty: no such note)."""
+
+    @abc.abstractmethod
+    async def set_tag(self, record_id: int, tag: str, present: bool, event: AuditEvent) -> bool:
+        """Add (`present`) or remove a tag; False if it was already so (the event stays)."""
+
+    @abc.abstractmethod
+    async def tag_counts(self, orgs: tuple[str, ...]) -> list[tuple[str, int]]:
+        """Every tag in use with its number of recordings (within `orgs`; empty: all)."""
+
+    @abc.abstractmethod
+    async def add_case(self, case: StoredCase, event: AuditEvent) -> int:
+        """Insert a case; (org, ref) taken is a UsageError. Returns its id."""
+
+    @abc.abstractmethod
+    async def update_case(self, case: StoredCase, event: AuditEvent) -> None:
+        """Replace status, owner, findings and resolution of the case `case.id`."""
+
+    @abc.abstractmethod
+    async def link_case(self, case_id: int, record_ids: Sequence[int], event: AuditEvent) -> int:
+        """Link recordings to a case; return how many links are new."""
+
+    @abc.abstractmethod
+    async def get_case(self, case_id: int) -> StoredCase | None: ...
+
+    @abc.abstractmethod
+    async def list_cases(
+        self, status: str | None, orgs: tuple[str, ...], *, before_id: int | None, limit: int
+    ) -> list[StoredCase]:
+        """Up to `limit` cases with ids below `before_id`, newest first, in a status and
+        organisations if given (a keyset page; records left empty)."""
+
+    @abc.abstractmethod
+    async def add_sample(self, sample: StoredSample, event: AuditEvent) -> int: ...
+
+    @abc.abstractmethod
+    async def get_sample(self, sample_id: int) -> StoredSample | None: ...
+
+    @abc.abstractmethod
+    async def add_score(self, score: StoredScore, event: AuditEvent) -> None:
+        """A scorer scores a sampled recording once; a second time is a UsageError."""
+
+    @abc.abstractmethod
+    async def scores(self, sample_id: int) -> list[StoredScore]: ...
 
     # -- copying a whole register (kaiku-tui migrate) ------------------------------------
 

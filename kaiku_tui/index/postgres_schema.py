@@ -215,4 +215,95 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY person_changed_by_admin ON person FOR UPDATE
         USING ((SELECT kaiku_is_admin()));
     """,
+    # 4: annotations (docs/ARCHITECTURE.md, "Annotations"). Tags stay in recording_tag.
+    r"""
+    -- A note is a chain of versions, never updated: an edit or a withdrawal adds a
+    -- row. A note's id is the row id of its first version (first_id NULL there).
+    CREATE TABLE note (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        first_id bigint REFERENCES note(id),
+        version integer NOT NULL CHECK (version >= 1),
+        recording_id bigint NOT NULL REFERENCES recording(id),
+        author text NOT NULL,
+        written_at bigint NOT NULL,
+        at_s double precision,
+        message integer,
+        withdrawn boolean NOT NULL DEFAULT false,
+        text_enc bytea
+    );
+    CREATE UNIQUE INDEX note_version ON note ((coalesce(first_id, id)), version);
+    CREATE INDEX note_by_recording ON note (recording_id, id);
+
+    CREATE TABLE feedback_case (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        org text COLLATE "C" NOT NULL REFERENCES organisation(code),
+        ref text NOT NULL,
+        received text NOT NULL,
+        summary text NOT NULL,
+        status text NOT NULL,
+        owner text NOT NULL DEFAULT '',
+        wrapped_key bytea,
+        findings_enc bytea,
+        resolution_enc bytea,
+        UNIQUE (org, ref)
+    );
+    CREATE INDEX feedback_case_by_status ON feedback_case (status, id);
+
+    CREATE TABLE case_link (
+        case_id bigint NOT NULL REFERENCES feedback_case(id),
+        recording_id bigint NOT NULL REFERENCES recording(id),
+        PRIMARY KEY (case_id, recording_id)
+    );
+    CREATE INDEX case_link_by_recording ON case_link (recording_id, case_id);
+
+    CREATE TABLE coaching_sample (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        drawn_by text NOT NULL,
+        drawn_at bigint NOT NULL,
+        seed bigint NOT NULL,
+        criteria text NOT NULL,
+        record_ids text NOT NULL
+    );
+
+    CREATE TABLE sample_score (
+        sample_id bigint NOT NULL REFERENCES coaching_sample(id),
+        recording_id bigint NOT NULL REFERENCES recording(id),
+        scorer text NOT NULL,
+        scored_at bigint NOT NULL,
+        scores text NOT NULL,
+        comment_enc bytea,
+        PRIMARY KEY (sample_id, recording_id, scorer)
+    );
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        -- Versions are added, never changed; DELETE for the retention purge only.
+        EXECUTE format('GRANT SELECT, INSERT, DELETE ON note, case_link, sample_score TO %I', app);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON feedback_case TO %I', app);
+        EXECUTE format('GRANT SELECT, INSERT ON coaching_sample TO %I', app);
+    END
+    $migration$;
+
+    -- As recording_tag: a note, a link or a score is seen only with its recording
+    -- (itself under recording_in_scope); a case only in its organisation's scope.
+    ALTER TABLE note ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY note_in_scope ON note
+        USING (EXISTS (SELECT FROM recording r WHERE r.id = recording_id));
+    ALTER TABLE sample_score ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY sample_score_in_scope ON sample_score
+        USING (EXISTS (SELECT FROM recording r WHERE r.id = recording_id));
+    ALTER TABLE feedback_case ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY feedback_case_in_scope ON feedback_case
+        USING ((SELECT kaiku_scope()) = '{}' OR org = ANY ((SELECT kaiku_scope())::text[]));
+    ALTER TABLE case_link ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY case_link_in_scope ON case_link
+        USING (EXISTS (SELECT FROM feedback_case c WHERE c.id = case_id)
+               AND EXISTS (SELECT FROM recording r WHERE r.id = recording_id));
+    -- A sample names recordings by id only; any active person of the register.
+    ALTER TABLE coaching_sample ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY coaching_sample_by_persons ON coaching_sample
+        USING ((SELECT kaiku_scope()) IS NOT NULL);
+    """,
 )

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     Connection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
 
 DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
-_FOLLOW_IDS = (
-    "SELECT setval(pg_get_serial_sequence('recording', 'id'), max(id)) FROM recording "
+# Every table with an identity column; one statement each, run as one script.
+_FOLLOW_IDS = ";".join(
+    f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), max(id)) FROM {t} "
     "HAVING max(id) IS NOT NULL"
+    for t in ("recording", "note", "feedback_case", "coaching_sample")
 )
 
 

@@ -1,5 +1,10 @@
 """SQLite schema, as numbered migrations; `PRAGMA user_version` says which have run.
 
+Migration numbers are shared with `postgres_schema.py`. PostgreSQL's migration 3
+(roles and row-level security) has no SQLite counterpart, so SQLite's is an empty
+script: `_migrate` runs it like any other and `user_version` goes 2 → 3 → 4, so
+the same number means the same tables on both backends.
+
 Indexes are chosen for the browse queries (docs/ARCHITECTURE.md): each sort
 index covers the columns the filters test, so a filtered page is read from the
 index alone and only the page's own rows touch the table.
@@ -95,5 +100,68 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX recording_by_channel_duration
         ON recording (channel, duration_s, started_at, id, direction, org);
+    """,
+    # 3: PostgreSQL's roles and row-level security; nothing to do in SQLite (no logins)
+    "",
+    # 4: annotations (docs/ARCHITECTURE.md, "Annotations"). Tags stay in recording_tag.
+    """
+    -- A note is a chain of versions, never updated: an edit or a withdrawal adds a
+    -- row. A note's id is the row id of its first version (first_id NULL there).
+    CREATE TABLE note (
+        id INTEGER PRIMARY KEY,
+        first_id INTEGER REFERENCES note(id),
+        version INTEGER NOT NULL CHECK (version >= 1),
+        recording_id INTEGER NOT NULL REFERENCES recording(id),
+        author TEXT NOT NULL,
+        written_at INTEGER NOT NULL,
+        at_s REAL,
+        message INTEGER,
+        withdrawn INTEGER NOT NULL DEFAULT 0,
+        text_enc BLOB
+    ) STRICT;
+    CREATE UNIQUE INDEX note_version ON note (coalesce(first_id, id), version);
+    CREATE INDEX note_by_recording ON note (recording_id, id);
+
+    CREATE TABLE feedback_case (
+        id INTEGER PRIMARY KEY,
+        org TEXT NOT NULL REFERENCES organisation(code),
+        ref TEXT NOT NULL,
+        received TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        status TEXT NOT NULL,
+        owner TEXT NOT NULL DEFAULT '',
+        wrapped_key BLOB,
+        findings_enc BLOB,
+        resolution_enc BLOB,
+        UNIQUE (org, ref)
+    ) STRICT;
+    CREATE INDEX feedback_case_by_status ON feedback_case (status, id);
+
+    CREATE TABLE case_link (
+        case_id INTEGER NOT NULL REFERENCES feedback_case(id),
+        recording_id INTEGER NOT NULL REFERENCES recording(id),
+        PRIMARY KEY (case_id, recording_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX case_link_by_recording ON case_link (recording_id, case_id);
+
+    -- What was asked (criteria as JSON) and what was drawn, so a sample can be redrawn.
+    CREATE TABLE coaching_sample (
+        id INTEGER PRIMARY KEY,
+        drawn_by TEXT NOT NULL,
+        drawn_at INTEGER NOT NULL,
+        seed INTEGER NOT NULL,
+        criteria TEXT NOT NULL,
+        record_ids TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE sample_score (
+        sample_id INTEGER NOT NULL REFERENCES coaching_sample(id),
+        recording_id INTEGER NOT NULL REFERENCES recording(id),
+        scorer TEXT NOT NULL,
+        scored_at INTEGER NOT NULL,
+        scores TEXT NOT NULL,
+        comment_enc BLOB,
+        PRIMARY KEY (sample_id, recording_id, scorer)
+    ) STRICT;
     """,
 )

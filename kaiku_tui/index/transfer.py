@@ -51,6 +51,27 @@ RECORDING = Table(
     bools=(15, 16),
 )  # fmt: skip
 RECORDING_TAG = Table("recording_tag", ("recording_id", "tag"), grouped=True)
+# Annotations (migration 4). A note's versions name their first row, which has a smaller id.
+NOTE = Table(
+    "note",
+    ("id", "first_id", "version", "recording_id", "author", "written_at", "at_s", "message",
+     "withdrawn", "text_enc"),
+    bools=(8,),
+)  # fmt: skip
+FEEDBACK_CASE = Table(
+    "feedback_case",
+    ("id", "org", "ref", "received", "summary", "status", "owner", "wrapped_key",
+     "findings_enc", "resolution_enc"),
+)  # fmt: skip
+CASE_LINK = Table("case_link", ("case_id", "recording_id"), grouped=True)
+COACHING_SAMPLE = Table(
+    "coaching_sample", ("id", "drawn_by", "drawn_at", "seed", "criteria", "record_ids")
+)
+SAMPLE_SCORE = Table(
+    "sample_score",
+    ("sample_id", "recording_id", "scorer", "scored_at", "scores", "comment_enc"),
+    grouped=True,
+)
 AUDIT_EVENT = Table("audit_event", ("seq", "body", "prev_hash", "hash", "mac"))
 
 # In the order a copy writes them: organisations before their recordings, recordings
@@ -61,6 +82,11 @@ TABLES: tuple[Table, ...] = (
     ORGANISATION,
     RECORDING,
     RECORDING_TAG,
+    NOTE,
+    FEEDBACK_CASE,
+    CASE_LINK,
+    COACHING_SAMPLE,
+    SAMPLE_SCORE,
     AUDIT_EVENT,
 )
 BY_NAME = {t.name: t for t in TABLES}

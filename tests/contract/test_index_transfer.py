@@ -90,3 +90,39 @@ async def test_import_keeps_ids_and_bytes_and_new_rows_follow(index: Index) -> N
     await index.add_recordings([stored], event("ingest"))
     page = await index.page(RecordingFilter(), Sort(SortKey.DATE, False), limit=10)
     assert [r.id for r in page.rows] == [41, 42]  # the next id follows the copied ones
+
+
+async def test_annotations_are_copied_and_new_ones_follow(index: Index) -> None:
+    """Migration 4's tables move with their ids (a note's versions name their first row)."""
+    from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample
+
+    org = ("HKI", "Helsinki", None, None, None, b"k", "key-1")
+    rec = (41, "HKI", 0, 0, 1_700_000_000, 61, "a", "q", "s-41", "", None, None, None, None,
+           None, False, False, None)  # fmt: skip
+    rows = {
+        "organisation": [org],
+        "recording": [rec],
+        "note": [
+            (5, None, 1, 41, "rev", 1_760_000_000, 12.5, None, False, b"\x00v1"),
+            (9, 5, 2, 41, "rev", 1_760_000_100, 12.5, None, True, None),
+        ],
+        "feedback_case": [(3, "HKI", "PAL-1", "2026-05-02", "s", "open", "sup", b"w", b"f", None)],
+        "case_link": [(3, 41)],
+        "coaching_sample": [(2, "rev", 1_760_000_000, 7, "{}", "[41]")],
+        "sample_score": [(2, 41, "rev", 1_760_000_200, '{"empathy": 4}', None)],
+    }
+    for name, batch in rows.items():
+        await index.import_rows(name, batch)
+    await index.finish_import("migration", [("master_key_id", "key-1")])
+    tables = await exported(index, 5)
+    for name, batch in rows.items():
+        assert [r for b in tables[name] for r in b] == batch, name
+    assert [(v.note_id, v.version, v.withdrawn) for v in await index.note_history(5)] == [
+        (5, 1, False), (5, 2, True),
+    ]  # fmt: skip
+    note = StoredNote(0, 1, 41, "rev", 1_760_000_300, None, None, False, b"n")
+    assert await index.add_note(note, event("note.add")) > 9
+    case = StoredCase(0, "HKI", "PAL-2", "2026-05-03", "s", "open", "sup", b"w")
+    assert await index.add_case(case, event("case.add")) > 3
+    sample = StoredSample(0, "rev", 1_760_000_400, 8, "{}", (41,))
+    assert await index.add_sample(sample, event("sample.draw")) > 2

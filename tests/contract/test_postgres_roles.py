@@ -123,6 +123,12 @@ async def test_the_app_role_holds_exactly_its_privileges(register: Register) -> 
         "organisation": "INSERT,SELECT,UPDATE",
         "recording": "DELETE,INSERT,SELECT,UPDATE",
         "recording_tag": "DELETE,INSERT,SELECT,UPDATE",
+        # Migration 4: versions are added, never changed; DELETE for retention purges.
+        "note": "DELETE,INSERT,SELECT",
+        "case_link": "DELETE,INSERT,SELECT",
+        "sample_score": "DELETE,INSERT,SELECT",
+        "feedback_case": "DELETE,INSERT,SELECT,UPDATE",
+        "coaching_sample": "INSERT,SELECT",
     }
 
 
@@ -293,3 +299,49 @@ async def test_a_migration_an_application_login_may_not_run_is_a_clear_error(
             await owner.close()
     assert f"needs migration 3 of {len(MIGRATIONS)}, which only the owner" in str(caught.value)
     assert str(caught.value).endswith("open it once as the owner")
+
+
+# -- annotations (migration 4): notes, cases and links under the same scope -------------
+
+
+async def test_annotations_are_seen_only_in_scope(register: Register) -> None:
+    """As the owner: a note and a case in every organisation, each case linked to a
+    recording of its own organisation. Each login then sees only its organisations'."""
+    owner = await asyncpg.connect(register.dsn)
+    try:
+        for code in ORGS:
+            rid = await owner.fetchval("SELECT min(id) FROM recording WHERE org = $1", code)
+            await owner.execute(
+                "INSERT INTO note (version, recording_id, author, written_at, text_enc) "
+                "VALUES (1, $1, 'x', 0, '\\x00')",
+                rid,
+            )
+            case = await owner.fetchval(
+                "INSERT INTO feedback_case (org, ref, received, summary, status) "
+                "VALUES ($1, 'R', '2026-01-01', 's', 'open') RETURNING id",
+                code,
+            )
+            await owner.execute("INSERT INTO case_link VALUES ($1, $2)", case, rid)
+    finally:
+        await owner.close()
+    seen = {"hki": {"HKI"}, "two": {"PIRHA", "VARHA"}, "dpo": set(ORGS), "stranger": set()}
+    for who, orgs in seen.items():
+        conn = await register.connect(who)
+        try:
+            cases = set(await values(conn, "SELECT org FROM feedback_case"))
+            notes = await values(
+                conn, "SELECT r.org FROM note n JOIN recording r ON r.id = n.recording_id"
+            )
+            links = await values(conn, "SELECT count(*) FROM case_link")
+            assert cases == orgs and set(notes) == orgs and links == [len(orgs)], who
+            assert await values(conn, "SELECT count(*) FROM note") == [len(orgs)], who
+            if who == "hki":
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(
+                        "INSERT INTO feedback_case (org, ref, received, summary, status) "
+                        "VALUES ('VARHA', 'X', '2026-01-01', 's', 'open')"
+                    )
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute("UPDATE note SET author = 'y'")
+        finally:
+            await conn.close()

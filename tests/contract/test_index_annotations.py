@@ -1,0 +1,162 @@
+"""Notes, tags, feedback cases and coaching samples through the index, on every backend.
+
+Each change lands with its audit event or not at all: a change the database
+refuses (a foreign key, a duplicate) leaves the audit head where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
+from kaiku_tui.errors import StoreError, UsageError
+from kaiku_tui.index.base import Index, StoredCase, StoredNote, StoredSample, StoredScore
+from tests.contract.rows import event, recording, stored_org
+
+CIPHER = bytes(range(256)) + b"\x00"  # every byte value and a NUL: not text
+
+
+async def two_recordings(index: Index) -> tuple[int, int]:
+    for code in ("HKI", "PIRHA"):
+        await index.add_org(stored_org(code), event("org.add"))
+    rows = [
+        recording("a", 1_750_000_000, 60, tags=("complaint",)),
+        recording("b", 1_750_000_600, 90, org="PIRHA"),
+    ]
+    await index.add_recordings(rows, event("ingest"))
+    page = await index.page(RecordingFilter(), Sort(SortKey.DATE, False), limit=10)
+    ids = [r.id for r in page.rows]
+    return ids[0], ids[1]
+
+
+def note(record_id: int, note_id: int = 0, version: int = 1, **changes: object) -> StoredNote:
+    base = StoredNote(note_id, version, record_id, "rev.laine", 1_760_000_000, 12.5, None, False,
+                      CIPHER)  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def head_seq(index: Index) -> int:
+    head = await index.audit_head()
+    return head[0] if head else 0
+
+
+async def test_note_versions_are_kept_in_order(index: Index) -> None:
+    a, b = await two_recordings(index)
+    first = await index.add_note(note(a), event("note.add"))
+    other = await index.add_note(note(a, at_s=None, message=3), event("note.add"))
+    assert other != first
+    await index.add_note(note(a, first, 2, text_enc=b"v2"), event("note.edit"))
+    withdrawn = note(a, first, 3, withdrawn=True, text_enc=None, at_s=None)
+    await index.add_note(withdrawn, event("note.withdraw"))
+    history = await index.note_history(first)
+    assert [(v.version, v.withdrawn, v.text_enc) for v in history] == [
+        (1, False, CIPHER), (2, False, b"v2"), (3, True, None),
+    ]  # fmt: skip
+    assert history[0] == note(a, first)
+    assert history[2] == replace(withdrawn, note_id=first)
+    on_a = await index.notes(a)
+    versions = [(n.note_id, n.version) for n in on_a]
+    assert versions == [(first, 1), (first, 2), (first, 3), (other, 1)]
+    assert on_a[3].message == 3 and on_a[3].at_s is None
+    assert await index.notes(b) == [] and await index.note_history(9999) == []
+
+
+async def test_a_version_taken_is_refused_with_its_event(index: Index) -> None:
+    a, _ = await two_recordings(index)
+    first = await index.add_note(note(a), event("note.add"))
+    await index.add_note(note(a, first, 2), event("note.edit"))
+    before = await head_seq(index)
+    with pytest.raises(UsageError, match="version 2 already"):
+        await index.add_note(note(a, first, 2), event("note.edit"))
+    assert await head_seq(index) == before
+    assert len(await index.note_history(first)) == 2
+
+
+async def test_a_note_on_no_recording_leaves_no_event(index: Index) -> None:
+    await two_recordings(index)
+    before = await head_seq(index)
+    with pytest.raises(StoreError):
+        await index.add_note(note(424242), event("note.add"))
+    assert await head_seq(index) == before
+
+
+async def test_tags_added_and_removed_with_their_events(index: Index) -> None:
+    a, b = await two_recordings(index)
+    before = await head_seq(index)
+    assert await index.set_tag(b, "good-example", True, event("tag.add"))
+    assert not await index.set_tag(b, "good-example", True, event("tag.add"))
+    assert await index.set_tag(a, "good-example", True, event("tag.add"))
+    assert await index.set_tag(a, "complaint", False, event("tag.remove"))
+    assert not await index.set_tag(a, "complaint", False, event("tag.remove"))
+    assert await head_seq(index) == before + 5
+    assert await index.tag_counts(()) == [("good-example", 2)]
+    assert await index.tag_counts(("PIRHA",)) == [("good-example", 1)]
+    stored = await index.get_recording(a)
+    assert stored is not None and stored.summary.tags == ("good-example",)
+    with pytest.raises(StoreError):
+        await index.set_tag(424242, "complaint", True, event("tag.add"))
+    assert await head_seq(index) == before + 5
+
+
+def case(org: str = "HKI", ref: str = "PAL-1", **changes: object) -> StoredCase:
+    base = StoredCase(0, org, ref, "2026-05-02", "Soittaja ei saanut apua", "open", "", CIPHER)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def test_cases_round_trip_link_and_list(index: Index) -> None:
+    a, b = await two_recordings(index)
+    one = await index.add_case(case(), event("case.add"))
+    two = await index.add_case(case("PIRHA", "PAL-1"), event("case.add"))
+    assert await index.link_case(one, [a, b, a], event("case.link")) == 2
+    assert await index.link_case(one, [b], event("case.link")) == 0
+    got = await index.get_case(one)
+    assert got == case(id=one, records=tuple(sorted((a, b))))
+    changed = replace(got, status="investigating", owner="sup.mäkinen", findings_enc=b"f",
+                      resolution_enc=b"r")  # fmt: skip
+    await index.update_case(changed, event("case.move"))
+    assert await index.get_case(one) == changed
+    def ids(found: list[StoredCase]) -> list[int]:
+        return [c.id for c in found]
+
+    assert ids(await index.list_cases(None, (), before_id=None, limit=10)) == [two, one]
+    assert ids(await index.list_cases(None, (), before_id=None, limit=1)) == [two]
+    assert ids(await index.list_cases(None, (), before_id=two, limit=1)) == [one]
+    assert ids(await index.list_cases("open", (), before_id=None, limit=10)) == [two]
+    hki = await index.list_cases(None, ("HKI",), before_id=None, limit=10)
+    assert ids(hki) == [one] and hki[0].records == ()
+    assert await index.get_case(9999) is None
+
+
+async def test_case_changes_refused_leave_no_event(index: Index) -> None:
+    a, _ = await two_recordings(index)
+    one = await index.add_case(case(), event("case.add"))
+    before = await head_seq(index)
+    with pytest.raises(UsageError, match="exists already"):
+        await index.add_case(case(summary="again"), event("case.add"))
+    with pytest.raises(StoreError):  # the second recording does not exist: neither link lands
+        await index.link_case(one, [a, 424242], event("case.link"))
+    with pytest.raises(UsageError, match="does not exist"):
+        await index.update_case(case(id=9999), event("case.move"))
+    assert await head_seq(index) == before
+    got = await index.get_case(one)
+    assert got is not None and got.records == ()
+
+
+async def test_samples_and_scores(index: Index) -> None:
+    a, b = await two_recordings(index)
+    criteria = json.dumps({"agents": ["agent-0"], "per_agent": 2})
+    sample = StoredSample(0, "rev.laine", 1_760_000_000, 7, criteria, (a, b))
+    sid = await index.add_sample(sample, event("sample.draw"))
+    assert await index.get_sample(sid) == replace(sample, id=sid)
+    score = StoredScore(sid, a, "rev.laine", 1_760_000_100, '{"empathy": 4}', CIPHER)
+    await index.add_score(score, event("sample.score"))
+    before = await head_seq(index)
+    with pytest.raises(UsageError, match="scored already"):
+        await index.add_score(score, event("sample.score"))
+    assert await head_seq(index) == before
+    await index.add_score(replace(score, scorer="rev.other"), event("sample.score"))
+    assert await index.scores(sid) == [score, replace(score, scorer="rev.other")]
+    assert await index.get_sample(9999) is None
