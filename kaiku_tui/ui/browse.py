@@ -40,6 +40,7 @@ from kaiku_tui.ui.modals import PurposeScreen
 from kaiku_tui.ui.presets import histogram_edges
 from kaiku_tui.ui.recording_list import Fetcher, RecordingList
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.tags import choose_and_tag
 from kaiku_tui.ui.window import Fetch, Move
 
 PAGE = 100
@@ -56,6 +57,7 @@ class BrowseScreen(Screen[None]):
         Binding("x", "clear_filters", "bind.clear"),
         Binding("a", "audit_log", "bind.audit"),
         Binding("m", "admin", "bind.admin"),
+        Binding("t", "tag", "bind.tag"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -240,7 +242,20 @@ class BrowseScreen(Screen[None]):
             return self.register.person.may(Action.AUDIT_READ)
         if action == "admin":
             return self.register.person.may(Action.MAINTAIN)
+        if action == "tag":
+            return self.register.person.may(Action.ANNOTATE)
         return True
+
+    @work(exclusive=True, group="tag", exit_on_error=False)
+    async def action_tag(self) -> None:
+        """Tag the recording under the cursor (or take a tag off), with one key."""
+        row = self.query_one(RecordingList).current
+        if row is None:
+            return
+        purpose = self.purposes.get(row.id, Purpose.QUALITY)
+        changed = await choose_and_tag(self.app, self.register, self.texts, row, purpose)
+        if changed is not None:
+            self.query_one(RecordingList).update_row(changed)
 
     def action_admin(self) -> None:
         from kaiku_tui.ui.admin import AdminScreen

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -28,7 +28,7 @@ from textual.worker import Worker
 from kaiku_tui.audio.player import PlayedSpan, Player, PlayerEvent
 from kaiku_tui.audio.sinks import choose_sink
 from kaiku_tui.domain import phone as phones
-from kaiku_tui.domain.access import Purpose
+from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
 from kaiku_tui.recorded_audio import RecordingAudio
@@ -37,6 +37,7 @@ from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.player import PlayerBar, spoken_line
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.tags import choose_and_tag
 
 _ROLE_KEY = {
     Speaker.CUSTOMER: "conv.customer",
@@ -145,6 +146,7 @@ class ConversationScreen(Screen[None]):
         Binding("N", "step(-1)", "bind.previous"),
         Binding("r", "reveal", "bind.reveal"),
         Binding("space", "listen", "bind.listen"),
+        Binding("t", "tag", "bind.tag"),
         Binding("j,down", "scroll(1)", "bind.down", show=False),
         Binding("k,up", "scroll(-1)", "bind.up", show=False),
     ]
@@ -375,6 +377,19 @@ class ConversationScreen(Screen[None]):
             return
         self._stop_listening()
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tag":
+            return self.register.person.may(Action.ANNOTATE)
+        return True
+
+    @work(exclusive=True, group="tag", exit_on_error=False)
+    async def action_tag(self) -> None:
+        summary = self.recording.summary
+        changed = await choose_and_tag(self.app, self.register, self.texts, summary, self.purpose)
+        if changed is not None:
+            self.recording = replace(self.recording, summary=changed)
+            self.query_one("#meta", Static).update(self._meta())
 
     @work(exclusive=True, group="reveal", exit_on_error=False)
     async def action_reveal(self) -> None:

@@ -204,6 +204,14 @@ class RecordingList(ScrollView, can_focus=True):
             self.action_choose()
         self.cursor = number
 
+    def update_row(self, summary: RecordingSummary) -> None:
+        """A row changed (its tags): the loaded copy follows, if it is loaded."""
+        if self.window is not None:
+            for i, row in enumerate(self.window.rows):
+                if row.id == summary.id:
+                    self.window.rows[i] = summary
+            self.refresh()
+
     @property
     def current(self) -> RecordingSummary | None:
         return self.window.row(self.cursor) if self.window else None

@@ -10,16 +10,20 @@ the spelling and audits the change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kaiku_tui.domain.access import Purpose
+from kaiku_tui.domain.annotation import TagCount, check_tag
+from kaiku_tui.domain.recording import RecordingSummary
+from kaiku_tui.register import Register
 from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import Dialog
 from kaiku_tui.ui.safe import untrusted
@@ -33,14 +37,6 @@ class TagChoice:
     add: bool
 
 
-@dataclass(frozen=True)
-class VocabularyTag:
-    tag: str
-    count: int
-    managed: bool
-    meaning: str = ""
-
-
 class TagScreen(Dialog[TagChoice | None]):
     BINDINGS = [Binding("escape", "cancel", "bind.back")]
     DEFAULT_CSS = """
@@ -50,7 +46,7 @@ class TagScreen(Dialog[TagChoice | None]):
     """
 
     def __init__(
-        self, texts: Texts, vocabulary: Sequence[VocabularyTag], carried: Sequence[str]
+        self, texts: Texts, vocabulary: Sequence[TagCount], carried: Sequence[str]
     ) -> None:
         super().__init__(texts)
         self.vocabulary = list(vocabulary)
@@ -101,3 +97,23 @@ class TagScreen(Dialog[TagChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+async def choose_and_tag(
+    app: App[object], register: Register, texts: Texts, row: RecordingSummary, purpose: Purpose
+) -> RecordingSummary | None:
+    """Ask which tag, then put it on or take it off through the register (audited);
+    the row with its new tags, or None when nothing changed."""
+    vocabulary = await register.tags()
+    choice = await app.push_screen_wait(TagScreen(texts, vocabulary, row.tags))
+    if choice is None:
+        return None
+    if choice.add:
+        await register.add_tag(row.id, choice.tag, purpose)
+        tags = (*row.tags, check_tag(choice.tag))
+    else:
+        await register.remove_tag(row.id, choice.tag, purpose)
+        tags = tuple(t for t in row.tags if t != choice.tag)
+    key = "tags.added" if choice.add else "tags.removed"
+    app.notify(texts(key, tag=check_tag(choice.tag)), markup=False)
+    return replace(row, tags=tuple(dict.fromkeys(tags)))
