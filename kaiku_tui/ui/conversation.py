@@ -29,12 +29,14 @@ from kaiku_tui.audio.player import PlayedSpan, Player, PlayerEvent
 from kaiku_tui.audio.sinks import choose_sink
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Purpose
+from kaiku_tui.domain.annotation import Anchor
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import Register
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.notes import NoteScreen, notes_text
 from kaiku_tui.ui.player import PlayerBar, spoken_line
 from kaiku_tui.ui.safe import untrusted
 from kaiku_tui.ui.tags import choose_and_tag
@@ -147,12 +149,15 @@ class ConversationScreen(Screen[None]):
         Binding("r", "reveal", "bind.reveal"),
         Binding("space", "listen", "bind.listen"),
         Binding("t", "tag", "bind.tag"),
+        Binding("o", "note", "bind.note"),
         Binding("j,down", "scroll(1)", "bind.down", show=False),
         Binding("k,up", "scroll(-1)", "bind.up", show=False),
     ]
     DEFAULT_CSS = """
     ConversationScreen #meta { height: auto; padding: 0 1; background: $panel; }
     ConversationScreen #player { height: 1; padding: 0 1; color: $text-muted; }
+    ConversationScreen #notes { height: auto; max-height: 5; padding: 0 1; display: none; }
+    ConversationScreen #notes.-some { display: block; }
     ConversationScreen #transcript { height: 1fr; padding: 0 1; }
     ConversationScreen #find { dock: bottom; display: none; }
     ConversationScreen #find.-shown { display: block; }
@@ -176,6 +181,7 @@ class ConversationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._meta(), id="meta")
+        yield Static(id="notes")
         if self.recording.summary.channel is Channel.CALL:
             yield Static(Text(self._player()), id="player")
         with VerticalScroll(id="transcript"):
@@ -190,6 +196,7 @@ class ConversationScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#transcript").focus()
+        self.load_notes()
 
     # -- what is shown -------------------------------------------------------------
 
@@ -379,9 +386,40 @@ class ConversationScreen(Screen[None]):
         self.dismiss(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "tag":
+        if action in ("tag", "note"):
             return self.register.person.may(Action.ANNOTATE)
         return True
+
+    @work(exclusive=True, group="notes", exit_on_error=False)
+    async def load_notes(self) -> None:
+        if not self.register.person.may(Action.ANNOTATION_READ):
+            return
+        notes = await self.register.notes(self.recording.summary.id, self.purpose)
+        shown = self.query_one("#notes", Static)
+        shown.update(notes_text(notes, self.texts))
+        shown.set_class(bool(notes), "-some")
+
+    def _anchor(self) -> Anchor:
+        """What the person is on: a focused transcript line, else the player, else the whole."""
+        focused = self.focused
+        if isinstance(focused, TranscriptEntry):
+            if self.recording.summary.channel is Channel.CHAT:
+                return Anchor(message=self.recording.transcript.index(focused.line))
+            return Anchor(at_s=focused.line.at)
+        bar = self.player
+        if bar is not None:
+            return Anchor(at_s=round(bar.position, 1))
+        return Anchor()
+
+    @work(exclusive=True, group="note", exit_on_error=False)
+    async def action_note(self) -> None:
+        anchor = self._anchor()
+        text = await self.app.push_screen_wait(NoteScreen(self.texts, anchor))
+        if text is None:
+            return
+        await self.register.add_note(self.recording.summary.id, text, anchor, self.purpose)
+        self.notify(self.texts("notes.added"), markup=False)
+        self.load_notes()
 
     @work(exclusive=True, group="tag", exit_on_error=False)
     async def action_tag(self) -> None:
