@@ -27,6 +27,7 @@ from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import AccessDenied, AuditFailure, KaikuError, StoreError, UsageError
 from kaiku_tui.register import Register
 from kaiku_tui.ui.browse import BrowseScreen
+from kaiku_tui.ui.cases import CasesScreen
 from kaiku_tui.ui.conversation import ConversationScreen
 from kaiku_tui.ui.failures import WorkFailed, pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
@@ -88,7 +89,8 @@ class KaikuApp(App[None]):
             await self.register.close()
 
     @on(BrowseScreen.Opened)
-    def _opened(self, event: BrowseScreen.Opened) -> None:
+    @on(CasesScreen.Opened)
+    def _opened(self, event: BrowseScreen.Opened | CasesScreen.Opened) -> None:
         assert self.register is not None
         screen = ConversationScreen(self.register, self.texts, event.recording, event.purpose)
         self.push_screen(screen)

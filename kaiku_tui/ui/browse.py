@@ -58,6 +58,7 @@ class BrowseScreen(Screen[None]):
         Binding("a", "audit_log", "bind.audit"),
         Binding("m", "admin", "bind.admin"),
         Binding("t", "tag", "bind.tag"),
+        Binding("c", "cases", "bind.cases"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -244,7 +245,14 @@ class BrowseScreen(Screen[None]):
             return self.register.person.may(Action.MAINTAIN)
         if action == "tag":
             return self.register.person.may(Action.ANNOTATE)
+        if action == "cases":
+            return self.register.person.may(Action.CASE_READ)
         return True
+
+    def action_cases(self) -> None:
+        from kaiku_tui.ui.cases import CasesScreen
+
+        self.app.push_screen(CasesScreen(self.register, self.texts))
 
     @work(exclusive=True, group="tag", exit_on_error=False)
     async def action_tag(self) -> None:

@@ -30,6 +30,7 @@ from tests.unit.test_audio_wav import wav
 TODAY = date(2026, 11, 28)
 ADMIN = Identity("admin.aalto")
 SUPERVISOR = Identity("sari.super", "10.0.0.9")
+REVIEWER_LOGIN = "reijo.review"
 DURATIONS = (30, 75, 200, 420, 1000, 3725)
 HOSTILE = (
     "[bold]lihava[/bold] [/ [@click=app.quit]x[/] [link=https://evil.example]linkki[/link] "
@@ -97,6 +98,8 @@ async def build_register(
         await admin.add_org(Organisation("KESKI", "Keski-Uusimaa", None, None))
         roles = frozenset({Role.SUPERVISOR})
         await admin.add_person(Person(SUPERVISOR.login, "Sari Supervisor", roles))
+        reviewer = frozenset({Role.REVIEWER})
+        await admin.add_person(Person(REVIEWER_LOGIN, "Reijo Reviewer", reviewer))
         for org in ("ITU", "KESKI"):
             rows = [r for r in map(recording, days) if r.org == org]
             if rows:
