@@ -17,7 +17,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__, cli_annotations, maintenance_cli
+from kaiku_tui import __version__, cli_annotations, cli_subject, maintenance_cli
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     ashow.add_argument("--json", action="store_true")
 
     cli_annotations.add_parsers(sub)
+    cli_subject.add_parsers(sub)
 
     migrate = sub.add_parser(
         "migrate",
@@ -242,6 +243,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await demo_command(args)
     if args.command == "init":
         return await _init(args)
+    if args.command == "register-description":  # opens the register only if it can
+        return await cli_subject.register_description(args)
     if args.command in maintenance_cli.WITHOUT_REGISTER:
         return await maintenance_cli.run_without_register(args)
     config = load(config_path(args.config, os.environ))
@@ -543,4 +546,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
     **maintenance_cli.HANDLERS,
     **cli_annotations.HANDLERS,
+    **cli_subject.HANDLERS,
 }

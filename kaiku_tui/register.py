@@ -63,6 +63,7 @@ from kaiku_tui.domain.recording import (
     Speaker,
     TranscriptLine,
 )
+from kaiku_tui.domain.subject import PremisesReview
 from kaiku_tui.errors import (
     AccessDenied,
     ConfigError,
@@ -92,6 +93,7 @@ from kaiku_tui.verification import verify_log
 
 if TYPE_CHECKING:
     from kaiku_tui.maintenance.upkeep import Upkeep
+    from kaiku_tui.subject_rights import SubjectRights
 
 _VERIFY_BATCH = 20_000
 _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits overlap)
@@ -126,6 +128,7 @@ class Register:
         self._since_checkpoint = 0
         self._blobs = BlobStore(config.blob_dir)
         self._search_key = master.search_key()  # derived once: an import needs one per row
+        self._premises: PremisesReview | None = None  # subject_rights.py flags a review
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -196,10 +199,25 @@ class Register:
 
         return Upkeep(self, self._index, self._master, self._blobs)
 
+    def subjects(self) -> SubjectRights:
+        """The DPO's facet for data subjects' rights: find, requests, the access copy,
+        the log report, disclosures, review at the premises (subject_rights.py)."""
+        from kaiku_tui.subject_rights import SubjectRights
+
+        return SubjectRights(self, self._index, self._blobs)
+
+    @property
+    def premises(self) -> PremisesReview | None:
+        """The data subject's review at the premises this session is flagged for, if any."""
+        return self._premises
+
     # -- the three steps every method takes ---------------------------------------
 
     def _event(self, action: str, outcome: str = "ok", **fields: Any) -> AuditEvent:
         roles = tuple(sorted(r.value for r in self.person.roles))
+        if self._premises is not None:  # every event of a review says whose and why
+            fields["purpose"] = Purpose.ACCESS_REQUEST.value
+            fields["request_ref"] = self._premises.request_ref
         return _event(self._identity, roles, action, outcome, **fields)
 
     async def _audit(self, action: str, outcome: str = "ok", **fields: Any) -> None:
@@ -226,6 +244,9 @@ class Register:
             roles = ", ".join(sorted(self.person.roles))
             message = f"{self.person.login} ({roles}) may not {action.value}"
             await self._deny(action.value, "role does not permit", message, **fields)
+        if self._premises is not None and not self._premises.permits(action):
+            message = f"a review at the premises is playback only: no {action.value}"
+            await self._deny(action.value, "review at the premises", message, **fields)
 
     async def _authorize_org(self, action: Action, org: str, **fields: Any) -> None:
         await self._authorize(action, org=org, **fields)
@@ -252,6 +273,8 @@ class Register:
             criteria = where.criteria()
             await self._deny(Action.SEARCH.value, "outside scope", message, criteria=criteria)
         bidx = self._bidx(where.phone) if where.phone else None
+        if self._premises is not None:  # a review shows the person's own recordings only
+            bidx = bytes.fromhex(self._premises.subject)
         return where.with_orgs(orgs), bidx
 
     def _bidx(self, e164: str) -> bytes:
@@ -337,6 +360,10 @@ class Register:
             await self._failed(action, err, target=target, purpose=purpose.value)
             raise err
         await self._authorize_org(action, stored.summary.org, target=target, purpose=purpose.value)
+        review = self._premises
+        if review is not None and (stored.phone_bidx or b"").hex() != review.subject:
+            message = f"recording {record_id} is not the data subject's of {review.request_ref}"
+            await self._deny(action.value, "review at the premises", message, target=target)
         return stored
 
     async def open_recording(

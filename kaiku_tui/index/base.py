@@ -20,6 +20,7 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import RecordingSummary
+from kaiku_tui.domain.subject import Disclosure, SubjectRequest
 
 # Search criteria as the index sees them: the phone number, if any, only as its
 # blind index (the register computes it; the index never sees a number).
@@ -315,6 +316,51 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     async def scores(self, sample_id: int) -> list[StoredScore]: ...
+
+    # -- data subjects' rights: requests, disclosures, a person's audit events -----------
+
+    @abc.abstractmethod
+    async def recordings_of_subject(
+        self, phone_bidx: bytes, orgs: tuple[str, ...]
+    ) -> list[StoredRecording]:
+        """Every recording with this number's blind index (within `orgs`; empty: all),
+        oldest first."""
+
+    @abc.abstractmethod
+    async def subject_events(
+        self,
+        subject: str | None,
+        targets: Sequence[str],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """(seq, body) of every audit event whose subject is `subject` or whose target is
+        one of `targets`, at in [since, until) (UTC epoch seconds), once each, by seq."""
+
+    @abc.abstractmethod
+    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
+        """Record a request; a reference taken is a UsageError."""
+
+    @abc.abstractmethod
+    async def subject_request(self, ref: str) -> SubjectRequest | None: ...
+
+    @abc.abstractmethod
+    async def subject_requests(self) -> list[SubjectRequest]:
+        """Unanswered first (oldest receipt first), then answered, newest first."""
+
+    @abc.abstractmethod
+    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
+        """Set the answered date (ISO) of an unanswered request; False if it was answered
+        already (the event stays: the answer was given again)."""
+
+    @abc.abstractmethod
+    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
+        """An entry of the disclosure log; returns its id."""
+
+    @abc.abstractmethod
+    async def disclosures(self, limit: int) -> list[Disclosure]:
+        """The newest `limit` entries of the disclosure log, newest first."""
 
     # -- copying a whole register (kaiku-tui migrate) ------------------------------------
 

@@ -31,9 +31,11 @@ from kaiku_tui.audit.chain import GENESIS, MAX_SEQ, AuditEvent, canonical_body, 
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
+from kaiku_tui.domain.subject import Disclosure, SubjectRequest
 from kaiku_tui.errors import AuditFailure, IndexUnavailable, StoreError, UsageError
 from kaiku_tui.index import annotation_sql as asql
 from kaiku_tui.index import postgres_transfer, rowformat, sql
+from kaiku_tui.index import subject_sql as ssql
 from kaiku_tui.index.base import (
     AddResult,
     AuditRow,
@@ -388,6 +390,67 @@ class PostgresIndex(SqlBrowse, Index):
     async def scores(self, sample_id: int) -> list[StoredScore]:
         return [asql.score_of(tuple(r)) for r in await self._fetch(_SCORES, sample_id)]
 
+    # -- data subjects' rights (subject_sql.py) ------------------------------------------
+
+    async def recordings_of_subject(
+        self, phone_bidx: bytes, orgs: tuple[str, ...]
+    ) -> list[StoredRecording]:
+        query = asql.numbered(
+            f"SELECT {DIALECT.summary}, {rowformat.STORED_COLUMNS} FROM recording r "
+            f"{ssql.SUBJECT_WHERE}{ssql.org_terms(orgs)}{ssql.SUBJECT_ORDER}"
+        )
+        return [rowformat.stored_of(tuple(r)) for r in await self._fetch(query, phone_bidx, *orgs)]
+
+    async def subject_events(
+        self,
+        subject: str | None,
+        targets: Sequence[str],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        at, at_params = ssql.at_terms(since, until)
+        body = "convert_to(body, 'UTF8')"
+        rows: list[Any] = []
+        if subject is not None:
+            query = asql.numbered(ssql.events_by_subject(body, at))
+            rows += await self._fetch(query, subject, *at_params)
+        if targets:
+            query = asql.numbered(ssql.events_by_target(body, _TARGET, "= ANY(?::text[])", at))
+            rows += await self._fetch(query, list(targets), *at_params)
+        return ssql.merged(rows)
+
+    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            if await conn.fetchval(_INSERT_REQUEST, *ssql.request_values(request)) is None:
+                raise UsageError(f"request {request.ref!r} is recorded already")
+
+        await self._audited(event, change)
+
+    async def subject_request(self, ref: str) -> SubjectRequest | None:
+        rows = await self._fetch(_GET_REQUEST, ref)
+        return ssql.request_of(tuple(rows[0])) if rows else None
+
+    async def subject_requests(self) -> list[SubjectRequest]:
+        return [ssql.request_of(tuple(r)) for r in await self._fetch(ssql.LIST_REQUESTS)]
+
+    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
+        async def change(conn: Connection) -> bool:
+            return _affected(await conn.execute(_ANSWER_REQUEST, answered, ref)) > 0
+
+        return (await self._audited(event, change))[1]
+
+    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
+        async def change(conn: Connection) -> int:
+            values = ssql.disclosure_values(disclosure)
+            return int(await conn.fetchval(_INSERT_DISCLOSURE, *values))
+
+        return (await self._audited(event, change))[1]
+
+    async def disclosures(self, limit: int) -> list[Disclosure]:
+        rows = await self._fetch(_LIST_DISCLOSURES, limit)
+        return [ssql.disclosure_of(tuple(r)) for r in rows]
+
     # -- copying a whole register (postgres_transfer.py) --------------------------------
 
     def export(self) -> AbstractAsyncContextManager[Export]:
@@ -593,6 +656,13 @@ _INSERT_TAGS = (
 )
 
 _INSERT_NOTE = asql.numbered(asql.INSERT_NOTE)
+_INSERT_REQUEST = asql.numbered(ssql.INSERT_REQUEST)
+_GET_REQUEST = asql.numbered(ssql.GET_REQUEST)
+_ANSWER_REQUEST = asql.numbered(ssql.ANSWER_REQUEST)
+_INSERT_DISCLOSURE = asql.numbered(ssql.INSERT_DISCLOSURE)
+_LIST_DISCLOSURES = asql.numbered(ssql.LIST_DISCLOSURES)
+# The expression of the index audit_by_target (migration 6), spelt the same to be used.
+_TARGET = "(audit_json(body) ->> 'target')"
 _NOTES_OF_RECORDING = asql.numbered(asql.NOTES_OF_RECORDING)
 _NOTE_HISTORY = asql.numbered(asql.NOTE_HISTORY)
 _ADD_TAG = asql.numbered(asql.ADD_TAG)

@@ -306,4 +306,43 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY coaching_sample_by_persons ON coaching_sample
         USING ((SELECT kaiku_scope()) IS NOT NULL);
     """,
+    # 5: placeholder — filled in by branch retention
+    "",
+    # 6: data subjects' requests, the disclosure log (luovutusloki), and the audit log's
+    # events by target (as sqlite_schema.py). Neither table has an organisation: both
+    # are the DPO's, guarded by the policy; they hold no patient content.
+    r"""
+    CREATE TABLE subject_request (
+        ref text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('access', 'log', 'authority')),
+        received text NOT NULL,
+        answered text,
+        subject text,
+        handled_by text NOT NULL
+    );
+
+    CREATE TABLE disclosure (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        disclosed_by text NOT NULL,
+        authority text NOT NULL,
+        legal_basis text NOT NULL,
+        request_ref text COLLATE "C" NOT NULL REFERENCES subject_request(ref),
+        record_ids text NOT NULL,
+        manifest_sha256 text NOT NULL
+    );
+
+    -- The same expression as the query's (subject_sql.py), so the planner matches it.
+    CREATE INDEX audit_by_target ON audit_event ((audit_json(body) ->> 'target'), seq)
+        WHERE (audit_json(body) ->> 'target') IS NOT NULL;
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON subject_request TO %I', app);
+        EXECUTE format('GRANT SELECT, INSERT ON disclosure TO %I', app);
+    END
+    $migration$;
+    """,
 )

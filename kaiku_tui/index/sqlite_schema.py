@@ -164,4 +164,35 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sample_id, recording_id, scorer)
     ) STRICT;
     """,
+    # 5: placeholder — filled in by branch retention
+    "",
+    # 6: data subjects' requests, the disclosure log (luovutusloki), and the audit log's
+    # events by target, for the log report of a data subject (docs/ARCHITECTURE.md,
+    # "Data subjects' rights")
+    """
+    CREATE TABLE subject_request (
+        ref TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'log', 'authority')),
+        received TEXT NOT NULL,
+        answered TEXT,
+        subject TEXT,
+        handled_by TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE disclosure (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        disclosed_by TEXT NOT NULL,
+        authority TEXT NOT NULL,
+        legal_basis TEXT NOT NULL,
+        request_ref TEXT NOT NULL REFERENCES subject_request(ref),
+        record_ids TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL
+    ) STRICT;
+
+    -- The events about one recording (open, play, notes, tags, denials): `target` is
+    -- the recording's id as text. An expression index, so the table is not rewritten.
+    CREATE INDEX audit_by_target ON audit_event (json_extract(body, '$.target'), seq)
+        WHERE json_extract(body, '$.target') IS NOT NULL;
+    """,
 )

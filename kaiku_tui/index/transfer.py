@@ -72,6 +72,15 @@ SAMPLE_SCORE = Table(
     ("sample_id", "recording_id", "scorer", "scored_at", "scores", "comment_enc"),
     grouped=True,
 )
+# Data subjects' requests and the disclosure log (migration 6).
+SUBJECT_REQUEST = Table(
+    "subject_request", ("ref", "kind", "received", "answered", "subject", "handled_by")
+)
+DISCLOSURE = Table(
+    "disclosure",
+    ("id", "at", "disclosed_by", "authority", "legal_basis", "request_ref", "record_ids",
+     "manifest_sha256"),
+)  # fmt: skip
 AUDIT_EVENT = Table("audit_event", ("seq", "body", "prev_hash", "hash", "mac"))
 
 # In the order a copy writes them: organisations before their recordings, recordings
@@ -87,6 +96,8 @@ TABLES: tuple[Table, ...] = (
     CASE_LINK,
     COACHING_SAMPLE,
     SAMPLE_SCORE,
+    SUBJECT_REQUEST,
+    DISCLOSURE,
     AUDIT_EVENT,
 )
 BY_NAME = {t.name: t for t in TABLES}
