@@ -75,10 +75,14 @@ def stage(
         discard(staging)
         raise
     finally:
-        for item in items:
-            if item.audio is not None:
-                item.audio.close()
+        close_audio(items)
     return staging, digest
+
+
+def close_audio(items: Sequence[CopyItem]) -> None:
+    for item in items:
+        if item.audio is not None:
+            item.audio.close()
 
 
 def publish(staging: Path, to: Path) -> None:

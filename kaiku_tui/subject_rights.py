@@ -188,13 +188,9 @@ class SubjectRights:
         rows = await self._recordings(subject)
         fields = {"purpose": _ACCESS, "request_ref": request.ref, "recipient": DATA_SUBJECT}
         items = await self._items(rows, subject, fields, Action.SUBJECT_ACCESS)
-        for row in rows:
-            await self._register._audit("subject.export.record", **_record(row), **fields,
-                                        revealed=(str(row.summary.id),))  # fmt: skip
-        await self._register._audit(
-            "subject.export", subject=subject, **fields, result_count=len(rows),
-            revealed=tuple(str(r.summary.id) for r in rows), detail=str(to),
-        )  # fmt: skip
+        whole = {"subject": subject, **fields, "result_count": len(rows), "detail": str(to),
+                 "revealed": tuple(str(r.summary.id) for r in rows)}  # fmt: skip
+        await self._audit_revealed("subject.export.record", rows, fields, items, whole)
         header = _header("access copy (GDPR art. 15)", request.ref, DATA_SUBJECT)
         report = await self._write(to, header, items, staff_names=False)
         if request.answered is None:
@@ -214,12 +210,26 @@ class SubjectRights:
             for row in rows:
                 items.append(await self._item(row, history))
         except (VaultError, StoreError) as err:
-            for item in items:
-                if item.audio is not None:
-                    item.audio.close()
+            subject_copy.close_audio(items)
             await self._register._failed(action, err, subject=subject, **fields)
             raise
         return items
+
+    async def _audit_revealed(
+        self, action: str, rows: Sequence[StoredRecording], fields: dict[str, Any],
+        items: list[subject_copy.CopyItem], whole: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """One event per recording revealed (and `whole`, the copy's own `subject.export`),
+        durable before a byte is written; if one fails, the opened audio is closed."""
+        try:
+            for row in rows:
+                await self._register._audit(action, **_record(row), **fields,
+                                            revealed=(str(row.summary.id),))  # fmt: skip
+            if whole is not None:
+                await self._register._audit("subject.export", **whole)
+        except BaseException:
+            subject_copy.close_audio(items)
+            raise
 
     async def _item(
         self, row: StoredRecording, history: dict[str, list[AuditEvent]]
@@ -348,9 +358,7 @@ class SubjectRights:
         fields = {"purpose": _AUTHORITY, "request_ref": request.ref, "recipient": authority,
                   "legal_basis": legal_basis}  # fmt: skip
         items = await self._items(rows, None, fields, Action.DISCLOSE)
-        for row in rows:
-            await self._register._audit("disclose.record", **_record(row), **fields,
-                                        revealed=(str(row.summary.id),))  # fmt: skip
+        await self._audit_revealed("disclose.record", rows, fields, items)
         ids = tuple(r.summary.id for r in rows)
         entry = Disclosure(0, _now(), self._register.person.login, authority, legal_basis,
                            request.ref, ids, "")  # fmt: skip

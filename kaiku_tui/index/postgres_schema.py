@@ -342,7 +342,29 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE ON subject_request TO %I', app);
         EXECUTE format('GRANT SELECT, INSERT ON disclosure TO %I', app);
+        -- As kaiku_is_admin (migration 3): whose row, read whatever the caller may read.
+        EXECUTE format($f$
+            CREATE FUNCTION kaiku_is_dpo() RETURNS boolean
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+                AS $body$
+                    SELECT coalesce(bool_or(p.active
+                                            AND 'dpo' = ANY (string_to_array(p.roles, ','))),
+                                    false)
+                    FROM person p WHERE p.login = session_user
+                $body$
+        $f$, current_schema());
     END
     $migration$;
+
+    -- The database keeps the policy too: requests are the DPO's; the disclosure log is
+    -- written by the DPO and read by the DPO and admins (domain/access.py).
+    ALTER TABLE subject_request ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY subject_request_by_dpo ON subject_request
+        USING ((SELECT kaiku_is_dpo())) WITH CHECK ((SELECT kaiku_is_dpo()));
+    ALTER TABLE disclosure ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY disclosure_read ON disclosure FOR SELECT
+        USING ((SELECT kaiku_is_dpo()) OR (SELECT kaiku_is_admin()));
+    CREATE POLICY disclosure_written_by_dpo ON disclosure FOR INSERT
+        WITH CHECK ((SELECT kaiku_is_dpo()));
     """,
 )

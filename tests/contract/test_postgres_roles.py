@@ -129,6 +129,9 @@ async def test_the_app_role_holds_exactly_its_privileges(register: Register) -> 
         "sample_score": "DELETE,INSERT,SELECT",
         "feedback_case": "DELETE,INSERT,SELECT,UPDATE",
         "coaching_sample": "INSERT,SELECT",
+        # Migration 6: requests are answered (UPDATE); the disclosure log only grows.
+        "subject_request": "INSERT,SELECT,UPDATE",
+        "disclosure": "INSERT,SELECT",
     }
 
 

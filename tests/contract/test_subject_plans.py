@@ -17,6 +17,7 @@ from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.index.sqlite import _TARGET as SQLITE_TARGET
 from kaiku_tui.index.sqlite import SqliteIndex
 from tests.contract import pg
+from tests.contract import test_postgres_roles as roles
 from tests.contract.rows import MAC_KEY, event
 
 
@@ -63,3 +64,42 @@ async def test_postgres_reads_a_persons_events_from_the_indexes(dsn: str) -> Non
     finally:
         await conn.close()
     assert "audit_by_target" in plan, plan
+
+
+# -- the database keeps the policy on requests and the disclosure log too ---------------
+
+register = roles.register  # the fixture: a register with logins of each kind of person
+
+
+async def test_requests_and_disclosures_are_the_dpos_in_the_database(
+    register: roles.Register,
+) -> None:
+    owner = await asyncpg.connect(register.dsn)
+    try:
+        await owner.execute(
+            "INSERT INTO subject_request VALUES ('R-1', 'access', '2026-01-01', NULL, 'ab', 'x')"
+        )
+        await owner.execute(
+            "INSERT INTO disclosure (at, disclosed_by, authority, legal_basis, request_ref, "
+            "record_ids, manifest_sha256) VALUES (1, 'x', 'Poliisi', 'L', 'R-1', '[1]', 'ab')"
+        )
+    finally:
+        await owner.close()
+    seen = {}
+    for who in ("dpo", "hki", "two", "retired", "stranger"):
+        conn = await register.connect(who)
+        try:
+            seen[who] = (
+                await roles.values(conn, "SELECT ref FROM subject_request"),
+                await roles.values(conn, "SELECT authority FROM disclosure"),
+            )
+            if who != "dpo":
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                    await conn.execute(
+                        "INSERT INTO subject_request VALUES ('R-2', 'log', '2026-01-02', NULL, "
+                        "'ab', 'x')"
+                    )
+        finally:
+            await conn.close()
+    assert seen.pop("dpo") == (["R-1"], ["Poliisi"])
+    assert all(v == ([], []) for v in seen.values()), seen
