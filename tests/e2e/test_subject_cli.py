@@ -67,6 +67,10 @@ def test_find_every_spelling_and_export_the_imported_bytes(
     actions = [json.loads(x)["action"] for x in log.out.splitlines()]
     assert actions.count("subject.export.record") == len(imported)
     assert "subject.export" in actions and "subject.find" in actions
+    text = cli("subject", "access-log", "040 123 4567", "--org", "ITU")
+    me = current_identity().login
+    assert f"{me} (Demo Admin; admin, dpo) subject.export.record ok recording" in text.out
+    assert "purpose access-request ref TS-1 to data subject" in text.out
     assert cli("audit", "verify").code == 0
 
 
@@ -153,3 +157,18 @@ def test_register_description(cli: Cli, demo: Path, imported: dict[str, int]) ->
     document = json.loads(cli("register-description", "--json").out)
     codes = {o["org"] for o in document["retention"]["organisations"]}
     assert {"ITU", "KESKI"} <= codes and document["security"]
+
+
+def test_register_description_without_a_register(tmp_path: Path) -> None:
+    """Where the register cannot be opened (none here), the rule text stands alone."""
+    from tests.e2e.conftest import run_cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[register]\ndata_dir = "{tmp_path / "none"}"\n'
+                      '[register_description]\ncontroller = "Hyvinvointialue X"\n')  # fmt: skip
+    shown = run_cli(config, "register-description", "--json")
+    assert shown.code == 0, shown.err
+    retention = json.loads(shown.out)["retention"]
+    assert retention["rule"].startswith("Recordings are kept") and "organisations" not in retention
+    text = run_cli(config, "register-description").out
+    assert "Retention:" in text and "Purposes of processing:" in text

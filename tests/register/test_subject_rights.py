@@ -253,6 +253,11 @@ async def test_export_refuses_what_it_cannot_do_in_one_line(config: Config, tmp_
             await rights.add_request("TS-3", RequestKind.ACCESS, TODAY + timedelta(days=1), BERT)
         with pytest.raises(UsageError, match="needs --phone"):
             await rights.add_request("TS-4", RequestKind.LOG, TODAY, None)
+        with pytest.raises(UsageError, match="request LOG-1 is about another phone number"):
+            await rights.access_log(BERT, request_ref="LOG-1")
+        await rights.access_log("040 123 4567", request_ref="LOG-1")  # answers it
+        with pytest.raises(UsageError, match=f"LOG-1 was answered on {TODAY.isoformat()}"):
+            await rights.answer("LOG-1")
     finally:
         await dora.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "full", "wav"]
