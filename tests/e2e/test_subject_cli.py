@@ -172,3 +172,37 @@ def test_register_description_without_a_register(tmp_path: Path) -> None:
     assert retention["rule"].startswith("Recordings are kept") and "organisations" not in retention
     text = run_cli(config, "register-description").out
     assert "Retention:" in text and "Purposes of processing:" in text
+
+
+@pytest.mark.parametrize("failing", ["subject.export.record", "subject.export"])
+def test_no_copy_without_its_events(
+    cli: Cli, demo: Path, imported: dict[str, int], tmp_path: Path, failing: str
+) -> None:
+    from tests.e2e.test_fail_closed import fail_audit_on
+
+    assert cli("subject", "request", "add", "TS-9", "--kind", "access", "--received",
+               date.today().isoformat(), "--phone", "0401234567").code == 0  # fmt: skip
+    fail_audit_on(demo, failing)
+    to = tmp_path / "copy"
+    result = cli("subject", "export", "0401234567", "--to", str(to), "--request-ref", "TS-9")
+    assert result.code == 5 and "audit log" in result.err and "Traceback" not in result.err
+    assert not to.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".copy")]
+    listed = [json.loads(x) for x in cli("subject", "request", "list", "--json").out.splitlines()]
+    assert listed[0]["answered"] is None
+
+
+def test_no_disclosed_copy_without_its_log_entry(
+    cli: Cli, demo: Path, imported: dict[str, int], tmp_path: Path
+) -> None:
+    from tests.e2e.test_fail_closed import fail_audit_on
+
+    assert cli("subject", "request", "add", "POL-2", "--kind", "authority", "--received",
+               date.today().isoformat()).code == 0  # fmt: skip
+    fail_audit_on(demo, "disclose")  # the entry's event, written after staging the copy
+    to = tmp_path / "pol"
+    some = str(min(imported.values()))
+    result = cli("disclose", some, "--authority", "Poliisi", "--legal-basis", "L",
+                 "--request-ref", "POL-2", "--to", str(to))  # fmt: skip
+    assert result.code == 5 and "Traceback" not in result.err
+    assert not to.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".pol")]
+    assert cli("disclosures", "list", "--json").out == ""

@@ -360,3 +360,34 @@ async def test_review_at_the_premises_is_playback_of_the_persons_own(config: Con
     denied = [e["action"] for e in during if e["outcome"] == "denied"]
     assert denied == ["record.open", "phone.reveal", "annotation.read", "subject.access"]
     assert "request_ref" not in events(config)[-1]  # after the review: an ordinary session
+
+
+async def test_a_scoped_dpo_sees_only_their_organisations(config: Config) -> None:
+    admin = await as_(config, ADMIN)
+    try:
+        await admin.add_person(Person("kaija.dpo", "Kaija", frozenset({Role.DPO}), ("KESKI",)))
+    finally:
+        await admin.close()
+    reijo = await as_(config, REVIEWER)
+    try:
+        await reijo.add_note(ANNA_KESKI_CALL, "KESKI:n puhelu")
+        note_seq = head(config)
+    finally:
+        await reijo.close()
+    sari = await as_(config, SUPERVISOR)
+    try:
+        await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)  # ITU's: not in Kaija's report
+    finally:
+        await sari.close()
+    kaija = await as_(config, Identity("kaija.dpo"))
+    try:
+        rights = kaija.subjects()
+        assert [r.id for r in await rights.find(ANNA)] == [ANNA_KESKI_CALL]
+        with pytest.raises(AccessDenied, match="may not see organisation ITU"):
+            await rights.access_log(ANNA, org="ITU")
+        report = await rights.access_log(ANNA)
+    finally:
+        await kaija.close()
+    assert [e.seq for e in report] == [note_seq]
+    denied = [e for e in events(config) if e["outcome"] == "denied"][-1]
+    assert (denied["action"], denied["org"]) == ("subject.log", "ITU")
