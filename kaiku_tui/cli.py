@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
     demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
 
+    review = sub.add_parser(
+        "review", help="the TUI for a data subject's review at the premises (DPO)",
+        description="Opens the TUI flagged as the review of an access request at the "
+        "premises: only that person's recordings, reading and listening only, every "
+        "event carrying the request's reference.",
+    )  # fmt: skip
+    review.add_argument("request_ref", metavar="REQUEST_REF", help="an access request's ref")
+
     init = sub.add_parser("init", help="create keys and index; you become admin")
     init.add_argument("--data-dir", metavar="D")
     init.add_argument("--name", help="your display name")
@@ -208,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_tui(load(config_path(args.config, os.environ)))
         if args.command == "demo" and not args.no_tui and sys.stdout.isatty():
             return _demo_tui(args)
+        if args.command == "review":
+            return run_tui(load(config_path(args.config, os.environ)), args.request_ref)
         return asyncio.run(_dispatch(args))
     except KaikuError as err:
         print(f"kaiku-tui: {sanitise(str(err))}", file=sys.stderr)
@@ -252,13 +262,24 @@ async def _dispatch(args: argparse.Namespace) -> int:
     return await with_register(config, lambda register: handler(args, register))
 
 
-def run_tui(config: Config) -> int:
-    """The TUI on the configured register, for the person at the keyboard."""
+def run_tui(config: Config, premises: str | None = None) -> int:
+    """The TUI on the configured register, for the person at the keyboard; with
+    `premises`, flagged as a data subject's review at the premises for that request."""
     from kaiku_tui.ui.app import KaikuApp
     from kaiku_tui.ui.i18n import Texts, choose_language
 
+    async def opener() -> Register:
+        register = await Register.open(config, current_identity())
+        if premises is not None:
+            try:
+                await register.subjects().start_premises_review(premises)
+            except BaseException:
+                await register.close()
+                raise
+        return register
+
     texts = Texts(choose_language(config.language, os.environ))
-    app = KaikuApp(lambda: Register.open(config, current_identity()), texts)
+    app = KaikuApp(opener, texts)
     app.run()
     return app.return_code or 0
 

@@ -211,6 +211,13 @@ class Register:
         """The data subject's review at the premises this session is flagged for, if any."""
         return self._premises
 
+    def may(self, action: Action) -> bool:
+        """Whether this session may do `action`: the person's roles, narrowed by a review
+        at the premises. The TUI shows only the keys this permits; `_authorize` decides."""
+        if self._premises is not None and not self._premises.permits(action):
+            return False
+        return self.person.may(action)
+
     # -- the three steps every method takes ---------------------------------------
 
     def _event(self, action: str, outcome: str = "ok", **fields: Any) -> AuditEvent:
