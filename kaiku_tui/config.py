@@ -40,6 +40,7 @@ class Config:
     audio_sink: str
     password_file: Path | None = None  # the index password, read when the index opens
     identity: str = "os"  # "os": the OS login is the person; "database": the database login
+    grace_days: int = 90  # retention: kept at most this long after a contract's end
 
     @property
     def sqlite_path(self) -> Path:
@@ -61,6 +62,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
     "access": {"identity": (str, "os")},
+    "retention": {"grace_days": (int, 90)},
 }
 _CHOICES = {
     ("ui", "language"): ("auto", "fi", "en"),
@@ -115,6 +117,7 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audio_sink=str(values["audio"]["sink"]),
         password_file=_path(values["index"]["password_file"], base),
         identity=str(values["access"]["identity"]),
+        grace_days=int(values["retention"]["grace_days"]),
     )
     _check_network_keys(config, str(source or "configuration"))
     return config

@@ -72,6 +72,16 @@ SAMPLE_SCORE = Table(
     ("sample_id", "recording_id", "scorer", "scored_at", "scores", "comment_enc"),
     grouped=True,
 )
+# Retention (migration 5): what is left of destroyed recordings, and legal holds.
+TOMBSTONE = Table(
+    "tombstone",
+    ("id", "org", "channel", "started_at", "duration_s", "destroyed_at", "reason", "blob_ref"),
+)
+LEGAL_HOLD = Table(
+    "legal_hold",
+    ("id", "recording_id", "case_id", "reason", "ref", "purpose", "set_by", "set_at",
+     "released_by", "released_at"),
+)  # fmt: skip
 AUDIT_EVENT = Table("audit_event", ("seq", "body", "prev_hash", "hash", "mac"))
 
 # In the order a copy writes them: organisations before their recordings, recordings
@@ -87,6 +97,8 @@ TABLES: tuple[Table, ...] = (
     CASE_LINK,
     COACHING_SAMPLE,
     SAMPLE_SCORE,
+    TOMBSTONE,
+    LEGAL_HOLD,
     AUDIT_EVENT,
 )
 BY_NAME = {t.name: t for t in TABLES}
