@@ -72,6 +72,10 @@ class Holds:
             raise err
         org = await self._org_of(hold)
         await self._register._authorize_org(ACTION, org, target=target)
+        if not hold.active:
+            twice = UsageError(f"hold {hold_id} is released already")
+            await self._register._failed(ACTION, twice, org=org, target=target)
+            raise twice
         now = int(datetime.now(UTC).timestamp())
         login = self._register.person.login
         event = self._register._event(
