@@ -303,3 +303,48 @@ async def test_register_open_sees_rules_for_the_browse_column(config: Config) ->
         await sup.close()
     assert rules["ITU"].retention_days == 30 and rules["KESKI"].retention_days is None
     assert rules["ITU"].grace_days == 90
+
+
+KILLED_PURGE = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from kaiku_tui.config import load
+from kaiku_tui.register import Register
+from kaiku_tui.vault.blobs import BlobStore
+from tests.maintenance.conftest import ADMIN
+
+import kaiku_tui.retention
+kaiku_tui.retention.BATCH = 2
+# The first batch has committed when its blob files are about to be deleted: die there,
+# as a power cut or kill -9 would, with no cleanup, no error event, no close.
+BlobStore.delete = lambda self, ref: os.kill(os.getpid(), signal.SIGKILL)
+
+async def main():
+    register = await Register.open(load(Path(sys.argv[1])), ADMIN, environ={})
+    await register.retention().purge(environ={})
+
+asyncio.run(main())
+"""
+
+
+async def test_a_purge_killed_after_its_first_batch_resumes_and_finishes(
+    config: Config, config_file: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    await set_rule(config, retention_days=30)
+    blobs = [blob_of(config, i) for i in ITU]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_PURGE, str(config_file)],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert rows(config, "SELECT id FROM tombstone WHERE blob_ref IS NOT NULL") == [(1,), (2,)]
+    assert [r[0] for r in rows(config, "SELECT id FROM recording ORDER BY id")] == [3, 4, 5, 6]
+    report = await purge(config)
+    assert (report.resumed_blobs, report.destroyed) == (2, 2)
+    assert not any(b.exists() for b in blobs)
+    assert rows(config, "SELECT count(*) FROM tombstone WHERE blob_ref IS NULL") == [(4,)]
+    await verified(config)
