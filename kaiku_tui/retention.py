@@ -100,7 +100,7 @@ class Retention:
         retention_days: int | None | Keep = KEEP,
     ) -> Organisation:
         """Change an organisation's contract end and retention days; audited old -> new."""
-        await self._register._authorize(Action.ORG_MANAGE, org=code, target=code)
+        await self._register._authorize_org(Action.ORG_MANAGE, code, target=code)
         stored = await self._index.get_org(code)
         if stored is None:
             err = NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")

@@ -34,13 +34,17 @@ HOLD_COLUMNS = (
     "h.released_by, h.released_at"
 )
 # Active holds of an organisation's recordings: on the recording, or on a case it is
-# linked to (also a link made after the hold).
+# linked to (also a link made after the hold). CROSS JOIN keeps SQLite's join order:
+# the few active holds first; left to itself it walked the organisation's recordings
+# (6 ms at 100,000, linear).
 HELD_IN_ORG = (
-    f"SELECT r.id, {HOLD_COLUMNS} FROM legal_hold h JOIN recording r ON r.id = h.recording_id "
-    "WHERE h.released_at IS NULL AND r.org = ? "
+    f"SELECT r.id, {HOLD_COLUMNS} FROM legal_hold h CROSS JOIN recording r "
+    "WHERE r.id = h.recording_id AND h.released_at IS NULL AND h.recording_id IS NOT NULL "
+    "AND r.org = ? "
     f"UNION ALL SELECT l.recording_id, {HOLD_COLUMNS} FROM legal_hold h "
-    "JOIN case_link l ON l.case_id = h.case_id JOIN recording r ON r.id = l.recording_id "
-    "WHERE h.released_at IS NULL AND r.org = ? ORDER BY 1, 2"
+    "CROSS JOIN case_link l CROSS JOIN recording r "
+    "WHERE l.case_id = h.case_id AND r.id = l.recording_id AND h.released_at IS NULL "
+    "AND h.case_id IS NOT NULL AND r.org = ? ORDER BY 1, 2"
 )
 HOLDS_ON = (
     f"SELECT {HOLD_COLUMNS} FROM legal_hold h WHERE h.released_at IS NULL AND "
