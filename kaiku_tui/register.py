@@ -388,13 +388,14 @@ class Register:
         except VaultError as err:
             await self._failed(Action.RECORD_OPEN, err, **fields)
             raise
+        held = bool(await self._index.holds_on(record_id))  # the holds table, not the old column
         await self._audit(Action.RECORD_OPEN.value, **fields)
         return Recording(
             stored.summary,
             transcript,
             None,
             stored.notice_played,
-            stored.legal_hold,
+            held,
             stored.retention_until,
         )
 

@@ -134,7 +134,9 @@ async def test_held_recordings_survive_and_are_used_only_for_the_hold(config: Co
             await sup.open_recording(2, Purpose.QUALITY)
         with pytest.raises(AccessDenied, match="legal hold"):
             await sup.reveal_phone(3, Purpose.LEGAL_HOLD)
-        assert (await sup.open_recording(2, Purpose.LEGAL_HOLD)).summary.id == 2
+        opened_held = await sup.open_recording(2, Purpose.LEGAL_HOLD)
+        assert opened_held.summary.id == 2 and opened_held.legal_hold
+        assert not (await sup.open_recording(1, Purpose.QUALITY)).legal_hold
         assert (await sup.open_recording(3, Purpose.AUTHORITY)).summary.id == 3
     finally:
         await sup.close()
