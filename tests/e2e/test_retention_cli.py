@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +91,30 @@ def test_holds_on_the_command_line(cli: Cli) -> None:
     assert cli("hold", "release", hold_id).code == 0
     assert cli("hold", "list", "--json").out == ""
     assert cli("hold", "release", hold_id).code == 2
+
+
+def purge_on_a_terminal(config: Path, answer: bytes) -> tuple[int, str]:
+    """`retention purge` with a terminal on stdin (a pty), answering its question."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("KAIKU_CONFIG", "KAIKU_MASTER_KEY")}
+    try:
+        os.write(master, answer)
+        done = subprocess.run(
+            [sys.executable, "-m", "kaiku_tui", "--config", str(config), "retention", "purge"],
+            stdin=slave, capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(master)
+        os.close(slave)
+    return done.returncode, done.stdout
+
+
+def test_purge_on_a_terminal_shows_the_plan_and_asks(cli: Cli, demo: Path) -> None:
+    assert cli("orgs", "set", "ITU", "--retention-days", "30").code == 0
+    due = json.loads(cli("retention", "plan", "--org", "ITU", "--json").out)["due_now"]
+    code, out = purge_on_a_terminal(demo, b"no\n")
+    assert code == 0 and "due now:" in out and f"destroy {due} recordings" in out
+    assert "nothing destroyed" in out
+    assert json.loads(cli("retention", "plan", "--org", "ITU", "--json").out)["due_now"] == due
+    code, out = purge_on_a_terminal(demo, b"yes\n")
+    assert code == 0 and f"destroyed {due} recordings" in out
