@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 ACTION = Action.MAINTAIN.value
 _BATCH = 500
+_PENDING_LIMIT = 100_000
 _CLOCK_WINDOW = 100  # the last events whose times are compared with the clock
 _CLOCK_SLACK = timedelta(seconds=60)  # two hosts' clocks a few seconds apart are normal
 MIN_FREE_BYTES = 1 << 30
@@ -374,7 +375,9 @@ class Upkeep:
         return sorted(random.sample(everyone, min(n, len(everyone))), key=lambda c: c.id)
 
     async def _named_blobs(self) -> set[str]:
-        named: set[str] = set()
+        # The files an interrupted retention purge left are named by their tombstones
+        # (the next purge deletes them): known, not orphans. At most a batch or two.
+        named = {ref for _, ref in await self._index.pending_blobs(_PENDING_LIMIT)}
         after = 0
         while batch := await self._batch_after(after):
             named.update(c.blob_ref for c in batch if c.blob_ref)

@@ -189,6 +189,14 @@ async def test_a_purge_stopped_between_commit_and_blob_deletion_resumes(
     assert rows(config, "SELECT id FROM tombstone WHERE blob_ref IS NOT NULL") == [(1,), (2,)]
     assert all(b.exists() for b in blobs)
     assert [e["outcome"] for e in events(config) if e["action"] == "retention.purge"][-1] == "error"
+    admin = await opened(config)
+    try:  # the files left are the tombstones' own, not orphans
+        scanned = await admin.upkeep().scan(
+            org=None, sample=None, full=False, progress=lambda d, t: None
+        )
+        assert scanned.findings == ()
+    finally:
+        await admin.close()
     monkeypatch.setattr(BlobStore, "delete", real_delete)
     report = await purge(config)
     assert (report.resumed_blobs, report.destroyed) == (2, 2)
