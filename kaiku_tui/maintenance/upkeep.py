@@ -120,6 +120,7 @@ class Upkeep:
             await self._clock(now()),
             _checkpoint_file(self._register.config.checkpoint_file),
             _blob_store(self._blobs.root),
+            *await self._shred_rekey(),
         ]
         failed = sum(c.status != "ok" for c in checks)
         await self._audit("doctor", result_count=len(checks), detail=f"{failed} not ok")
@@ -139,6 +140,23 @@ class Upkeep:
             )
         kind = "quick_check" if index_upkeep.is_sqlite(self._index) else "connection"
         return ok(name, f"{kind} passed at {self._index.location}")
+
+    async def _shred_rekey(self) -> list[Check]:
+        """Only when something is wrong: an organisation key was destroyed but the master
+        key that wrapped it (in every older copy of the index) was not rotated yet."""
+        from kaiku_tui.index.retention_sql import REKEY
+
+        if await self._index.get_info(REKEY) != "pending":
+            return []
+        return [
+            fail(
+                "crypto-shredding",
+                "an organisation key was destroyed, but older copies of the index can still "
+                "unwrap it with the master key",
+                "run kaiku-tui retention purge again with the key file (not KAIKU_MASTER_KEY), "
+                "or kaiku-tui keys rotate --destroy-old and delete master.key.retired-*",
+            )
+        ]
 
     async def _privileges(self) -> list[Check]:
         granted = await index_upkeep.audit_privileges(self._index)

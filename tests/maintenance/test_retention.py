@@ -358,3 +358,29 @@ async def test_a_purge_killed_after_its_first_batch_resumes_and_finishes(
     assert not any(b.exists() for b in blobs)
     assert rows(config, "SELECT count(*) FROM tombstone WHERE blob_ref IS NULL") == [(4,)]
     await verified(config)
+
+
+async def test_a_shred_without_the_key_file_is_reported_and_finished_later(
+    config: Config,
+) -> None:
+    key_text = config.master_key_file.read_text().strip()
+    await set_rule(config, contract_end=date(2026, 1, 1))
+    admin = await Register.open(config, ADMIN, environ={"KAIKU_MASTER_KEY": key_text})
+    try:
+        report = await admin.retention().purge(environ={"KAIKU_MASTER_KEY": key_text})
+        assert report.shredded == ("ITU",) and report.rekeyed is None
+        assert report.rekey_problem and "KAIKU_MASTER_KEY" in report.rekey_problem
+        checks = {c.name: c for c in await admin.upkeep().health()}
+        assert checks["crypto-shredding"].status.value == "fail"
+    finally:
+        await admin.close()
+    report = await purge(config)  # with the key file: the rotation is done now
+    assert report.rekeyed is not None and report.destroyed == 0
+    admin = await opened(config)
+    try:
+        assert "crypto-shredding" not in {c.name for c in await admin.upkeep().health()}
+    finally:
+        await admin.close()
+    assert [e["outcome"] for e in events(config) if e["action"] == "retention.rekey"] == [
+        "error", "ok",
+    ]  # fmt: skip
