@@ -17,7 +17,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__, cli_annotations, cli_subject, maintenance_cli
+from kaiku_tui import __version__, cli_annotations, cli_subject, maintenance_cli, retention_cli
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     oadd.add_argument("--contract-end", required=True, metavar="YYYY-MM-DD")
     oadd.add_argument("--contract-start", metavar="YYYY-MM-DD")
     osub.add_parser("list", help="every organisation").add_argument("--json", action="store_true")
+    retention_cli.add_parsers(sub, osub)
 
     query = sub.add_parser("query", help="list recordings (audited as a search)")
     _filter_args(query)
@@ -364,10 +365,13 @@ async def _orgs_add(args: argparse.Namespace, register: Register) -> int:
 async def _orgs_list(args: argparse.Namespace, register: Register) -> int:
     for o in await register.list_orgs():
         end = o.contract_end.isoformat() if o.contract_end else None
+        days = o.retention_days
         if args.json:
-            _print_json({"code": o.code, "name": o.name, "contract_end": end})
+            _print_json({"code": o.code, "name": o.name, "contract_end": end,
+                         "retention_days": days})  # fmt: skip
         else:
-            print(sanitise(f"{o.code:<10} {end or '-':<12} {o.name}"))
+            kept = f"{days} d" if days else "-"
+            print(sanitise(f"{o.code:<10} {end or '-':<12} {kept:<8} {o.name}"))
     return EXIT_OK
 
 
@@ -568,4 +572,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     **maintenance_cli.HANDLERS,
     **cli_annotations.HANDLERS,
     **cli_subject.HANDLERS,
+    **retention_cli.HANDLERS,
 }

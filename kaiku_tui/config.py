@@ -41,6 +41,7 @@ class Config:
     audio_sink: str
     password_file: Path | None = None  # the index password, read when the index opens
     identity: str = "os"  # "os": the OS login is the person; "database": the database login
+    grace_days: int = 90  # retention: kept at most this long after a contract's end
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
 
     @property
@@ -63,6 +64,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
     "access": {"identity": (str, "os")},
+    "retention": {"grace_days": (int, 90)},
     # Defaults in domain/description.py (None here: keep the default).
     "register_description": {
         "controller": (str, ""),
@@ -130,6 +132,7 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audio_sink=str(values["audio"]["sink"]),
         password_file=_path(values["index"]["password_file"], base),
         identity=str(values["access"]["identity"]),
+        grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
     )
     _check_network_keys(config, str(source or "configuration"))

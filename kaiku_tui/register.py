@@ -63,6 +63,7 @@ from kaiku_tui.domain.recording import (
     Speaker,
     TranscriptLine,
 )
+from kaiku_tui.domain.retention import refusing_hold
 from kaiku_tui.domain.subject import PremisesReview
 from kaiku_tui.errors import (
     AccessDenied,
@@ -92,7 +93,9 @@ from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
 
 if TYPE_CHECKING:
+    from kaiku_tui.holds import Holds
     from kaiku_tui.maintenance.upkeep import Upkeep
+    from kaiku_tui.retention import Retention
     from kaiku_tui.subject_rights import SubjectRights
 
 _VERIFY_BATCH = 20_000
@@ -217,6 +220,18 @@ class Register:
         if self._premises is not None and not self._premises.permits(action):
             return False
         return self.person.may(action)
+
+    def retention(self) -> Retention:
+        """Organisations' retention rules, the plan, the purge, crypto-shredding."""
+        from kaiku_tui.retention import Retention
+
+        return Retention(self, self._index, self._blobs)
+
+    def holds(self) -> Holds:
+        """Legal holds on recordings and feedback cases."""
+        from kaiku_tui.holds import Holds
+
+        return Holds(self, self._index)
 
     # -- the three steps every method takes ---------------------------------------
 
@@ -363,7 +378,9 @@ class Register:
         await self._authorize(action, target=target, purpose=purpose.value)
         stored = await self._index.get_recording(record_id)
         if stored is None:
-            err = NotFound(f"recording {record_id} does not exist")
+            stone = await self._index.tombstone(record_id)
+            why = stone.describe() if stone else f"recording {record_id} does not exist"
+            err = NotFound(why)
             await self._failed(action, err, target=target, purpose=purpose.value)
             raise err
         await self._authorize_org(action, stored.summary.org, target=target, purpose=purpose.value)
@@ -371,7 +388,20 @@ class Register:
         if review is not None and (stored.phone_bidx or b"").hex() != review.subject:
             message = f"recording {record_id} is not the data subject's of {review.request_ref}"
             await self._deny(action.value, "review at the premises", message, target=target)
+        await self._check_holds(action, stored, purpose)
         return stored
+
+    async def _check_holds(self, action: Action, stored: StoredRecording, purpose: Purpose) -> None:
+        """While a recording is held, it is used only for a hold's purpose."""
+        hold = refusing_hold(await self._index.holds_on(stored.summary.id), purpose)
+        if hold is not None:
+            message = (
+                f"recording {stored.summary.id} is under legal hold {hold.id} "
+                f"({hold.ref}): only for {hold.purpose.value}, not {purpose.value}"
+            )
+            fields = _record_fields(stored, purpose)
+            await self._deny(action.value, "legal hold", message, **fields,
+                             detail=f"hold {hold.id}")  # fmt: skip
 
     async def open_recording(
         self, record_id: int, purpose: Purpose, *, case_id: int | None = None
@@ -392,13 +422,14 @@ class Register:
         except VaultError as err:
             await self._failed(Action.RECORD_OPEN, err, **fields)
             raise
+        held = bool(await self._index.holds_on(record_id))  # the holds table, not the old column
         await self._audit(Action.RECORD_OPEN.value, **fields)
         return Recording(
             stored.summary,
             transcript,
             None,
             stored.notice_played,
-            stored.legal_hold,
+            held,
             stored.retention_until,
         )
 

@@ -306,8 +306,58 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY coaching_sample_by_persons ON coaching_sample
         USING ((SELECT kaiku_scope()) IS NOT NULL);
     """,
-    # 5: placeholder — filled in by branch retention
-    "",
+    # 5: retention and legal holds (docs/ARCHITECTURE.md, "Retention and legal holds")
+    r"""
+    CREATE TABLE tombstone (
+        id bigint PRIMARY KEY,
+        org text COLLATE "C" NOT NULL REFERENCES organisation(code),
+        channel smallint NOT NULL,
+        started_at bigint NOT NULL,
+        duration_s bigint NOT NULL,
+        destroyed_at bigint NOT NULL,
+        reason text NOT NULL,
+        blob_ref text
+    );
+    CREATE INDEX tombstone_blob_pending ON tombstone (id) WHERE blob_ref IS NOT NULL;
+
+    CREATE TABLE legal_hold (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        recording_id bigint,
+        case_id bigint REFERENCES feedback_case(id),
+        reason text NOT NULL,
+        ref text NOT NULL,
+        purpose text NOT NULL,
+        set_by text NOT NULL,
+        set_at bigint NOT NULL,
+        released_by text,
+        released_at bigint,
+        CHECK ((recording_id IS NULL) <> (case_id IS NULL))
+    );
+    CREATE INDEX legal_hold_on_recording ON legal_hold (recording_id)
+        WHERE released_at IS NULL AND recording_id IS NOT NULL;
+    CREATE INDEX legal_hold_on_case ON legal_hold (case_id)
+        WHERE released_at IS NULL AND case_id IS NOT NULL;
+
+    CREATE INDEX recording_by_org ON recording (org, started_at, id);
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        -- A tombstone is written by the purge and loses its blob_ref once the file is gone.
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON tombstone, legal_hold TO %I', app);
+    END
+    $migration$;
+
+    ALTER TABLE tombstone ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY tombstone_in_scope ON tombstone
+        USING ((SELECT kaiku_scope()) = '{}' OR org = ANY ((SELECT kaiku_scope())::text[]));
+    -- A hold names an id only; any active person of the register sees the list (the
+    -- register shows a person the holds of recordings in their scope).
+    ALTER TABLE legal_hold ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY legal_hold_by_persons ON legal_hold
+        USING ((SELECT kaiku_scope()) IS NOT NULL);
+    """,
     # 6: data subjects' requests, the disclosure log (luovutusloki), and the audit log's
     # events by target (as sqlite_schema.py). Neither table has an organisation: both
     # are the DPO's, guarded by the policy; they hold no patient content.
