@@ -2,9 +2,11 @@
 
 The doctor's checks (ok / warn / fail, with what to do), the keys, the last
 backup, the audit chain, and the recordings per organisation with its
-contract. Each part is asked of the register in a worker of its own, so the
-screen shows what is ready and a slow part (the chain over millions of
-events) does not hold up the rest. Admins only: the register audits each ask.
+retention status (the rule, what is due now and within 30 days, what a hold
+keeps, whether its key is to be or has been destroyed). Each part is asked of
+the register in a worker of its own, so the screen shows what is ready and a
+slow part (the chain over millions of events) does not hold up the rest.
+Admins only: the register audits each ask.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.browse import Count, RecordingFilter
-from kaiku_tui.domain.dates import fmt_timestamp
+from kaiku_tui.domain.dates import fmt_day, fmt_timestamp
+from kaiku_tui.domain.retention import OrgPlan
 from kaiku_tui.maintenance.checks import Check, Status
 from kaiku_tui.maintenance.doctor import diagnose_open
 from kaiku_tui.register import Register
@@ -112,13 +115,30 @@ class AdminScreen(Screen[None]):
 
     @work(exclusive=True, group="admin-orgs", exit_on_error=False)
     async def orgs(self) -> None:
-        t = self.texts
+        """Each organisation: its recordings, its rule, and what retention will do."""
+        plans = {p.org: p for p in (await self.register.retention().plan()).orgs}
         lines = []
         for org in await self.register.list_orgs():
             count: Count = await self.register.count(RecordingFilter(orgs=(org.code,)), cap=None)
-            end = org.contract_end.strftime("%d.%m.%Y") if org.contract_end else "–"
-            lines.append(t("admin.org", code=org.code, name=org.name, n=str(count), end=end))
+            lines.append(self.texts("admin.org", code=org.code, name=org.name, n=str(count)))
+            plan = plans.get(org.code)
+            if plan is not None:
+                lines.append("  " + self._retention(plan))
         self._show("orgs", "admin.orgs", untrusted("\n".join(lines) or "–"))
+
+    def _retention(self, plan: OrgPlan) -> str:
+        t, rule = self.texts, plan.rule
+        parts = []
+        if rule.retention_days is not None:
+            parts.append(t("admin.keep_days", n=rule.retention_days))
+        if rule.contract_end is not None:
+            parts.append(t("admin.contract", end=fmt_day(rule.contract_end), grace=rule.grace_days))
+        parts.append(t("admin.due", now=plan.due_now, soon=plan.upcoming, held=len(plan.held)))
+        if plan.key_destroyed:
+            parts.append(t("admin.shredded"))
+        elif plan.shred_due:
+            parts.append(t("admin.shred_due"))
+        return " · ".join(parts) if len(parts) > 1 else t("admin.no_rule") + " · " + parts[0]
 
 
 def _checks(found: list[Check]) -> Text:

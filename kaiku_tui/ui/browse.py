@@ -30,8 +30,9 @@ from kaiku_tui.domain.browse import Page, RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.dates import HELSINKI
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Recording, RecordingSummary
+from kaiku_tui.domain.retention import RetentionRule
 from kaiku_tui.register import Register
-from kaiku_tui.ui.columns import heading
+from kaiku_tui.ui.columns import COLUMNS, heading, with_retention
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
@@ -58,6 +59,7 @@ class BrowseScreen(Screen[None]):
         Binding("a", "audit_log", "bind.audit"),
         Binding("m", "admin", "bind.admin"),
         Binding("D", "disclosures", "bind.dpo"),
+        Binding("g", "destruction_dates", "bind.kept", show=False),
         Binding("t", "tag", "bind.tag"),
         Binding("c", "cases", "bind.cases"),
     ]
@@ -112,9 +114,23 @@ class BrowseScreen(Screen[None]):
         self.search()
 
     def on_resize(self) -> None:
+        columns = self.query_one(RecordingList).columns
         self.query_one("#heading", Static).update(
-            Text(" " + heading(self.texts, self.size.width - 2))
+            Text(" " + heading(self.texts, self.size.width - 2, columns))
         )
+
+    def action_destruction_dates(self) -> None:
+        """Show or hide "destroyed in N days" (before the tags, which then get less room)."""
+        listing = self.query_one(RecordingList)
+        if listing.columns == COLUMNS:
+            grace = self.register.config.grace_days
+            rules = {o.code: RetentionRule(o.code, o.retention_days, o.contract_end, grace)
+                     for o in self.orgs}  # fmt: skip
+            listing.columns = with_retention(rules, self.today())
+        else:
+            listing.columns = COLUMNS
+        self.on_resize()
+        listing.refresh()
 
     # -- filters -------------------------------------------------------------------
 

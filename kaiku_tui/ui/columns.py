@@ -8,13 +8,15 @@ terminal nor throw the columns out of line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from rich.cells import set_cell_size
 
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time
 from kaiku_tui.domain.recording import Direction, RecordingSummary
+from kaiku_tui.domain.retention import RetentionRule, days_left
 from kaiku_tui.domain.text import sanitise
 from kaiku_tui.ui.i18n import Texts
 
@@ -45,6 +47,20 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
+def with_retention(rules: Mapping[str, RetentionRule], today: date) -> tuple[Column, ...]:
+    """The columns with "destroyed in N days" before the tags: when each recording goes
+    under its organisation's rule (a hold may keep it longer; the plan says which)."""
+
+    def left(row: RecordingSummary, texts: Texts) -> str:
+        rule = rules.get(row.org)
+        days = None if rule is None else days_left(rule, row.started_at, today)
+        if days is None:
+            return "–"
+        return texts("col.kept_due") if days <= 0 else texts("col.kept_days", n=days)
+
+    return (*COLUMNS[:-1], Column("kept", 6, True, left), COLUMNS[-1])
+
+
 def _right(text: str, width: int) -> str:
     body = set_cell_size(text, width).rstrip()
     return " " * (width - len(body)) + body
@@ -61,9 +77,11 @@ def layout(cells: list[tuple[str, Column]], width: int) -> str:
     return set_cell_size(" ".join(out), width)
 
 
-def heading(texts: Texts, width: int) -> str:
-    return layout([(texts(f"col.{c.key}"), c) for c in COLUMNS], width)
+def heading(texts: Texts, width: int, columns: tuple[Column, ...] = COLUMNS) -> str:
+    return layout([(texts(f"col.{c.key}"), c) for c in columns], width)
 
 
-def row_line(row: RecordingSummary, texts: Texts, width: int) -> str:
-    return layout([(c.cell(row, texts), c) for c in COLUMNS], width)
+def row_line(
+    row: RecordingSummary, texts: Texts, width: int, columns: tuple[Column, ...] = COLUMNS
+) -> str:
+    return layout([(c.cell(row, texts), c) for c in columns], width)

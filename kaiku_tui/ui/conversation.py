@@ -215,6 +215,8 @@ class ConversationScreen(Screen[None]):
             (t("conv.purpose"), t(f"purpose.{self.purpose.value}")),
             (t("conv.tags"), " ".join(s.tags) or "–"),
         ]
+        if self.recording.legal_hold:  # kept past its date, and only for the hold's purpose
+            rows.append((t("conv.hold"), t("conv.held")))
         out = Text()
         for i, (label, value) in enumerate(rows):
             out.append(f"{label}: ", style="bold")

@@ -25,7 +25,7 @@ from textual.worker import Worker
 
 from kaiku_tui.domain.browse import Page, Sort
 from kaiku_tui.domain.recording import RecordingSummary
-from kaiku_tui.ui.columns import row_line
+from kaiku_tui.ui.columns import COLUMNS, Column, row_line
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.window import Fetch, ResultWindow
@@ -73,6 +73,7 @@ class RecordingList(ScrollView, can_focus=True):
         super().__init__(id=name)
         translate_bindings(self._bindings, texts)
         self.texts = texts
+        self.columns: tuple[Column, ...] = COLUMNS
         self.window: ResultWindow | None = None
         self._fetch: Fetcher | None = None
         self._generation = 0
@@ -161,7 +162,7 @@ class RecordingList(ScrollView, can_focus=True):
             style = style + self.get_component_rich_style("recording-list--cursor")
             if self.app.no_color:
                 style = style + Style(reverse=True)
-        return Strip([Segment(row_line(row, self.texts, width), style)], width)
+        return Strip([Segment(row_line(row, self.texts, width, self.columns), style)], width)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.refresh()

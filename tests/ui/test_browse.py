@@ -284,7 +284,7 @@ async def test_the_admin_screen_shows_checks_keys_chain_and_orgs(make_app: AppFa
         assert "master key" in text and "ITU" in text and "key present" in text
         assert "last backup: never" in text
         assert "Chain intact" in text
-        assert "Organisations" in text and "contract ends" in text
+        assert "Organisations" in text and "no retention rule · due now 0" in text
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
     actions = {e["action"] for e in audit_events(app_config(app))}
