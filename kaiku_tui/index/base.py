@@ -310,6 +310,10 @@ class Index(abc.ABC):
     async def get_sample(self, sample_id: int) -> StoredSample | None: ...
 
     @abc.abstractmethod
+    async def samples(self, *, before_id: int | None, limit: int) -> list[StoredSample]:
+        """Up to `limit` samples with ids below `before_id`, newest first (a keyset page)."""
+
+    @abc.abstractmethod
     async def add_score(self, score: StoredScore, event: AuditEvent) -> None:
         """A scorer scores a sampled recording once; a second time is a UsageError."""
 

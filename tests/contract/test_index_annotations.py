@@ -118,6 +118,7 @@ async def test_cases_round_trip_link_and_list(index: Index) -> None:
                       resolution_enc=b"r")  # fmt: skip
     await index.update_case(changed, event("case.move"))
     assert await index.get_case(one) == changed
+
     def ids(found: list[StoredCase]) -> list[int]:
         return [c.id for c in found]
 
@@ -160,3 +161,13 @@ async def test_samples_and_scores(index: Index) -> None:
     await index.add_score(replace(score, scorer="rev.other"), event("sample.score"))
     assert await index.scores(sid) == [score, replace(score, scorer="rev.other")]
     assert await index.get_sample(9999) is None
+
+
+async def test_samples_are_listed_newest_first_in_pages(index: Index) -> None:
+    a, b = await two_recordings(index)
+    made = [StoredSample(0, "rev.laine", 1_760_000_000 + i, i, "{}", (a, b)) for i in range(3)]
+    ids = [await index.add_sample(s, event("sample.draw")) for s in made]
+    listed = await index.samples(before_id=None, limit=2)
+    assert [s.id for s in listed] == [ids[2], ids[1]]
+    assert listed[0] == replace(made[2], id=ids[2])
+    assert [s.id for s in await index.samples(before_id=ids[1], limit=2)] == [ids[0]]
