@@ -17,7 +17,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__, cli_annotations, maintenance_cli
+from kaiku_tui import __version__, cli_annotations, cli_samples, maintenance_cli
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     ashow.add_argument("--json", action="store_true")
 
     cli_annotations.add_parsers(sub)
+    cli_samples.add_parsers(sub)
 
     migrate = sub.add_parser(
         "migrate",
@@ -543,4 +544,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
     **maintenance_cli.HANDLERS,
     **cli_annotations.HANDLERS,
+    **cli_samples.HANDLERS,
 }

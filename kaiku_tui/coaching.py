@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kaiku_tui import annotating
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.annotation import CoachingSample
+from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.errors import UsageError
 from kaiku_tui.index.base import Index
 
@@ -43,3 +44,13 @@ class Coaching:
             revealed=tuple(f"sample:{s.id}" for s in found),
         )  # fmt: skip
         return [annotating.sample_of(s) for s in found]
+
+    async def agents(self, where: RecordingFilter) -> list[str]:
+        """The agents of the recordings in scope that match (dates and durations): whom a
+        sample is drawn for when no agent is named. Audited as `agent.list`."""
+        criteria = where.criteria()
+        await self._register._authorize(Action.ANNOTATE, criteria=criteria)
+        scoped, _ = await self._register._scoped(where)
+        found = await self._index.agents(scoped)
+        await self._register._audit("agent.list", criteria=criteria, result_count=len(found))
+        return found

@@ -295,3 +295,23 @@ class RecordedScore:
     scorer: str
     scored_at: int
     score: Score
+
+
+def scored_by(scores: Sequence[RecordedScore], scorer: str) -> frozenset[int]:
+    """The recordings of a sample that `scorer` has scored (the rest are still to do)."""
+    return frozenset(s.score.record_id for s in scores if s.scorer == scorer)
+
+
+def parse_criterion(text: str) -> tuple[str, int]:
+    """`empathy=4` → ("empathy", 4); a criterion of CRITERIA, scored 1 to 5."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or name not in CRITERIA:
+        raise UsageError(f"--criterion {text!r}: give NAME=1..5, NAME one of {', '.join(CRITERIA)}")
+    try:
+        score = int(value)
+    except ValueError:
+        raise UsageError(f"--criterion {text!r}: {value!r} is not a number 1..5") from None
+    if not 1 <= score <= 5:
+        raise UsageError(f"--criterion {text!r}: scores are 1 to 5")
+    return name, score

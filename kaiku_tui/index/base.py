@@ -247,6 +247,10 @@ class Index(abc.ABC):
         """How many rows match, stopping at `cap` (None: exact, may take a while)."""
 
     @abc.abstractmethod
+    async def agents(self, where: RecordingFilter, *, limit: int = 1_000) -> list[str]:
+        """The distinct agents of the matching rows, by name, at most `limit`."""
+
+    @abc.abstractmethod
     async def seek(
         self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
     ) -> Cursor | None:

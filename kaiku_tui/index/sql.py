@@ -264,6 +264,13 @@ def count_query(
     return _with_sql(q, f"SELECT count(*) FROM ({inner}) AS c")
 
 
+def agents_query(dialect: Dialect, where: RecordingFilter, limit: int) -> Query:
+    """The agents of the matching recordings, by name (a coaching sample is drawn per agent)."""
+    q = Query(dialect)
+    source = conditions(q, filter_spans(where), SortKey.DATE, where, None)
+    return _with_sql(q, f"SELECT DISTINCT agent FROM {source} ORDER BY agent LIMIT {q.p(limit)}")
+
+
 def probe_query(
     dialect: Dialect,
     where: RecordingFilter,

@@ -171,3 +171,19 @@ async def test_samples_are_listed_newest_first_in_pages(index: Index) -> None:
     assert [s.id for s in listed] == [ids[2], ids[1]]
     assert listed[0] == replace(made[2], id=ids[2])
     assert [s.id for s in await index.samples(before_id=ids[1], limit=2)] == [ids[0]]
+
+
+async def test_the_agents_of_a_range_for_a_sample(index: Index) -> None:
+    for code in ("HKI", "PIRHA"):
+        await index.add_org(stored_org(code), event("org.add"))
+    rows = [
+        recording("a", 1_750_000_000, 60, agent="Veera"),
+        recording("b", 1_750_000_600, 90, agent="Aino"),
+        recording("c", 1_750_001_200, 30, agent="Aino", org="PIRHA"),
+        recording("d", 1_760_000_000, 90, agent="Outi"),
+    ]
+    await index.add_recordings(rows, event("ingest"))
+    assert await index.agents(RecordingFilter(1_750_000_000, 1_751_000_000)) == ["Aino", "Veera"]
+    short = RecordingFilter(1_750_000_000, 1_751_000_000, max_duration=59, orgs=("PIRHA",))
+    assert await index.agents(short) == ["Aino"]
+    assert await index.agents(RecordingFilter(), limit=1) == ["Aino"]

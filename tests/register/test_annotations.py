@@ -322,6 +322,8 @@ async def test_samples_are_listed_and_a_missing_one_is_audited(config: Config) -
     try:
         first = await reviewer.draw_sample(SPEC)
         second = await reviewer.draw_sample(SPEC)
+        agents = await reviewer.coaching().agents(RecordingFilter(1_789_000_000, 1_791_000_000))
+        assert "Aino" in agents and agents == sorted(set(agents))
         listed = await reviewer.coaching().samples()
         assert [s.id for s in listed] == [second.id, first.id] and listed[0].spec == SPEC
         assert [s.id for s in await reviewer.coaching().samples(before_id=second.id)] == [first.id]
