@@ -52,7 +52,8 @@ def test_draw_show_score_and_read_the_scores(cli: Cli, demo: Path) -> None:
 def test_bad_sample_input_is_one_line(cli: Cli) -> None:
     day = newest_day(cli)
     drawn = cli("samples", "draw", "--per-agent", "1", "--from", day, "--to", day, "--json")
-    sid, first = (str(x) for x in (json.loads(drawn.out)["id"], json.loads(drawn.out)["records"][0]))
+    sample = json.loads(drawn.out)
+    sid, first = str(sample["id"]), str(sample["records"][0])
     base = ("samples", "draw", "--per-agent", "1")
     for args, words in [
         ((*base, "--from", "31.02.2026", "--to", day), "--from '31.02.2026' is not a date"),
