@@ -21,10 +21,11 @@ from kaiku_tui.domain.annotation import (
     SampleSpec,
     Score,
     parse_criterion,
+    sample_window,
     scored_by,
 )
 from kaiku_tui.domain.browse import RecordingFilter
-from kaiku_tui.domain.dates import day_end, day_start, fmt_date, fmt_time, iso, parse_date
+from kaiku_tui.domain.dates import fmt_date, fmt_time, iso, parse_date
 from kaiku_tui.domain.dates import parse_duration as duration
 from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import EXIT_OK, UsageError
@@ -73,9 +74,7 @@ def range_of(args: argparse.Namespace) -> RecordingFilter:
     last = parse_date(args.date_to, "--to")
     low = duration(args.min_duration, "--min-duration") if args.min_duration else None
     high = duration(args.max_duration, "--max-duration") if args.max_duration else None
-    if first > last:
-        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
-    return RecordingFilter(day_start(first), day_end(last), low, high)
+    return RecordingFilter(*sample_window(first, last, low, high))
 
 
 async def _draw(args: argparse.Namespace, register: Register) -> int:

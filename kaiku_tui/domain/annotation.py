@@ -11,7 +11,9 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
+from kaiku_tui.domain.dates import day_end, day_start
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import UsageError
 
@@ -315,3 +317,15 @@ def parse_criterion(text: str) -> tuple[str, int]:
     if not 1 <= score <= 5:
         raise UsageError(f"--criterion {text!r}: scores are 1 to 5")
     return name, score
+
+
+def sample_window(
+    first: date, last: date, low: int | None, high: int | None
+) -> tuple[int, int, int | None, int | None]:
+    """The days (`last` inclusive, Helsinki) and duration bounds a sample is drawn from,
+    as `SampleSpec` holds them."""
+    if first > last:
+        raise UsageError(f"the first day {first:%d.%m.%Y} is after the last {last:%d.%m.%Y}")
+    if low is not None and high is not None and low > high:
+        raise UsageError(f"the shortest duration {low} s is above the longest {high} s")
+    return day_start(first), day_end(last), low, high

@@ -57,7 +57,7 @@ def test_bad_sample_input_is_one_line(cli: Cli) -> None:
     base = ("samples", "draw", "--per-agent", "1")
     for args, words in [
         ((*base, "--from", "31.02.2026", "--to", day), "--from '31.02.2026' is not a date"),
-        ((*base, "--from", day, "--to", "2020-01-01"), "is after --to"),
+        ((*base, "--from", day, "--to", "2020-01-01"), "is after the last"),
         (("samples", "draw", "--per-agent", "0", "--from", day, "--to", day), "--per-agent 0"),
         ((*base, "--from", day, "--to", day, "--min-duration", "pitkä"),
          "--min-duration 'pitkä' is not a duration"),
