@@ -76,7 +76,7 @@ class NewCaseForm(FormDialog[FeedbackCase]):
         only = choices[0][1] if len(choices) == 1 else ""
         fields = [
             Field("ref", "case.form.ref", placeholder="PAL-2026-0001"),
-            Field("org", "case.form.org", only, choices=choices),
+            Field("org", "case.form.org", only, texts("case.form.choose"), choices=choices),
             Field("received", "case.form.received", today.strftime("%d.%m.%Y"),
                   placeholder="pp.kk.vvvv"),
             Field("summary", "case.form.summary", placeholder=texts("case.form.no_patient")),

@@ -123,6 +123,13 @@ class CasesScreen(Screen[None]):
         if event.cursor_row < len(self.cases):
             self.read(self.cases[event.cursor_row].id)
 
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the table (which takes the key before the screen does): its first
+        recording."""
+        event.stop()
+        self.action_open_nth(1)
+
     @work(exclusive=True, group="case", exit_on_error=False)
     async def read(self, case_id: int) -> None:
         self.chosen = await self.register.case(case_id)

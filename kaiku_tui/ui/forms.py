@@ -82,7 +82,7 @@ class FormDialog(Dialog[T | None]):
             options = [(untrusted(shown, keep_newlines=False), v) for shown, v in field.choices]
             value = field.value if field.value in dict(field.choices).values() else Select.NULL
             return Select(options, id=field.name, compact=True, value=value,
-                          allow_blank=value is Select.NULL)  # fmt: skip
+                          allow_blank=value is Select.NULL, prompt=field.placeholder)  # fmt: skip
         return Input(field.value, id=field.name, placeholder=field.placeholder, compact=True,
                      restrict=field.restrict, max_length=field.max_length)  # fmt: skip
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 WORDS: dict[str, dict[str, str]] = {
     "fi": {
-        "bind.case_reopen": "Takaisin selvitykseen",
+        "bind.case_reopen": "Avaa uudelleen",
         "bind.case_new": "Uusi tapaus",
         "bind.case_edit": "Muokkaa tapausta",
         "bind.case_link": "Liitä tallenteita",
@@ -31,6 +31,7 @@ WORDS: dict[str, dict[str, str]] = {
         "case.form.summary": "Tiivistelmä",
         "case.form.no_patient": "ei potilastietoja",
         "case.form.no_org": "Valitse organisaatio.",
+        "case.form.choose": "valitse",
         "case.form.no_summary": "Tapaus tarvitsee tiivistelmän.",
         "case.form.edit": "Tapaus {ref}",
         "case.form.edit_help": "Käsittelijä (käyttäjätunnus), havainnot ja ratkaisu.",
@@ -90,7 +91,7 @@ WORDS: dict[str, dict[str, str]] = {
         "score.saved": "Pisteytys tallennettu.",
     },
     "en": {
-        "bind.case_reopen": "Back to investigating",
+        "bind.case_reopen": "Reopen",
         "bind.case_new": "New case",
         "bind.case_edit": "Edit case",
         "bind.case_link": "Link recordings",
@@ -113,6 +114,7 @@ WORDS: dict[str, dict[str, str]] = {
         "case.form.summary": "Summary",
         "case.form.no_patient": "no patient details",
         "case.form.no_org": "Choose an organisation.",
+        "case.form.choose": "choose",
         "case.form.no_summary": "A case needs a summary.",
         "case.form.edit": "Case {ref}",
         "case.form.edit_help": "Owner (a login), findings and resolution.",

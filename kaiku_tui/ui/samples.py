@@ -110,7 +110,8 @@ def sample_text(sample: CoachingSample, done: frozenset[int], texts: Texts) -> T
                       for b in (spec.min_duration, spec.max_duration))  # fmt: skip
     head = texts("samples.spec", days=days, n=spec.per_agent, seed=spec.seed)
     out.append(head + (f" · {bounds}" if bounds != "–" else "") + "\n", style="bold")
-    out.append_text(untrusted(", ".join(spec.agents) + "\n", "dim", keep_newlines=False))
+    out.append_text(untrusted(", ".join(spec.agents), "dim", keep_newlines=False))
+    out.append("\n")
     scored = len(done & set(sample.record_ids))
     out.append(texts("samples.progress", k=scored, n=len(sample.record_ids)) + "\n")
     out.append("  ".join(f"{'✓' if r in done else '·'}#{r}" for r in sample.record_ids))
@@ -179,6 +180,13 @@ class SamplesScreen(Screen[None]):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row < len(self.samples):
             self.read(self.samples[event.cursor_row].id)
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the table (which takes the key before the screen does): work through."""
+        event.stop()
+        if self.check_action("work", ()) and event.cursor_row < len(self.samples):
+            self.work_on(self.samples[event.cursor_row].id)
 
     @work(exclusive=True, group="sample", exit_on_error=False)
     async def read(self, sample_id: int) -> None:
