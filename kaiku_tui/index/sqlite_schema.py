@@ -164,4 +164,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sample_id, recording_id, scorer)
     ) STRICT;
     """,
+    # 5: placeholder — filled in by another branch (the lead replaces it at merge)
+    "",
+    # 6: placeholder — filled in by another branch
+    "",
+    # 7: placeholder — filled in by another branch
+    "",
+    # 8: the tag filter walks the tag's rows in date order (docs/ARCHITECTURE.md,
+    # "The tag filter"): a recording's start, copied into each of its tags, never changes.
+    """
+    ALTER TABLE recording_tag ADD COLUMN started_at INTEGER;
+    UPDATE recording_tag
+        SET started_at = (SELECT r.started_at FROM recording r WHERE r.id = recording_id);
+    CREATE INDEX recording_tag_by_date ON recording_tag (tag, started_at, recording_id);
+    -- Every writer of tags (an import, a tag added, a copy by migrate) gets the date
+    -- without knowing of it.
+    CREATE TRIGGER recording_tag_started AFTER INSERT ON recording_tag
+        WHEN NEW.started_at IS NULL
+    BEGIN
+        UPDATE recording_tag
+            SET started_at = (SELECT r.started_at FROM recording r WHERE r.id = NEW.recording_id)
+            WHERE tag = NEW.tag AND recording_id = NEW.recording_id;
+    END;
+    """,
 )

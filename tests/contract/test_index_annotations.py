@@ -187,3 +187,17 @@ async def test_the_agents_of_a_range_for_a_sample(index: Index) -> None:
     short = RecordingFilter(1_750_000_000, 1_751_000_000, max_duration=59, orgs=("PIRHA",))
     assert await index.agents(short) == ["Aino"]
     assert await index.agents(RecordingFilter(), limit=1) == ["Aino"]
+
+
+async def test_a_tag_added_later_is_found_in_date_order(index: Index) -> None:
+    """The tag's row carries its recording's start (migration 8): set by the index itself,
+    whichever way the tag arrives (an import, `set_tag`), and read by the tag filter."""
+    a, b = await two_recordings(index)  # a: 1,750,000,000 tagged `complaint` on import
+    assert await index.set_tag(b, "complaint", True, event("tag.add"))
+    newest_first = await index.page(RecordingFilter(tag="complaint"), Sort(), limit=1)
+    assert [r.id for r in newest_first.rows] == [b] and newest_first.has_after
+    rest = await index.page(RecordingFilter(tag="complaint"), Sort(), after=newest_first.last)
+    assert [r.id for r in rest.rows] == [a]
+    later = RecordingFilter(1_750_000_300, tag="complaint")
+    assert [r.id for r in (await index.page(later, Sort(), limit=5)).rows] == [b]
+    assert (await index.count(RecordingFilter(tag="complaint"))).value == 2
