@@ -160,12 +160,9 @@ class NotesScreen(Screen[None]):
         if not self.register.person.may(Action.ANNOTATE):
             return False
         note = self.chosen
-        return (
-            note is not None
-            and note.author == self.register.person.login
-            and (not note.withdrawn)
-            or None
-        )
+        login = self.register.person.login
+        own = note is not None and note.author == login and not note.withdrawn
+        return True if own else None
 
     @work(exclusive=True, group="notes", exit_on_error=False)
     async def load(self, show: int | None = None) -> None:
