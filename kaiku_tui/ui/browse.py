@@ -261,7 +261,7 @@ class BrowseScreen(Screen[None]):
         """Link the recording under the cursor to a feedback case (chosen from a list)."""
         row = self.query_one(RecordingList).current
         if row is not None:
-            await choose_and_link(self.app, self.register, self.texts, row.id)
+            await choose_and_link(self.app, self.register, self.texts, row.id, row.org)
 
     def action_samples(self) -> None:
         from kaiku_tui.ui.samples import SamplesScreen

@@ -169,10 +169,11 @@ class CaseChoice(Dialog[FeedbackCase | None]):
 
 
 async def choose_and_link(
-    app: App[object], register: Register, texts: Texts, record_id: int
+    app: App[object], register: Register, texts: Texts, record_id: int, org: str
 ) -> FeedbackCase | None:
-    """Link the recording to a case the person picks (audited by the register); the case."""
-    listed = await register.list_cases(CaseFilter())
+    """Link the recording to a case the person picks (audited by the register); the case.
+    Only its organisation's cases are offered: feedback is one client's, so are its calls."""
+    listed = await register.list_cases(CaseFilter(orgs=(org,)))
     handled = [c for c in listed if c.status is not CaseStatus.CLOSED]
     case = await app.push_screen_wait(CaseChoice(texts, handled, record_id))
     if case is None:

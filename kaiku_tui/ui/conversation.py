@@ -424,7 +424,8 @@ class ConversationScreen(Screen[bool | None]):
 
     @work(exclusive=True, group="link", exit_on_error=False)
     async def action_link_case(self) -> None:
-        await choose_and_link(self.app, self.register, self.texts, self.recording.summary.id)
+        summary = self.recording.summary
+        await choose_and_link(self.app, self.register, self.texts, summary.id, summary.org)
 
     def action_notes(self) -> None:
         """The notes with their histories: edit or withdraw one's own."""

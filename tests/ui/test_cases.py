@@ -136,11 +136,25 @@ async def test_create_a_case_link_two_recordings_move_it(
         assert cases.chosen is not None and cases.chosen.received == "2026-11-20"
         await pilot.press("escape")  # back to the list: link two recordings from it
         await settle(pilot)
-        for row in (1, 2):
-            await pilot.press("home", *["j"] * row, "f")
-            await until(pilot, lambda: isinstance(app.screen, CaseChoice))
-            await pilot.press("enter")  # the one open case
-            await settle(pilot)
+        await pilot.press("home", "f")  # a KESKI recording: no case of KESKI to offer
+        await until(pilot, lambda: isinstance(app.screen, CaseChoice))
+        assert "No cases being handled." in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("j", "f")  # from the list
+        await until(pilot, lambda: isinstance(app.screen, CaseChoice))
+        await pilot.press("enter")  # the one open case
+        await settle(pilot)
+        await pilot.press("j", "enter", "enter")  # open the next (purpose: verify), and from it
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, CaseChoice))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+        await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
         cases = app.screen
