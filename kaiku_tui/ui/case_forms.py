@@ -60,11 +60,11 @@ def new_case(values: Mapping[str, str], texts: Texts) -> NewCase:
     return NewCase(values["org"], ref, received, summary)
 
 
-def record_ids(text: str) -> list[int]:
+def record_ids(text: str, texts: Texts) -> list[int]:
     """`12 13, 14` → [12, 13, 14] (at least one)."""
     parts = text.replace(",", " ").split()
     if not parts or not all(p.isdigit() for p in parts):
-        raise FormError("records", f"{text!r}: give recording numbers, e.g. 12 13")
+        raise FormError("records", texts("case.form.link_help"))
     return list(dict.fromkeys(int(p) for p in parts))
 
 
@@ -125,7 +125,7 @@ class LinkForm(FormDialog[int]):
         self.case = case
 
     async def submit(self, values: Mapping[str, str]) -> int:
-        return await self.register.link(self.case.id, record_ids(values["records"]))
+        return await self.register.link(self.case.id, record_ids(values["records"], self.texts))
 
 
 class CaseChoice(Dialog[FeedbackCase | None]):

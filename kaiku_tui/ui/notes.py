@@ -206,8 +206,8 @@ class NotesScreen(Screen[None]):
             if yes:
                 self.change(note, None)
 
-        question = Text(self.texts("notes.withdraw_ask"))
-        question.append_text(untrusted(f"\n\n{note.current.text}", "italic", keep_newlines=False))
+        question = Text(self.texts("notes.withdraw_ask") + "\n\n")
+        question.append_text(untrusted(note.current.text, "italic", keep_newlines=False))
         self.app.push_screen(ConfirmScreen(self.texts, question), answered)
 
     @work(exclusive=True, group="note", exit_on_error=False)

@@ -43,18 +43,18 @@ from kaiku_tui.ui.safe import untrusted
 SEED_LIMIT = 2**31  # a seed a person can read out and type back
 
 
-def _number(values: Mapping[str, str], name: str, low: int, what: str) -> int:
+def _number(values: Mapping[str, str], name: str, low: int, texts: Texts) -> int:
     text = values[name].strip()
     if not text.isdigit() or int(text) < low:
-        raise FormError(name, f"{what} {text!r} is not a whole number of at least {low}")
+        raise FormError(name, texts("form.whole_number", low=low))
     return int(text)
 
 
 def sample_request(
-    values: Mapping[str, str],
+    values: Mapping[str, str], texts: Texts
 ) -> tuple[RecordingFilter, int, tuple[str, ...], int]:
     """The draw form's text as (range, N per agent, agents or () for all, seed)."""
-    per_agent = _number(values, "per_agent", 1, "per agent")
+    per_agent = _number(values, "per_agent", 1, texts)
     with blame("date_from"):
         first = parse_date(values["date_from"], "from")
     with blame("date_to"):
@@ -67,7 +67,7 @@ def sample_request(
     with blame("date_to" if first > last else "max_duration"):
         window = sample_window(first, last, bounds[0], bounds[1])
     agents = tuple(dict.fromkeys(a.strip() for a in values["agents"].split(",") if a.strip()))
-    seed = _number(values, "seed", 0, "seed")
+    seed = _number(values, "seed", 0, texts)
     return RecordingFilter(*window), per_agent, agents, seed
 
 
@@ -90,7 +90,7 @@ class DrawForm(FormDialog[CoachingSample]):
         self.register = register
 
     async def submit(self, values: Mapping[str, str]) -> CoachingSample:
-        where, per_agent, agents, seed = sample_request(values)
+        where, per_agent, agents, seed = sample_request(values, self.texts)
         if not agents:
             agents = tuple(await self.register.coaching().agents(where))
         if not agents:

@@ -33,6 +33,7 @@ async def test_draw_a_sample_and_score_it(config: Config, make_app: AppFactory) 
         seed.focus()
         await pilot.press("ctrl+u", *"abc", "enter")  # only digits go in: empty
         await until(pilot, lambda: "seed-error" in errors(app))
+        assert errors(app)["seed-error"] == "A whole number, at least 0."
         await pilot.press(*"7", "enter")
         await until(pilot, lambda: isinstance(app.screen, SamplesScreen))
         await settle(pilot)
