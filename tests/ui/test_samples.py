@@ -110,3 +110,14 @@ async def test_the_keys_are_in_help_in_finnish(make_app: AppFactory) -> None:
         await until(pilot, lambda: isinstance(app.screen, DrawForm))
         shown = screen_text(app)
         assert "Agenttia kohden" in shown and "Siemen" in shown and "Enter tallentaa" in shown
+
+
+async def test_help_leaves_out_what_the_roles_do_not_permit(make_app: AppFactory) -> None:
+    app = make_app(identity=REVIEWER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "Samples" in shown and "Tag" in shown
+        assert "Cases" not in shown and "Audit log" not in shown and "Link to a case" not in shown
