@@ -930,7 +930,12 @@ class Register:
 
     async def scores(self, sample_id: int) -> list[RecordedScore]:
         """Every score given in the sample (in scope), comments decrypted; audited."""
-        await self._authorize(Action.ANNOTATION_READ, target=f"sample:{sample_id}")
+        target = f"sample:{sample_id}"
+        await self._authorize(Action.ANNOTATION_READ, target=target)
+        if await self._index.get_sample(sample_id) is None:
+            err = NotFound(f"sample {sample_id} does not exist (kaiku-tui samples list)")
+            await self._failed(Action.ANNOTATION_READ, err, target=target)
+            raise err
         out: list[RecordedScore] = []
         for row in await self._index.scores(sample_id):
             stored = await self._index.get_recording(row.record_id)

@@ -63,6 +63,7 @@ def test_bad_sample_input_is_one_line(cli: Cli) -> None:
          "--min-duration 'pitkä' is not a duration"),
         ((*base, "--from", "2001-01-01", "--to", "2001-01-02"), "no recordings of any agent"),
         (("samples", "show", "999"), "sample 999 does not exist"),
+        (("samples", "scores", "999"), "sample 999 does not exist"),
         (("samples", "score", sid, first, "--criterion", "empathy=9"), "scores are 1 to 5"),
         (("samples", "score", sid, first, "--criterion", "tone=3"), "NAME one of greeting"),
         (("samples", "score", sid, first, "--criterion", "empathy=4"), "give each of greeting"),

@@ -331,10 +331,13 @@ async def test_samples_are_listed_and_a_missing_one_is_audited(config: Config) -
             await reviewer.sample(999)
         with pytest.raises(NotFound, match="not in sample 999"):
             await reviewer.score(999, Score(1, tuple((c, 3) for c in CRITERIA)))
+        with pytest.raises(NotFound, match="sample 999 does not exist"):
+            await reviewer.scores(999)
     finally:
         await reviewer.close()
     failed = [e for e in events(config) if e["outcome"] == "error"]
     assert [(e["action"], e["target"]) for e in failed] == [
-        ("annotation.read", "sample:999"), ("annotate", "sample:999")]  # fmt: skip
+        ("annotation.read", "sample:999"), ("annotate", "sample:999"),
+        ("annotation.read", "sample:999")]  # fmt: skip
     listed_events = [e for e in events(config) if e["action"] == "sample.list"]
     assert listed_events[0]["revealed"] == [f"sample:{second.id}", f"sample:{first.id}"]
