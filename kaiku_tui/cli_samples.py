@@ -10,7 +10,6 @@ which is printed and stored, so the draw can be repeated.
 from __future__ import annotations
 
 import argparse
-import secrets
 from typing import Any
 
 from kaiku_tui.cli_annotations import Handler, print_json
@@ -21,6 +20,7 @@ from kaiku_tui.domain.annotation import (
     SampleSpec,
     Score,
     parse_criterion,
+    random_seed,
     sample_window,
     scored_by,
 )
@@ -30,12 +30,6 @@ from kaiku_tui.domain.dates import parse_duration as duration
 from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.register import Register
-
-SEED_LIMIT = 2**31  # a seed a person can read out and type back
-
-
-def random_seed() -> int:
-    return secrets.randbelow(SEED_LIMIT)
 
 
 def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import random
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -226,6 +227,14 @@ class Score:
         for name, value in self.scores:
             if not 1 <= value <= 5:
                 raise UsageError(f"score for {name} is {value}; scores are 1 to 5")
+
+
+SEED_LIMIT = 2**31  # a seed a person can read out and type back
+
+
+def random_seed() -> int:
+    """A seed for a sample drawn without one given (shown, and stored with it)."""
+    return secrets.randbelow(SEED_LIMIT)
 
 
 def draw_sample(candidates: Sequence[int], per_agent: int, seed: int) -> list[int]:

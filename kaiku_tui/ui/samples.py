@@ -11,7 +11,6 @@ of n. Drawn samples stay listed, to be come back to.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -27,6 +26,7 @@ from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.annotation import (
     CoachingSample,
     SampleSpec,
+    random_seed,
     sample_window,
     scored_by,
 )
@@ -39,8 +39,6 @@ from kaiku_tui.ui.filters import FormError, blame
 from kaiku_tui.ui.forms import Field, FormDialog
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
-
-SEED_LIMIT = 2**31  # a seed a person can read out and type back
 
 
 def _number(values: Mapping[str, str], name: str, low: int, texts: Texts) -> int:
@@ -83,7 +81,7 @@ class DrawForm(FormDialog[CoachingSample]):
             Field("min_duration", "samples.min", placeholder="m:ss"),
             Field("max_duration", "samples.max", placeholder="m:ss"),
             Field("agents", "samples.agents", placeholder=texts("samples.every_agent")),
-            Field("seed", "samples.seed", str(secrets.randbelow(SEED_LIMIT)),
+            Field("seed", "samples.seed", str(random_seed()),
                   restrict=r"[0-9]*"),
         ]  # fmt: skip
         super().__init__(texts, texts("samples.draw"), fields, texts("samples.draw_help"))
