@@ -78,7 +78,7 @@ class NewCaseForm(FormDialog[FeedbackCase]):
             Field("ref", "case.form.ref", placeholder="PAL-2026-0001"),
             Field("org", "case.form.org", only, texts("case.form.choose"), choices=choices),
             Field("received", "case.form.received", today.strftime("%d.%m.%Y"),
-                  placeholder="pp.kk.vvvv"),
+                  placeholder=texts("filter.from")),
             Field("summary", "case.form.summary", placeholder=texts("case.form.no_patient")),
         ]  # fmt: skip
         super().__init__(texts, texts("case.form.new"), fields, texts("case.form.help"))

@@ -75,9 +75,9 @@ class DrawForm(FormDialog[CoachingSample]):
         fields = [
             Field("per_agent", "samples.per_agent", "3", restrict=r"[0-9]*"),
             Field("date_from", "samples.from", (today - timedelta(days=30)).strftime(day),
-                  placeholder="pp.kk.vvvv"),
+                  placeholder=texts("filter.from")),
             Field("date_to", "samples.to", (today - timedelta(days=1)).strftime(day),
-                  placeholder="pp.kk.vvvv"),
+                  placeholder=texts("filter.from")),
             Field("min_duration", "samples.min", placeholder="m:ss"),
             Field("max_duration", "samples.max", placeholder="m:ss"),
             Field("agents", "samples.agents", placeholder=texts("samples.every_agent")),
