@@ -5,7 +5,8 @@
 On a folder `bench/browse.py --keep --notes N --cases M` left: p50/p95 of
 `Index.notes` (a recording's notes: the conversation screen), `Index.get_case`,
 `Register.list_cases` (all, and one status), `Register.tags` (the vocabulary
-with counts over every tag), a tag-filtered first page. A benchmark, not a test.
+with counts over every tag), a tag-filtered first page, its capped count and its
+sparkline (30 days): what a tag filter in the TUI asks. A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ async def run(folder: Path, repeat: int) -> str:
     db = sqlite3.connect(config.sqlite_path)
     noted = [r[0] for r in db.execute("SELECT DISTINCT recording_id FROM note LIMIT 5000")]
     cases = [r[0] for r in db.execute("SELECT id FROM feedback_case")]
+    newest = db.execute("SELECT max(started_at) FROM recording").fetchone()[0]
+    days = [newest - 86_400 * n for n in range(30, -1, -1)]  # the sparkline's 30 days
     counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("recording", "note", "feedback_case", "recording_tag")]  # fmt: skip
     db.close()
@@ -60,6 +63,10 @@ async def run(folder: Path, repeat: int) -> str:
             ("Register.tags (vocabulary, counts)", lambda n: register.tags()),
             ("Register.search tag=complaint (first page)",
              lambda n: register.search(RecordingFilter(tag="complaint"))),
+            ("Register.count tag=complaint (capped at 10,000)",
+             lambda n: register.count(RecordingFilter(tag="complaint"))),
+            ("Register.histogram tag=complaint (30 days)",
+             lambda n: register.histogram(RecordingFilter(tag="complaint"), days)),
         ]  # fmt: skip
         for name, work in cells:
             print(f"{name} ...", file=sys.stderr, flush=True)

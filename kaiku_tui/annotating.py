@@ -17,13 +17,15 @@ from kaiku_tui.domain.annotation import (
     CRITERIA,
     Anchor,
     CaseStatus,
+    CoachingSample,
     FeedbackCase,
     Note,
     NoteVersion,
     RecordedScore,
+    SampleSpec,
     Score,
 )
-from kaiku_tui.index.base import StoredCase, StoredNote, StoredScore
+from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample, StoredScore
 from kaiku_tui.vault.fields import decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import RecordKey
 
@@ -77,3 +79,8 @@ def recorded_score(stored: StoredScore, key: RecordKey | None) -> RecordedScore:
     scores = tuple((name, int(given[name])) for name in CRITERIA if name in given)
     comment = open_text(key, COMMENT_FIELD, stored.comment_enc)
     return RecordedScore(stored.scorer, stored.scored_at, Score(stored.record_id, scores, comment))
+
+
+def sample_of(stored: StoredSample) -> CoachingSample:
+    spec = SampleSpec.from_criteria(json.loads(stored.criteria))
+    return CoachingSample(stored.id, stored.drawn_by, stored.drawn_at, spec, stored.record_ids)

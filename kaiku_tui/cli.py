@@ -17,7 +17,14 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__, cli_annotations, cli_subject, maintenance_cli, retention_cli
+from kaiku_tui import (
+    __version__,
+    cli_annotations,
+    cli_samples,
+    cli_subject,
+    maintenance_cli,
+    retention_cli,
+)
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -169,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_annotations.add_parsers(sub)
     cli_subject.add_parsers(sub)
+    cli_samples.add_parsers(sub)
 
     migrate = sub.add_parser(
         "migrate",
@@ -573,4 +581,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     **cli_annotations.HANDLERS,
     **cli_subject.HANDLERS,
     **retention_cli.HANDLERS,
+    **cli_samples.HANDLERS,
 }

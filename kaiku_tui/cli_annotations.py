@@ -107,7 +107,7 @@ async def _cases_list(args: argparse.Namespace, register: Register) -> int:
     where = CaseFilter(status, tuple(check_code(o) for o in args.org), limit=args.limit)
     for case in await register.list_cases(where):
         if args.json:
-            _print_json(case_json(case))
+            print_json(case_json(case))
         else:
             print(case_line(case))
     return EXIT_OK
@@ -116,7 +116,7 @@ async def _cases_list(args: argparse.Namespace, register: Register) -> int:
 async def _cases_show(args: argparse.Namespace, register: Register) -> int:
     case = await register.case(args.case_id)
     if args.json:
-        _print_json(case_json(case))
+        print_json(case_json(case))
         return EXIT_OK
     print(case_line(case))
     print(sanitise(f"  received {case.received}; recordings: "
@@ -195,7 +195,7 @@ def recording_meta(row: RecordingSummary) -> dict[str, object]:
 async def _tags_list(args: argparse.Namespace, register: Register) -> int:
     for t in await register.tags():
         if args.json:
-            _print_json({"tag": t.tag, "count": t.count, "managed": t.managed,
+            print_json({"tag": t.tag, "count": t.count, "managed": t.managed,
                          "meaning": t.meaning})  # fmt: skip
         else:
             kind = "managed" if t.managed else "free"
@@ -226,7 +226,7 @@ async def _notes_add(args: argparse.Namespace, register: Register) -> int:
 async def _notes_list(args: argparse.Namespace, register: Register) -> int:
     for note in await register.notes(args.record_id, Purpose.parse(args.purpose)):
         if args.json:
-            _print_json(note_json(note))
+            print_json(note_json(note))
             continue
         for v in note.versions:
             place = _place(v.anchor)
@@ -256,7 +256,7 @@ def _place(anchor: Anchor) -> str:
     return "(whole)"
 
 
-def _print_json(obj: object) -> None:
+def print_json(obj: object) -> None:
     print(json_safe(json.dumps(obj, ensure_ascii=False)))
 
 

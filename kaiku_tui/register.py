@@ -93,6 +93,7 @@ from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
 
 if TYPE_CHECKING:
+    from kaiku_tui.coaching import Coaching
     from kaiku_tui.holds import Holds
     from kaiku_tui.maintenance.upkeep import Upkeep
     from kaiku_tui.retention import Retention
@@ -195,6 +196,12 @@ class Register:
         """After a key rotation (maintenance/rotation.py): the new key, no cached org keys."""
         self._master = master
         self._org_keys.clear()
+
+    def coaching(self) -> Coaching:
+        """The reviewers' facet: the samples drawn so far (kaiku_tui/coaching.py)."""
+        from kaiku_tui.coaching import Coaching
+
+        return Coaching(self, self._index)
 
     def upkeep(self) -> Upkeep:
         """The admin's maintenance facet: doctor, scan, backup, keys (kaiku_tui/maintenance)."""
@@ -957,11 +964,13 @@ class Register:
         await self._authorize(Action.ANNOTATION_READ, target=f"sample:{sample_id}")
         stored = await self._index.get_sample(sample_id)
         if stored is None:
-            raise NotFound(f"sample {sample_id} does not exist")
-        spec = SampleSpec.from_criteria(json.loads(stored.criteria))
+            err = NotFound(f"sample {sample_id} does not exist (kaiku-tui samples list)")
+            await self._failed(Action.ANNOTATION_READ, err, target=f"sample:{sample_id}")
+            raise err
+        sample = annotating.sample_of(stored)
         await self._audit("sample.read", target=f"sample:{sample_id}",
                           result_count=len(stored.record_ids))  # fmt: skip
-        return CoachingSample(stored.id, stored.drawn_by, stored.drawn_at, spec, stored.record_ids)
+        return sample
 
     async def score(self, sample_id: int, score: Score) -> None:
         """Score one recording of a sample (once per scorer); the comment sealed."""
@@ -969,7 +978,10 @@ class Register:
         await self._authorize(Action.ANNOTATE, target=target)
         sample = await self._index.get_sample(sample_id)
         if sample is None or score.record_id not in sample.record_ids:
-            raise NotFound(f"recording {score.record_id} is not in sample {sample_id}")
+            err = NotFound(f"recording {score.record_id} is not in sample {sample_id}")
+            criteria = {"sample": sample_id, "record": score.record_id}
+            await self._failed(Action.ANNOTATE, err, target=target, criteria=criteria)
+            raise err
         stored = await self._stored(Action.ANNOTATE, score.record_id, _QUALITY)
         fields = _record_fields(stored, _QUALITY)
         key = await self._record_key_or_fail(stored, Action.ANNOTATE, fields)
@@ -983,7 +995,12 @@ class Register:
 
     async def scores(self, sample_id: int) -> list[RecordedScore]:
         """Every score given in the sample (in scope), comments decrypted; audited."""
-        await self._authorize(Action.ANNOTATION_READ, target=f"sample:{sample_id}")
+        target = f"sample:{sample_id}"
+        await self._authorize(Action.ANNOTATION_READ, target=target)
+        if await self._index.get_sample(sample_id) is None:
+            err = NotFound(f"sample {sample_id} does not exist (kaiku-tui samples list)")
+            await self._failed(Action.ANNOTATION_READ, err, target=target)
+            raise err
         out: list[RecordedScore] = []
         for row in await self._index.scores(sample_id):
             stored = await self._index.get_recording(row.record_id)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import enum
 import random
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
+from kaiku_tui.domain.dates import day_end, day_start
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import UsageError
 
@@ -226,6 +229,14 @@ class Score:
                 raise UsageError(f"score for {name} is {value}; scores are 1 to 5")
 
 
+SEED_LIMIT = 2**31  # a seed a person can read out and type back
+
+
+def random_seed() -> int:
+    """A seed for a sample drawn without one given (shown, and stored with it)."""
+    return secrets.randbelow(SEED_LIMIT)
+
+
 def draw_sample(candidates: Sequence[int], per_agent: int, seed: int) -> list[int]:
     """`per_agent` of the candidate record ids, drawn reproducibly for the seed.
 
@@ -295,3 +306,35 @@ class RecordedScore:
     scorer: str
     scored_at: int
     score: Score
+
+
+def scored_by(scores: Sequence[RecordedScore], scorer: str) -> frozenset[int]:
+    """The recordings of a sample that `scorer` has scored (the rest are still to do)."""
+    return frozenset(s.score.record_id for s in scores if s.scorer == scorer)
+
+
+def parse_criterion(text: str) -> tuple[str, int]:
+    """`empathy=4` → ("empathy", 4); a criterion of CRITERIA, scored 1 to 5."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or name not in CRITERIA:
+        raise UsageError(f"--criterion {text!r}: give NAME=1..5, NAME one of {', '.join(CRITERIA)}")
+    try:
+        score = int(value)
+    except ValueError:
+        raise UsageError(f"--criterion {text!r}: {value!r} is not a number 1..5") from None
+    if not 1 <= score <= 5:
+        raise UsageError(f"--criterion {text!r}: scores are 1 to 5")
+    return name, score
+
+
+def sample_window(
+    first: date, last: date, low: int | None, high: int | None
+) -> tuple[int, int, int | None, int | None]:
+    """The days (`last` inclusive, Helsinki) and duration bounds a sample is drawn from,
+    as `SampleSpec` holds them."""
+    if first > last:
+        raise UsageError(f"the first day {first:%d.%m.%Y} is after the last {last:%d.%m.%Y}")
+    if low is not None and high is not None and low > high:
+        raise UsageError(f"the shortest duration {low} s is above the longest {high} s")
+    return day_start(first), day_end(last), low, high

@@ -50,6 +50,11 @@ INSERT_SAMPLE = (
 GET_SAMPLE = (
     "SELECT id, drawn_by, drawn_at, seed, criteria, record_ids FROM coaching_sample WHERE id = ?"
 )
+NO_ID_ABOVE = 2**63 - 1  # the first page: every id is below it
+LIST_SAMPLES = (
+    "SELECT id, drawn_by, drawn_at, seed, criteria, record_ids FROM coaching_sample "
+    "WHERE id < ? ORDER BY id DESC LIMIT ?"
+)
 INSERT_SCORE = (
     "INSERT INTO sample_score (sample_id, recording_id, scorer, scored_at, scores, comment_enc) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"

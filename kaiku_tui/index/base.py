@@ -268,6 +268,10 @@ class Index(abc.ABC):
         """How many rows match, stopping at `cap` (None: exact, may take a while)."""
 
     @abc.abstractmethod
+    async def agents(self, where: RecordingFilter, *, limit: int = 1_000) -> list[str]:
+        """The distinct agents of the matching rows, by name, at most `limit`."""
+
+    @abc.abstractmethod
     async def seek(
         self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
     ) -> Cursor | None:
@@ -329,6 +333,10 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     async def get_sample(self, sample_id: int) -> StoredSample | None: ...
+
+    @abc.abstractmethod
+    async def samples(self, *, before_id: int | None, limit: int) -> list[StoredSample]:
+        """Up to `limit` samples with ids below `before_id`, newest first (a keyset page)."""
 
     @abc.abstractmethod
     async def add_score(self, score: StoredScore, event: AuditEvent) -> None:

@@ -61,6 +61,9 @@ class SqlBrowse(abc.ABC):
             return Count(cap, exact=False)
         return Count(n, exact=True)
 
+    async def agents(self, where: RecordingFilter, *, limit: int = 1_000) -> list[str]:
+        return [str(r[0]) for r in await self._rows(sql.agents_query(self.dialect, where, limit))]
+
     async def seek(
         self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
     ) -> Cursor | None:

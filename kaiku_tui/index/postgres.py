@@ -385,6 +385,11 @@ class PostgresIndex(SqlBrowse, Index):
         rows = await self._fetch(_GET_SAMPLE, sample_id)
         return asql.sample_of(tuple(rows[0])) if rows else None
 
+    async def samples(self, *, before_id: int | None, limit: int) -> list[StoredSample]:
+        below = asql.NO_ID_ABOVE if before_id is None else before_id
+        rows = await self._fetch(_LIST_SAMPLES, below, limit)
+        return [asql.sample_of(tuple(r)) for r in rows]
+
     async def add_score(self, score: StoredScore, event: AuditEvent) -> None:
         async def change(conn: Connection) -> None:
             if _affected(await conn.execute(_INSERT_SCORE, *asql.score_values(score))) == 0:
@@ -816,3 +821,4 @@ _HELD_AMONG = rsql.held_among(_IDS)
 _PURGE_STATEMENTS = rsql.purge_statements(_IDS)
 _DELETE_RECORDINGS = rsql.delete_recordings(_IDS)
 _CLEAR_BLOB_REFS = rsql.clear_blob_refs(_IDS)
+_LIST_SAMPLES = asql.numbered(asql.LIST_SAMPLES)

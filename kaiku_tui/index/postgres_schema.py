@@ -417,4 +417,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY disclosure_written_by_dpo ON disclosure FOR INSERT
         WITH CHECK ((SELECT kaiku_is_dpo()));
     """,
+    # 7: placeholder — audit retention (branch auditcut)
+    "",
+    # 8: the tag filter walks the tag's rows in date order (docs/ARCHITECTURE.md,
+    # "The tag filter"): a recording's start, copied into each of its tags, never changes.
+    """
+    ALTER TABLE recording_tag ADD COLUMN started_at bigint;
+    UPDATE recording_tag t SET started_at = r.started_at FROM recording r
+        WHERE r.id = t.recording_id;
+    CREATE INDEX recording_tag_by_date ON recording_tag (tag, started_at, recording_id);
+    -- Every writer of tags (an import, a tag added, a copy by migrate) gets the date
+    -- without knowing of it; under row-level security the recording is in scope anyway.
+    CREATE FUNCTION recording_tag_started() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.started_at IS NULL THEN
+            SELECT r.started_at INTO NEW.started_at FROM recording r WHERE r.id = NEW.recording_id;
+        END IF;
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER recording_tag_started BEFORE INSERT ON recording_tag
+        FOR EACH ROW EXECUTE FUNCTION recording_tag_started();
+    """,
 )

@@ -119,9 +119,19 @@ def equality_terms(
         terms.append(f"agent = {q.p(where.agent)}")
     if phone_bidx is not None:
         terms.append(f"phone_bidx = {q.p(phone_bidx)}")
-    if where.tag is not None:
-        terms.append(f"id IN (SELECT recording_id FROM recording_tag WHERE tag = {q.p(where.tag)})")
     return terms
+
+
+def tagged_rows(q: Query, tag: str) -> str:
+    """`recording` as the rows that carry `tag`, for a FROM: the columns the terms name,
+    with the date and id from the tag's own row (migration 8), so that a date-ordered page
+    walks `recording_tag_by_date` and stops after a page instead of sorting every tagged
+    row. Both backends flatten it: the terms apply to it as to the table."""
+    return (
+        "(SELECT t.started_at AS started_at, t.recording_id AS id, r.duration_s, r.channel, "
+        "r.direction, r.org, r.agent, r.phone_bidx FROM recording_tag t "
+        f"JOIN recording r ON r.id = t.recording_id WHERE t.tag = {q.p(tag)}) AS recording"
+    )
 
 
 def span_terms(q: Query, column: str, span: Span) -> list[str]:
@@ -163,12 +173,14 @@ def conditions(
     pin = pinned(q.dialect, where, phone_bidx is not None)
     keys = _range_columns(spans, key) if pin else set(spans)
     index, prefix = sort_index(key, where)
+    # The source first: "?" parameters are numbered by where they stand in the text.
+    source = "recording" if where.tag is None else tagged_rows(q, where.tag)
     terms = []
     for column, span in spans.items():
         terms += span_terms(q, column if column in keys else f"+{column}", span)
     terms += equality_terms(q, where, phone_bidx, "+" if pin else "", prefix)
     hint = f" INDEXED BY {index}" if pin else ""
-    return f"recording{hint} WHERE {' AND '.join(terms) or '1 = 1'}"
+    return f"{source}{hint} WHERE {' AND '.join(terms) or '1 = 1'}"
 
 
 def sort_index(key: SortKey, where: RecordingFilter) -> tuple[str, tuple[str, ...]]:
@@ -262,6 +274,13 @@ def count_query(
     if cap is not None:
         inner += f" LIMIT {q.p(cap + 1)}"
     return _with_sql(q, f"SELECT count(*) FROM ({inner}) AS c")
+
+
+def agents_query(dialect: Dialect, where: RecordingFilter, limit: int) -> Query:
+    """The agents of the matching recordings, by name (a coaching sample is drawn per agent)."""
+    q = Query(dialect)
+    source = conditions(q, filter_spans(where), SortKey.DATE, where, None)
+    return _with_sql(q, f"SELECT DISTINCT agent FROM {source} ORDER BY agent LIMIT {q.p(limit)}")
 
 
 def probe_query(

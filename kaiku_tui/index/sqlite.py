@@ -392,6 +392,10 @@ class SqliteIndex(SqlBrowse, Index):
         rows = await self._fetch(asql.GET_SAMPLE, (sample_id,))
         return asql.sample_of(rows[0]) if rows else None
 
+    async def samples(self, *, before_id: int | None, limit: int) -> list[StoredSample]:
+        below = asql.NO_ID_ABOVE if before_id is None else before_id
+        return [asql.sample_of(r) for r in await self._fetch(asql.LIST_SAMPLES, (below, limit))]
+
     async def add_score(self, score: StoredScore, event: AuditEvent) -> None:
         values = asql.score_values(score)
 

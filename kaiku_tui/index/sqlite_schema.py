@@ -233,4 +233,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_by_target ON audit_event (json_extract(body, '$.target'), seq)
         WHERE json_extract(body, '$.target') IS NOT NULL;
     """,
+    # 7: placeholder — audit retention (branch auditcut)
+    "",
+    # 8: the tag filter walks the tag's rows in date order (docs/ARCHITECTURE.md,
+    # "The tag filter"): a recording's start, copied into each of its tags, never changes.
+    """
+    ALTER TABLE recording_tag ADD COLUMN started_at INTEGER;
+    UPDATE recording_tag
+        SET started_at = (SELECT r.started_at FROM recording r WHERE r.id = recording_id);
+    CREATE INDEX recording_tag_by_date ON recording_tag (tag, started_at, recording_id);
+    -- Every writer of tags (an import, a tag added, a copy by migrate) gets the date
+    -- without knowing of it.
+    CREATE TRIGGER recording_tag_started AFTER INSERT ON recording_tag
+        WHEN NEW.started_at IS NULL
+    BEGIN
+        UPDATE recording_tag
+            SET started_at = (SELECT r.started_at FROM recording r WHERE r.id = NEW.recording_id)
+            WHERE tag = NEW.tag AND recording_id = NEW.recording_id;
+    END;
+    """,
 )

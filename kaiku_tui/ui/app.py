@@ -15,6 +15,7 @@ from datetime import date
 
 from rich.text import Text
 from textual import on
+from textual.actions import parse
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome, NoColor
@@ -134,11 +135,16 @@ class KaikuApp(App[None]):
         Ours are those whose words come from the catalogue; Textual's own widgets
         (an input's cursor keys, a select's menu) do what they always do, and
         listing them would bury ours. Keys doing the same thing share a line.
+        A key the person's roles do not permit (`check_action` False) is left
+        out, as the footer leaves it out; one that is only off for now stays.
         """
         words = self.texts.words()
         keys: dict[str, list[str]] = {}
         for node in [*screen.walk_children(with_self=True), self]:
             for _key, binding in node._bindings:
+                namespace, action, parameters = parse(binding.action)
+                if not namespace and node.check_action(action, parameters) is False:
+                    continue
                 if binding.description in words:
                     shown = keys.setdefault(binding.description, [])
                     key = self.get_key_display(binding)

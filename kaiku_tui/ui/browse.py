@@ -32,6 +32,7 @@ from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Recording, RecordingSummary
 from kaiku_tui.domain.retention import RetentionRule
 from kaiku_tui.register import Register
+from kaiku_tui.ui.case_forms import choose_and_link
 from kaiku_tui.ui.columns import COLUMNS, heading, with_retention
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
@@ -62,6 +63,8 @@ class BrowseScreen(Screen[None]):
         Binding("g", "destruction_dates", "bind.kept", show=False),
         Binding("t", "tag", "bind.tag"),
         Binding("c", "cases", "bind.cases"),
+        Binding("f", "link_case", "bind.link_case"),
+        Binding("s", "samples", "bind.samples"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -266,12 +269,28 @@ class BrowseScreen(Screen[None]):
             return self.register.person.may(Action.ANNOTATE)
         if action == "cases":
             return self.register.person.may(Action.CASE_READ)
+        if action == "link_case":
+            return self.register.person.may(Action.CASE_MANAGE)
+        if action == "samples":
+            return self.register.person.may(Action.ANNOTATION_READ)
         return True
+
+    @work(exclusive=True, group="link", exit_on_error=False)
+    async def action_link_case(self) -> None:
+        """Link the recording under the cursor to a feedback case (chosen from a list)."""
+        row = self.query_one(RecordingList).current
+        if row is not None:
+            await choose_and_link(self.app, self.register, self.texts, row.id, row.org)
+
+    def action_samples(self) -> None:
+        from kaiku_tui.ui.samples import SamplesScreen
+
+        self.app.push_screen(SamplesScreen(self.register, self.texts, self.today()))
 
     def action_cases(self) -> None:
         from kaiku_tui.ui.cases import CasesScreen
 
-        self.app.push_screen(CasesScreen(self.register, self.texts))
+        self.app.push_screen(CasesScreen(self.register, self.texts, self.orgs, self.today()))
 
     @work(exclusive=True, group="tag", exit_on_error=False)
     async def action_tag(self) -> None:

@@ -1,13 +1,17 @@
-"""The feedback cases screen: list and filter them, read one, move it on, open its calls.
+"""The feedback cases screen: list, filter, read, add and change cases, open their calls.
 
 A case is the purpose: its recordings open with `feedback` and the case's
 reference in the event, without asking. Moving a case forward goes one step
 at a time, as the domain allows (open → investigating → resolved → closed).
-A page of cases is bounded (200), so a table is right here.
+A page of cases is bounded (200), so a table is right here. Adding a case,
+its owner and texts, and its links are forms (`case_forms.py`); those keys are
+there only for those who handle cases (supervisors), and the register refuses
+anyway.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,8 +26,10 @@ from textual.worker import Worker
 
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.annotation import CaseFilter, CaseStatus, FeedbackCase
+from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Recording
 from kaiku_tui.register import Register
+from kaiku_tui.ui.case_forms import CaseEditForm, LinkForm, NewCaseForm
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
@@ -41,6 +47,10 @@ class CasesScreen(Screen[None]):
         Binding("escape,q", "back", "bind.back"),
         Binding("s", "status_filter", "bind.case_status"),
         Binding("greater_than_sign", "advance", "bind.case_advance"),
+        Binding("less_than_sign", "reopen", "bind.case_reopen"),
+        Binding("n", "new_case", "bind.case_new"),
+        Binding("e", "edit_case", "bind.case_edit"),
+        Binding("l", "link", "bind.case_link"),
         Binding("enter", "open_nth(1)", "bind.case_open"),
         *(
             Binding(str(n), f"open_nth({n})", "bind.case_open_nth", show=False)
@@ -59,11 +69,15 @@ class CasesScreen(Screen[None]):
         recording: Recording
         purpose: Purpose
 
-    def __init__(self, register: Register, texts: Texts) -> None:
+    def __init__(
+        self, register: Register, texts: Texts, orgs: Sequence[Organisation], today: date
+    ) -> None:
         super().__init__()
         translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
+        self.orgs = list(orgs)
+        self.today = today
         self.status: CaseStatus | None = None
         self.cases: list[FeedbackCase] = []
         self.chosen: FeedbackCase | None = None
@@ -84,12 +98,13 @@ class CasesScreen(Screen[None]):
         pass_on_failure(self, event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "advance":
+        if action in ("advance", "reopen", "new_case", "edit_case", "link"):
             return self.register.person.may(Action.CASE_MANAGE)
         return True
 
     @work(exclusive=True, group="cases", exit_on_error=False)
-    async def load(self) -> None:
+    async def load(self, show: int | None = None) -> None:
+        """A page of cases; `show` (a case id) is highlighted if it is there."""
         self.cases = await self.register.list_cases(CaseFilter(status=self.status))
         table = self.query_one(DataTable)
         table.clear()
@@ -99,11 +114,21 @@ class CasesScreen(Screen[None]):
             table.add_row(*(untrusted(c, keep_newlines=False) for c in cells), key=str(case.id))
         if not self.cases:
             self.query_one("#case", Static).update(Text(self.texts("cases.none")))
+        ids = [c.id for c in self.cases]
+        if show in ids:
+            table.move_cursor(row=ids.index(show))
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row < len(self.cases):
             self.read(self.cases[event.cursor_row].id)
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the table (which takes the key before the screen does): its first
+        recording."""
+        event.stop()
+        self.action_open_nth(1)
 
     @work(exclusive=True, group="case", exit_on_error=False)
     async def read(self, case_id: int) -> None:
@@ -120,14 +145,50 @@ class CasesScreen(Screen[None]):
             return self.texts("cases.all")
         return self.texts(f"cases.status.{self.status.value}")
 
+    def action_advance(self) -> None:
+        if self.chosen is not None and self.chosen.status in _NEXT:
+            self.move(self.chosen, _NEXT[self.chosen.status])
+
+    def action_reopen(self) -> None:
+        """A resolved case back to investigating (the only step back the domain allows)."""
+        if self.chosen is not None and self.chosen.status is CaseStatus.RESOLVED:
+            self.move(self.chosen, CaseStatus.INVESTIGATING)
+
     @work(exclusive=True, group="case", exit_on_error=False)
-    async def action_advance(self) -> None:
-        case = self.chosen
-        if case is None or case.status not in _NEXT:
-            return
-        self.chosen = await self.register.move_case(case.id, _NEXT[case.status])
-        self.load()
+    async def move(self, case: FeedbackCase, to: CaseStatus) -> None:
+        self.chosen = await self.register.move_case(case.id, to)
+        self.load(show=case.id)
         self.query_one("#case", Static).update(_details(self.chosen, self.texts))
+
+    def action_new_case(self) -> None:
+        form = NewCaseForm(self.register, self.texts, self.orgs, self.today)
+        self.app.push_screen(form, self._added)
+
+    def _added(self, case: FeedbackCase | None) -> None:
+        if case is not None:
+            self.notify(self.texts("case.added", ref=case.ref), markup=False)
+            self.load(show=case.id)
+
+    def action_edit_case(self) -> None:
+        if self.chosen is not None:
+            form = CaseEditForm(self.register, self.texts, self.chosen)
+            self.app.push_screen(form, self._changed)
+
+    def _changed(self, case: FeedbackCase | None) -> None:
+        if case is not None:
+            self.read(case.id)
+
+    def action_link(self) -> None:
+        case = self.chosen
+        if case is None:
+            return
+
+        def linked(added: int | None) -> None:
+            if added is not None:
+                self.notify(self.texts("case.links_added", n=added, ref=case.ref), markup=False)
+                self.read(case.id)
+
+        self.app.push_screen(LinkForm(self.register, self.texts, case), linked)
 
     @work(exclusive=True, group="open", exit_on_error=False)
     async def action_open_nth(self, n: int) -> None:

@@ -29,16 +29,18 @@ from kaiku_tui.audio.player import PlayedSpan, Player, PlayerEvent
 from kaiku_tui.audio.sinks import choose_sink
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Purpose
-from kaiku_tui.domain.annotation import Anchor
+from kaiku_tui.domain.annotation import Anchor, CoachingSample, Score
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import Register
+from kaiku_tui.ui.case_forms import choose_and_link
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
-from kaiku_tui.ui.notes import NoteScreen, notes_text
+from kaiku_tui.ui.notes import NoteScreen, NotesScreen, notes_text
 from kaiku_tui.ui.player import PlayerBar, spoken_line
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.scoring import ScoreForm
 from kaiku_tui.ui.tags import choose_and_tag
 
 _ROLE_KEY = {
@@ -140,7 +142,10 @@ class TranscriptEntry(Static, can_focus=True):
         return head
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(Screen[bool | None]):
+    """One recording. Opened from a coaching sample it can be scored (`s`), and closes
+    with True when it was."""
+
     BINDINGS = [
         Binding("escape,q", "back", "bind.back"),
         Binding("slash", "find", "bind.find"),
@@ -150,6 +155,9 @@ class ConversationScreen(Screen[None]):
         Binding("space", "listen", "bind.listen"),
         Binding("t", "tag", "bind.tag"),
         Binding("o", "note", "bind.note"),
+        Binding("v", "notes", "bind.notes"),
+        Binding("f", "link_case", "bind.link_case"),
+        Binding("s", "score", "bind.score"),
         Binding("j,down", "scroll(1)", "bind.down", show=False),
         Binding("k,up", "scroll(-1)", "bind.up", show=False),
     ]
@@ -165,7 +173,12 @@ class ConversationScreen(Screen[None]):
     """
 
     def __init__(
-        self, register: Register, texts: Texts, recording: Recording, purpose: Purpose
+        self,
+        register: Register,
+        texts: Texts,
+        recording: Recording,
+        purpose: Purpose,
+        sample: CoachingSample | None = None,
     ) -> None:
         super().__init__()
         translate_bindings(self._bindings, texts)
@@ -173,6 +186,7 @@ class ConversationScreen(Screen[None]):
         self.texts = texts
         self.recording = recording
         self.purpose = purpose
+        self.sample = sample  # opened to be scored in this coaching sample
         self.phone: str | None = None
         self.matches: list[int] = []
         self.current = -1
@@ -390,7 +404,38 @@ class ConversationScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("tag", "note"):
             return self.register.person.may(Action.ANNOTATE)
+        if action == "notes":
+            return self.register.person.may(Action.ANNOTATION_READ)
+        if action == "link_case":
+            return self.register.person.may(Action.CASE_MANAGE)
+        if action == "score":
+            return self.sample is not None and self.register.person.may(Action.ANNOTATE)
         return True
+
+    def action_score(self) -> None:
+        """The scoring form for this recording of the sample; saved, the screen closes."""
+        if self.sample is not None:
+            form = ScoreForm(self.register, self.texts, self.sample, self.recording.summary.id)
+            self.app.push_screen(form, self._scored)
+
+    def _scored(self, score: Score | None) -> None:
+        if score is not None:
+            self.notify(self.texts("score.saved"), markup=False)
+            self._stop_listening()
+            self.dismiss(True)
+
+    @work(exclusive=True, group="link", exit_on_error=False)
+    async def action_link_case(self) -> None:
+        summary = self.recording.summary
+        await choose_and_link(self.app, self.register, self.texts, summary.id, summary.org)
+
+    def action_notes(self) -> None:
+        """The notes with their histories: edit or withdraw one's own."""
+        screen = NotesScreen(self.register, self.texts, self.recording.summary.id, self.purpose)
+        self.app.push_screen(screen, self._notes_closed)
+
+    def _notes_closed(self, _: None) -> None:
+        self.load_notes()  # edited or withdrawn there: the line above the transcript follows
 
     @work(exclusive=True, group="notes", exit_on_error=False)
     async def load_notes(self) -> None:

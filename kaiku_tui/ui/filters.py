@@ -53,7 +53,7 @@ class FilterForm:
 
 
 @contextmanager
-def _blame(field: str) -> Iterator[None]:
+def blame(field: str) -> Iterator[None]:
     try:
         yield
     except FormError:
@@ -66,7 +66,7 @@ def _parsed(form: FilterForm, field: str, parse: Callable[[str], T]) -> T | None
     text = str(getattr(form, field)).strip()
     if not text:
         return None
-    with _blame(field):
+    with blame(field):
         return parse(text)
 
 
@@ -82,7 +82,7 @@ def to_filter(form: FilterForm, today: date, tz: ZoneInfo = HELSINKI) -> Recordi
     else:
         low, high = duration_range(form.durations)
     phone = _parsed(form, "phone", phones.normalise)
-    with _blame("date_to" if start is not None and before is not None else "max_duration"):
+    with blame("date_to" if start is not None and before is not None else "max_duration"):
         return RecordingFilter(
             started_from=start,
             started_before=before,

@@ -13,6 +13,8 @@ from dataclasses import replace
 
 from textual.binding import Binding, BindingsMap
 
+from kaiku_tui.ui.i18n_annotations import WORDS
+
 CATALOGUE: dict[str, dict[str, str]] = {
     "fi": {
         "app.title": "Kaiku — tallennerekisteri",
@@ -268,6 +270,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "error.denied": "Ei oikeutta: {error}",
         "error.audit": "Lokiin kirjaus epäonnistui, mitään ei näytetty: {error}",
         "error.what_to_do": "Yritä uudelleen; jos toistuu, kerro ylläpidolle.",
+        **WORDS["fi"],
     },
     "en": {
         "app.title": "Kaiku — recordings register",
@@ -521,6 +524,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "error.denied": "Not permitted: {error}",
         "error.audit": "Could not write the audit log, nothing was shown: {error}",
         "error.what_to_do": "Try again; if it persists, tell the maintainers.",
+        **WORDS["en"],
     },
 }
 

@@ -67,6 +67,28 @@ class PurposeScreen(Dialog[Purpose | None]):
         self.dismiss(None)
 
 
+class ConfirmScreen(Dialog[bool]):
+    """A question answered with y or n (Esc is no): for what cannot be taken back."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "yes"),
+        Binding("n,escape", "answer(False)", "no"),
+    ]
+
+    def __init__(self, texts: Texts, question: Text) -> None:
+        super().__init__(texts)
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box") as box:
+            box.border_title = self.texts("confirm.title")
+            box.border_subtitle = self.texts("confirm.keys")
+            yield Static(self.question, id="question")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class HelpScreen(Dialog[None]):
     """Every key of the screen below it, with what it does."""
 

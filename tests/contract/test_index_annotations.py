@@ -118,6 +118,7 @@ async def test_cases_round_trip_link_and_list(index: Index) -> None:
                       resolution_enc=b"r")  # fmt: skip
     await index.update_case(changed, event("case.move"))
     assert await index.get_case(one) == changed
+
     def ids(found: list[StoredCase]) -> list[int]:
         return [c.id for c in found]
 
@@ -160,3 +161,43 @@ async def test_samples_and_scores(index: Index) -> None:
     await index.add_score(replace(score, scorer="rev.other"), event("sample.score"))
     assert await index.scores(sid) == [score, replace(score, scorer="rev.other")]
     assert await index.get_sample(9999) is None
+
+
+async def test_samples_are_listed_newest_first_in_pages(index: Index) -> None:
+    a, b = await two_recordings(index)
+    made = [StoredSample(0, "rev.laine", 1_760_000_000 + i, i, "{}", (a, b)) for i in range(3)]
+    ids = [await index.add_sample(s, event("sample.draw")) for s in made]
+    listed = await index.samples(before_id=None, limit=2)
+    assert [s.id for s in listed] == [ids[2], ids[1]]
+    assert listed[0] == replace(made[2], id=ids[2])
+    assert [s.id for s in await index.samples(before_id=ids[1], limit=2)] == [ids[0]]
+
+
+async def test_the_agents_of_a_range_for_a_sample(index: Index) -> None:
+    for code in ("HKI", "PIRHA"):
+        await index.add_org(stored_org(code), event("org.add"))
+    rows = [
+        recording("a", 1_750_000_000, 60, agent="Veera"),
+        recording("b", 1_750_000_600, 90, agent="Aino"),
+        recording("c", 1_750_001_200, 30, agent="Aino", org="PIRHA"),
+        recording("d", 1_760_000_000, 90, agent="Outi"),
+    ]
+    await index.add_recordings(rows, event("ingest"))
+    assert await index.agents(RecordingFilter(1_750_000_000, 1_751_000_000)) == ["Aino", "Veera"]
+    short = RecordingFilter(1_750_000_000, 1_751_000_000, max_duration=59, orgs=("PIRHA",))
+    assert await index.agents(short) == ["Aino"]
+    assert await index.agents(RecordingFilter(), limit=1) == ["Aino"]
+
+
+async def test_a_tag_added_later_is_found_in_date_order(index: Index) -> None:
+    """The tag's row carries its recording's start (migration 8): set by the index itself,
+    whichever way the tag arrives (an import, `set_tag`), and read by the tag filter."""
+    a, b = await two_recordings(index)  # a: 1,750,000,000 tagged `complaint` on import
+    assert await index.set_tag(b, "complaint", True, event("tag.add"))
+    newest_first = await index.page(RecordingFilter(tag="complaint"), Sort(), limit=1)
+    assert [r.id for r in newest_first.rows] == [b] and newest_first.has_after
+    rest = await index.page(RecordingFilter(tag="complaint"), Sort(), after=newest_first.last)
+    assert [r.id for r in rest.rows] == [a]
+    later = RecordingFilter(1_750_000_300, tag="complaint")
+    assert [r.id for r in (await index.page(later, Sort(), limit=5)).rows] == [b]
+    assert (await index.count(RecordingFilter(tag="complaint"))).value == 2

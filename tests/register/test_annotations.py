@@ -15,7 +15,14 @@ import pytest
 
 from kaiku_tui.config import Config
 from kaiku_tui.domain.access import Identity, Person, Purpose, Role
-from kaiku_tui.domain.annotation import Anchor, CaseFilter, CaseStatus, SampleSpec, Score
+from kaiku_tui.domain.annotation import (
+    CRITERIA,
+    Anchor,
+    CaseFilter,
+    CaseStatus,
+    SampleSpec,
+    Score,
+)
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import AccessDenied, NotFound, StoreError, UsageError
@@ -270,6 +277,7 @@ async def test_sample_is_reproducible_recorded_and_scored(config: Config) -> Non
         await reviewer.close()
     done = actions(config, OTHER_REVIEWER.login)
     assert done.count(("sample.draw", "ok")) == 3 and done.count(("sample.score", "ok")) == 1
+    assert ("annotate", "error") in done  # the recording that was not in the sample
     assert SECRET.encode() not in raw_database(config)
 
 
@@ -307,3 +315,29 @@ async def test_a_refused_change_leaves_no_event(config: Config, table: str) -> N
         assert len(events(config)) == before
     finally:
         await sup.close()
+
+
+async def test_samples_are_listed_and_a_missing_one_is_audited(config: Config) -> None:
+    reviewer = await as_(config, OTHER_REVIEWER)
+    try:
+        first = await reviewer.draw_sample(SPEC)
+        second = await reviewer.draw_sample(SPEC)
+        agents = await reviewer.coaching().agents(RecordingFilter(1_789_000_000, 1_791_000_000))
+        assert "Aino" in agents and agents == sorted(set(agents))
+        listed = await reviewer.coaching().samples()
+        assert [s.id for s in listed] == [second.id, first.id] and listed[0].spec == SPEC
+        assert [s.id for s in await reviewer.coaching().samples(before_id=second.id)] == [first.id]
+        with pytest.raises(NotFound, match="sample 999 does not exist"):
+            await reviewer.sample(999)
+        with pytest.raises(NotFound, match="not in sample 999"):
+            await reviewer.score(999, Score(1, tuple((c, 3) for c in CRITERIA)))
+        with pytest.raises(NotFound, match="sample 999 does not exist"):
+            await reviewer.scores(999)
+    finally:
+        await reviewer.close()
+    failed = [e for e in events(config) if e["outcome"] == "error"]
+    assert [(e["action"], e["target"]) for e in failed] == [
+        ("annotation.read", "sample:999"), ("annotate", "sample:999"),
+        ("annotation.read", "sample:999")]  # fmt: skip
+    listed_events = [e for e in events(config) if e["action"] == "sample.list"]
+    assert listed_events[0]["revealed"] == [f"sample:{second.id}", f"sample:{first.id}"]

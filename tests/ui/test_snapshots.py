@@ -1,4 +1,4 @@
-"""SVG snapshots of what a person sees at 80x24: the browse and conversation screens.
+"""SVG snapshots of what a person sees at 80x24: browse, conversation, a form, scoring.
 
 A snapshot is the SVG Textual exports of the screen. To accept a change on
 purpose, run with KAIKU_UPDATE_SNAPSHOTS=1 and look at the new files (they
@@ -13,9 +13,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from kaiku_tui.domain.access import Identity
+from kaiku_tui.domain.annotation import SampleSpec
 from kaiku_tui.ui.app import KaikuApp
-from tests.ui.conftest import AppFactory, build_register
+from kaiku_tui.ui.case_forms import NewCaseForm
+from kaiku_tui.ui.scoring import ScoreForm
+from tests.ui.conftest import REVIEWER_LOGIN, AppFactory, build_register, started
 from tests.ui.pilot import settle
+from tests.ui.test_cases import errors, until
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SIZE = (80, 24)
@@ -82,3 +87,35 @@ async def test_conversation_call_found(here: Path, make_app: AppFactory) -> None
         await pilot.press("slash", *"hetki", "enter")
         await pilot.pause()
         matches_snapshot(app, "conversation-call-found")
+
+
+async def test_new_case_form_with_an_error(here: Path, make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewCaseForm))
+        await pilot.press(*"PAL 9", "enter")
+        await until(pilot, lambda: "ref-error" in errors(app))
+        matches_snapshot(app, "case-form-error")
+
+
+async def test_score_form_in_finnish(here: Path, make_app: AppFactory) -> None:
+    reviewer = Identity(REVIEWER_LOGIN)
+    app = make_app(identity=reviewer, language="fi")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.register is not None
+        spec = SampleSpec(("Aino Agentti",), started(1), started(27), 1, 7)
+        await app.register.draw_sample(spec)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ScoreForm))
+        await pilot.press("4", "5")
+        await pilot.pause()
+        matches_snapshot(app, "score-form-fi")

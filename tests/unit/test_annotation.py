@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from kaiku_tui.domain.annotation import (
     CRITERIA,
+    SEED_LIMIT,
     Anchor,
     CaseStatus,
+    RecordedScore,
     Score,
     check_move,
     check_note_text,
     check_tag,
     draw_sample,
     is_managed,
+    parse_criterion,
+    random_seed,
+    sample_window,
+    scored_by,
 )
 from kaiku_tui.errors import UsageError
 
@@ -88,3 +96,27 @@ def test_samples_are_reproducible_and_ignore_order() -> None:
     assert draw_sample([1, 2], 5, seed=1) == [1, 2]
     with pytest.raises(UsageError, match="at least one"):
         draw_sample(ids, 0, seed=1)
+
+
+def test_a_criterion_on_the_command_line() -> None:
+    assert parse_criterion(" empathy=4") == ("empathy", 4)
+    for text, words in [("empathy", "NAME=1..5"), ("tone=3", "NAME one of greeting"),
+                        ("empathy=x", "'x' is not a number"), ("empathy=6", "1 to 5")]:  # fmt: skip
+        with pytest.raises(UsageError, match=words):
+            parse_criterion(text)
+
+
+def test_a_sample_window_is_whole_helsinki_days() -> None:
+    start, before, low, high = sample_window(date(2026, 11, 1), date(2026, 11, 30), 60, None)
+    assert (before - start) == 30 * 86_400 and (low, high) == (60, None)
+    with pytest.raises(UsageError, match="first day 02.11.2026 is after the last 01.11.2026"):
+        sample_window(date(2026, 11, 2), date(2026, 11, 1), None, None)
+    with pytest.raises(UsageError, match="shortest duration 90 s is above the longest 60 s"):
+        sample_window(date(2026, 11, 1), date(2026, 11, 1), 90, 60)
+
+
+def test_progress_is_the_scorers_own() -> None:
+    scores = tuple((c, 3) for c in CRITERIA)
+    given = [RecordedScore("a", 1, Score(5, scores)), RecordedScore("b", 1, Score(6, scores))]
+    assert scored_by(given, "a") == {5} and scored_by(given, "c") == frozenset()
+    assert all(0 <= random_seed() < SEED_LIMIT for _ in range(20))
