@@ -164,4 +164,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sample_id, recording_id, scorer)
     ) STRICT;
     """,
+    # 5: placeholder — filled in by branch retention
+    "",
+    # 6: placeholder — filled in by branch subject
+    "",
+    # 7: audit retention (kaiku_tui/audit/cut.py). DELETE stays refused, except for the
+    # rows up to the cut recorded in register_info ('audit.cut', "<seq> <hash hex>"),
+    # which `audit retain` writes in the transaction that deletes them. A condition
+    # rather than dropping and re-creating the trigger around the DELETE: no moment
+    # in which any row could go, and nothing past the recorded cut ever can; the
+    # record itself is checked against the signed cut checkpoints by `audit verify`.
+    # CAST reads the leading seq of "<seq> <hash hex>".
+    """
+    DROP TRIGGER audit_event_no_delete;
+    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+    WHEN OLD.seq > coalesce(
+        (SELECT CAST(value AS INTEGER) FROM register_info WHERE name = 'audit.cut'), 0)
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused past the audit cut');
+    END;
+    """,
 )

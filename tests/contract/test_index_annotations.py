@@ -118,6 +118,7 @@ async def test_cases_round_trip_link_and_list(index: Index) -> None:
                       resolution_enc=b"r")  # fmt: skip
     await index.update_case(changed, event("case.move"))
     assert await index.get_case(one) == changed
+
     def ids(found: list[StoredCase]) -> list[int]:
         return [c.id for c in found]
 
