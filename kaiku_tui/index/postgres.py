@@ -625,3 +625,24 @@ _INSERT_SAMPLE = asql.numbered(asql.INSERT_SAMPLE)
 _GET_SAMPLE = asql.numbered(asql.GET_SAMPLE)
 _INSERT_SCORE = asql.numbered(asql.INSERT_SCORE)
 _SCORES = asql.numbered(asql.SCORES)
+
+
+async def relations_in(url: str, password_file: Path | None) -> int:
+    """How many tables, views and sequences the database of `url` holds outside the
+    system schemas: a restore goes only into a database where this is 0."""
+    location = _location(url)
+    password = None if password_file is None else read_password_file(password_file)
+    try:
+        conn = await asyncpg.connect(url, password=password)
+    except DRIVER_ERRORS as exc:
+        raise StoreError(f"index {location}: cannot connect ({exc})") from None
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND n.nspname NOT IN "
+                "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+            )
+        )
+    finally:
+        await conn.close()

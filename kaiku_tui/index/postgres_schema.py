@@ -425,3 +425,31 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH STATEMENT EXECUTE FUNCTION audit_event_cut_only();
     """,
 )
+
+
+# The application role's privileges as migrations 3, 4 and 7 leave them, in one
+# script: a restore (maintenance/pg_tools.py) takes the dump without the source's
+# privileges — they name the source database's role — and runs this in the new
+# database. Keep it in step with the GRANTs above: tests/maintenance/test_postgres.py
+# compares a restored database's grants with a migrated one's.
+APP_PRIVILEGES = r"""
+DO $grants$
+DECLARE
+    app name := current_database() || '_app';
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app) THEN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', app);
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), app);
+    EXECUTE format('GRANT SELECT ON schema_version, register_info TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON audit_event TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON person, organisation TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON recording, recording_tag TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, DELETE ON note, case_link, sample_score TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON feedback_case TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON coaching_sample TO %I', app);
+    EXECUTE 'REVOKE ALL ON FUNCTION kaiku_audit_cut(bigint, bytea) FROM PUBLIC';
+    EXECUTE format('GRANT EXECUTE ON FUNCTION kaiku_audit_cut(bigint, bytea) TO %I', app);
+END
+$grants$;
+"""

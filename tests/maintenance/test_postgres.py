@@ -1,5 +1,5 @@
 """The maintenance commands on a PostgreSQL register: the doctor's privilege check,
-ANALYZE/VACUUM, backup's pg_dump refusal, key rotation in one transaction."""
+ANALYZE/VACUUM, backup's refusal of a schema, key rotation in one transaction."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ async def test_upkeep_backup_and_rotation(pg_server: pg.PgServer, tmp_path: Path
         try:
             steps = await register.upkeep().tidy(vacuum=True)
             assert [s.what for s in steps] == ["VACUUM (ANALYZE)"]
-            with pytest.raises(StoreError, match="pg_dump"):
+            # A register in a schema of its own (as each test here) is the DBA's to dump;
+            # tests/maintenance/test_pg_backup.py backs whole databases up.
+            with pytest.raises(StoreError, match="search_path"):
                 await register.upkeep().backup(tmp_path / "b", link=False)
             report = await register.upkeep().rotate_keys({})
         finally:

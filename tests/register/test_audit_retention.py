@@ -5,6 +5,7 @@ sees every organisation may cut (refusals audited)."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import AccessDenied, UsageError
 from kaiku_tui.index.base import AuditRow
+from kaiku_tui.maintenance.restore import restore
 from kaiku_tui.register import Register
 from tests.contract import pg
 from tests.maintenance.conftest import recording
@@ -289,3 +291,24 @@ async def test_postgres_function_guards_the_cut(
             assert await owner.fetchval("SELECT count(*) FROM audit_event WHERE seq = 1") == 1
         finally:
             await owner.close()
+
+
+async def test_a_cut_register_backs_up_and_restores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signed cuts travel with the backup: the restored log verifies from its cut."""
+    config = load(configure(tmp_path / "source", ""))
+    with monkeypatch.context() as then:
+        then.setattr(register_module, "datetime", _Then)
+        await _build(config)
+    async with opened(config) as admin:
+        cut, _ = await admin.audit_retention().cut()
+        await admin.upkeep().backup(tmp_path / "backup", link=False)
+    assert (tmp_path / "backup" / "audit-cuts.jsonl").exists()
+    target = load(configure(tmp_path / "target", ""))
+    shutil.copyfile(config.master_key_file, target.master_key_file)
+    target.master_key_file.chmod(0o600)
+    await restore(target, ADMIN, tmp_path / "backup", environ={})
+    async with opened(target) as admin:
+        report = await admin.verify_audit()
+    assert report.problem is None and report.cut_seq == cut.upto
