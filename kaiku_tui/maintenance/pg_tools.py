@@ -90,6 +90,7 @@ def libpq_env(config: Config, environ: Mapping[str, str] = os.environ) -> Iterat
         env["PGOPTIONS"] = " ".join(options)
     with tempfile.TemporaryDirectory(prefix="kaiku-pg-") as private:
         if config.password_file is not None:
+            env.pop("PGPASSWORD", None)  # libpq would prefer it to the passfile
             env["PGPASSFILE"] = _passfile(Path(private), read_password_file(config.password_file))
         yield env
 
