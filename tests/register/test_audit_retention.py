@@ -312,3 +312,22 @@ async def test_a_cut_register_backs_up_and_restores(
     async with opened(target) as admin:
         report = await admin.verify_audit()
     assert report.problem is None and report.cut_seq == cut.upto
+
+
+async def test_a_cut_register_migrates_to_postgresql_and_verifies(
+    pg_server: pg.PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`migrate --to` copies the log from its cut and the record of the cut with it."""
+    config = load(configure(tmp_path / "source", ""))
+    with monkeypatch.context() as then:
+        then.setattr(register_module, "datetime", _Then)
+        await _build(config)
+    async with pg_server.schema() as dsn:
+        async with opened(config) as admin:
+            cut, _ = await admin.audit_retention().cut()
+            report = await admin.migrate_to(dsn, lambda copied: None)
+        assert report.problem is None, report.problem
+        moved = load(configure(tmp_path / "source", dsn))
+        async with opened(moved) as admin:
+            verified = await admin.verify_audit()
+    assert verified.problem is None and verified.cut_seq == cut.upto
