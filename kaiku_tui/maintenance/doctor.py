@@ -87,6 +87,11 @@ async def _register_checks(
 def _open_fix(message: str) -> str:
     if "is not the key of the register" in message:
         return "use this register's master key file (from where it is kept safe, not a backup)"
+    if "which only the owner of its tables may run" in message:
+        return (
+            "take a backup, then run kaiku-tui doctor once with a configuration whose "
+            "[index] url names the tables' owner: opening runs the migration"
+        )
     return "check [index] in the configuration and that the database is up"
 
 
