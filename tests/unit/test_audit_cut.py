@@ -88,3 +88,16 @@ def test_first_kept_stops_at_age_or_a_kept_recording() -> None:
     )
     stop = first_kept([*events, (4, event(new))], before, set())
     assert stop is not None and stop[0] == 3 and "within the rule" in stop[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "starts at event 42"), ("fi", "tapahtumasta 42")]
+)
+def test_the_screens_say_where_a_cut_log_starts(language: str, words: str) -> None:
+    from kaiku_tui.register import VerifyReport
+    from kaiku_tui.ui.audit_log import intact
+    from kaiku_tui.ui.i18n import Texts
+
+    cut = intact(Texts(language), VerifyReport(10, 51, 2, None, cut_seq=41))
+    assert words in cut and "10" in cut.splitlines()[0]
+    assert len(intact(Texts(language), VerifyReport(10, 10, 2, None)).splitlines()) == 1
