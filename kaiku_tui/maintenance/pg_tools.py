@@ -31,7 +31,18 @@ from kaiku_tui.index.postgres_password import read_password_file
 TOOL_DIRS = Path("/usr/lib/postgresql")  # Debian's versioned binaries, when not on PATH
 # Tables whose data every register dump holds (others may be empty, but are there too).
 REQUIRED_DATA = ("audit_event", "register_info", "schema_version", "person", "organisation")
-_QUERY_ENV = {"sslmode": "PGSSLMODE", "connect_timeout": "PGCONNECT_TIMEOUT"}
+# URL query parameters that are connection parameters (libpq's and asyncpg's names);
+# any other is a server setting, as asyncpg takes it.
+_QUERY_ENV = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "user": "PGUSER",
+    "dbname": "PGDATABASE",
+    "database": "PGDATABASE",
+    "sslmode": "PGSSLMODE",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "application_name": "PGAPPNAME",
+}
 
 
 @dataclass(frozen=True)

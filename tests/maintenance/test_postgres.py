@@ -105,14 +105,21 @@ async def test_doctor_names_a_migration_only_the_owner_may_run(
     assert "names the tables' owner" in opens.fix
 
 
-def _login_config(tmp_path: Path, dsn: str, password: str) -> Path:
-    secret = tmp_path / "password"
+def with_password_file(config_file: Path, folder: Path, password: str) -> None:
+    """`[index] password_file` in the configuration, a 0600 file holding `password`."""
+    secret = folder / "pg-password"
     secret.write_text(password + "\n", encoding="utf-8")
     secret.chmod(0o600)
-    config_file = configure(tmp_path / "login", dsn)
     text = config_file.read_text(encoding="utf-8")
     text = text.replace("[index]\n", f'[index]\npassword_file = "{secret}"\n')
-    config_file.write_text(text + '\n[audio]\nsink = "none"\n', encoding="utf-8")
+    config_file.write_text(text, encoding="utf-8")
+
+
+def _login_config(tmp_path: Path, dsn: str, password: str) -> Path:
+    config_file = configure(tmp_path / "login", dsn)
+    with_password_file(config_file, tmp_path / "login", password)
+    with config_file.open("a", encoding="utf-8") as out:
+        out.write('\n[audio]\nsink = "none"\n')
     shutil.copyfile(tmp_path / "owner" / "master.key", tmp_path / "login" / "master.key")
     (tmp_path / "login" / "master.key").chmod(0o600)
     return config_file
