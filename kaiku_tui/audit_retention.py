@@ -5,7 +5,8 @@ oldest of them, later, as its own admin command (audit/cut.py says how the chain
 stays verifiable). The cut is a prefix of the chain, seq ≤ S, with S as large as
 the rule allows: every event up to S is older than the rule (`[audit]
 retain_years`, or `retain_days`, before the day it is applied on) and none of
-them describes a recording that is still kept.
+them describes a recording that is still kept: still in the index, or destroyed
+less than the rule ago (its tombstone's destroyed_at).
 
 A cut first verifies the whole chain (the cut vouches for the hash of S: it must
 be the true one), then signs a cut checkpoint of (S, hash), then in one
@@ -157,7 +158,7 @@ class AuditRetention:
                 rows = [AuditRow(*r) for r in batch]  # SQLite streams plain tuples
                 first = rows[0].seq if first is None else first
                 events = [event_from_body(r.body) for r in rows]
-                stop = first_kept(events, before, await self._kept(events))
+                stop = first_kept(events, before, await self._kept(events, before))
                 taken = len(rows) if stop is None else stop[0]
                 count += taken
                 last = rows[taken - 1] if taken else last
@@ -170,13 +171,12 @@ class AuditRetention:
             last.hash if last else None, count, reason,
         )  # fmt: skip
 
-    async def _kept(self, events: Sequence[tuple[int, AuditEvent]]) -> set[int]:
-        """The recordings these events name whose data is still kept.
-
-        Now: those still in `recording`. The hook for the retention branch's
-        tombstones: a destroyed recording is kept here too while its tombstone's
-        destroyed_at is less than the rule ago (add those ids to the result)."""
+    async def _kept(self, events: Sequence[tuple[int, AuditEvent]], before: datetime) -> set[int]:
+        """The recordings these events name whose data is still kept: still in the index,
+        or destroyed less than the rule ago (their tombstones' destroyed_at)."""
         named: set[int] = set()
         for _, event in events:
             named |= named_recordings(event)
-        return await self._index.recordings_present(sorted(named)) if named else set()
+        if not named:
+            return set()
+        return await self._index.recordings_kept(sorted(named), int(before.timestamp()))

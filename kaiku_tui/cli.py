@@ -17,7 +17,14 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
-from kaiku_tui import __version__, cli_annotations, cli_audit_retention, maintenance_cli
+from kaiku_tui import (
+    __version__,
+    cli_annotations,
+    cli_audit_retention,
+    cli_subject,
+    maintenance_cli,
+    retention_cli,
+)
 from kaiku_tui.config import Config, config_path, load, write_default
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Person, Purpose, Role
@@ -96,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
     demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
 
+    review = sub.add_parser(
+        "review", help="the TUI for a data subject's review at the premises (DPO)",
+        description="Opens the TUI flagged as the review of an access request at the "
+        "premises: only that person's recordings, reading and listening only, every "
+        "event carrying the request's reference.",
+    )  # fmt: skip
+    review.add_argument("request_ref", metavar="REQUEST_REF", help="an access request's ref")
+
     init = sub.add_parser("init", help="create keys and index; you become admin")
     init.add_argument("--data-dir", metavar="D")
     init.add_argument("--name", help="your display name")
@@ -120,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     oadd.add_argument("--contract-end", required=True, metavar="YYYY-MM-DD")
     oadd.add_argument("--contract-start", metavar="YYYY-MM-DD")
     osub.add_parser("list", help="every organisation").add_argument("--json", action="store_true")
+    retention_cli.add_parsers(sub, osub)
 
     query = sub.add_parser("query", help="list recordings (audited as a search)")
     _filter_args(query)
@@ -160,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit_retention.add_parser(asub)
 
     cli_annotations.add_parsers(sub)
+    cli_subject.add_parsers(sub)
 
     migrate = sub.add_parser(
         "migrate",
@@ -208,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_tui(load(config_path(args.config, os.environ)))
         if args.command == "demo" and not args.no_tui and sys.stdout.isatty():
             return _demo_tui(args)
+        if args.command == "review":
+            return run_tui(load(config_path(args.config, os.environ)), args.request_ref)
         return asyncio.run(_dispatch(args))
     except KaikuError as err:
         print(f"kaiku-tui: {sanitise(str(err))}", file=sys.stderr)
@@ -243,6 +262,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await demo_command(args)
     if args.command == "init":
         return await _init(args)
+    if args.command == "register-description":  # opens the register only if it can
+        return await cli_subject.register_description(args)
     if args.command in maintenance_cli.WITHOUT_REGISTER:
         return await maintenance_cli.run_without_register(args)
     config = load(config_path(args.config, os.environ))
@@ -250,13 +271,24 @@ async def _dispatch(args: argparse.Namespace) -> int:
     return await with_register(config, lambda register: handler(args, register))
 
 
-def run_tui(config: Config) -> int:
-    """The TUI on the configured register, for the person at the keyboard."""
+def run_tui(config: Config, premises: str | None = None) -> int:
+    """The TUI on the configured register, for the person at the keyboard; with
+    `premises`, flagged as a data subject's review at the premises for that request."""
     from kaiku_tui.ui.app import KaikuApp
     from kaiku_tui.ui.i18n import Texts, choose_language
 
+    async def opener() -> Register:
+        register = await Register.open(config, current_identity())
+        if premises is not None:
+            try:
+                await register.subjects().start_premises_review(premises)
+            except BaseException:
+                await register.close()
+                raise
+        return register
+
     texts = Texts(choose_language(config.language, os.environ))
-    app = KaikuApp(lambda: Register.open(config, current_identity()), texts)
+    app = KaikuApp(opener, texts)
     app.run()
     return app.return_code or 0
 
@@ -341,10 +373,13 @@ async def _orgs_add(args: argparse.Namespace, register: Register) -> int:
 async def _orgs_list(args: argparse.Namespace, register: Register) -> int:
     for o in await register.list_orgs():
         end = o.contract_end.isoformat() if o.contract_end else None
+        days = o.retention_days
         if args.json:
-            _print_json({"code": o.code, "name": o.name, "contract_end": end})
+            _print_json({"code": o.code, "name": o.name, "contract_end": end,
+                         "retention_days": days})  # fmt: skip
         else:
-            print(sanitise(f"{o.code:<10} {end or '-':<12} {o.name}"))
+            kept = f"{days} d" if days else "-"
+            print(sanitise(f"{o.code:<10} {end or '-':<12} {kept:<8} {o.name}"))
     return EXIT_OK
 
 
@@ -546,4 +581,6 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
     **maintenance_cli.HANDLERS,
     **cli_annotations.HANDLERS,
+    **cli_subject.HANDLERS,
+    **retention_cli.HANDLERS,
 }

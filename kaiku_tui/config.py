@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import platformdirs
 
+from kaiku_tui.domain.description import RegisterDescription
 from kaiku_tui.errors import ConfigError
 
 APP = "kaiku-tui"
@@ -42,6 +43,8 @@ class Config:
     identity: str = "os"  # "os": the OS login is the person; "database": the database login
     audit_retain_years: int = 2  # audit events outlive the data they describe this long
     audit_retain_days: int | None = None  # when given, instead of audit_retain_years
+    grace_days: int = 90  # retention: kept at most this long after a contract's end
+    description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
 
     @property
     def sqlite_path(self) -> Path:
@@ -68,6 +71,20 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
     "access": {"identity": (str, "os")},
+    "retention": {"grace_days": (int, 90)},
+    # Defaults in domain/description.py (None here: keep the default).
+    "register_description": {
+        "controller": (str, ""),
+        "controller_contact": (str, ""),
+        "dpo_contact": (str, ""),
+        "purposes": (list, None),
+        "data_subjects": (list, None),
+        "data_categories": (list, None),
+        "recipients": (list, None),
+        "transfers": (str, None),
+        "retention": (str, None),
+        "security": (list, None),
+    },  # fmt: skip
 }
 _CHOICES = {
     ("ui", "language"): ("auto", "fi", "en"),
@@ -124,6 +141,8 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         identity=str(values["access"]["identity"]),
         audit_retain_years=int(values["audit"]["retain_years"]),
         audit_retain_days=values["audit"]["retain_days"],
+        grace_days=int(values["retention"]["grace_days"]),
+        description=_description(values["register_description"], str(source or "configuration")),
     )
     _check_network_keys(config, str(source or "configuration"))
     return config
@@ -171,7 +190,16 @@ def _value(
     return _checked(value, section, key, name)
 
 
+def _description(values: Mapping[str, Any], name: str) -> RegisterDescription:
+    given: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
+    }
+    return RegisterDescription(**given, source=name)
+
+
 def _checked(value: Any, section: str, key: str, name: str) -> Any:
+    if isinstance(value, list) and not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"{name}: [{section}] {key} must be a list of non-empty strings")
     choices = _CHOICES.get((section, key))
     if choices and value not in choices:
         raise ConfigError(f"{name}: [{section}] {key} must be one of {', '.join(choices)}")

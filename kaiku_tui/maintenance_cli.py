@@ -101,7 +101,7 @@ async def _restore(path: Path, source: Path) -> int:
 
 async def _scan(args: argparse.Namespace, register: Register) -> int:
     report = await register.upkeep().scan(
-        org=args.org, sample=args.sample, full=args.full, progress=_ProgressBar()
+        org=args.org, sample=args.sample, full=args.full, progress=ProgressBar()
     )
     for f in report.findings:
         where = f"record {f.record_id}" if f.record_id is not None else "store"
@@ -118,11 +118,12 @@ async def _scan(args: argparse.Namespace, register: Register) -> int:
     return EXIT_OK if not report.findings else EXIT_TAMPERED
 
 
-class _ProgressBar:
+class ProgressBar:
     """A bar on stderr when stderr is a terminal; nothing in a pipe or a log."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "scan") -> None:
         self._on = sys.stderr.isatty()
+        self._label = label
 
     def __call__(self, done: int, total: int) -> None:
         if not self._on or total <= 0:
@@ -130,7 +131,7 @@ class _ProgressBar:
         share = min(done / total, 1.0)
         bar = "#" * int(share * 30)
         end = "\n" if share >= 1.0 else ""
-        print(f"\rscan [{bar:<30}] {share:4.0%}", end=end, file=sys.stderr, flush=True)
+        print(f"\r{self._label} [{bar:<30}] {share:4.0%}", end=end, file=sys.stderr, flush=True)
 
 
 async def _keys_status(args: argparse.Namespace, register: Register) -> int:

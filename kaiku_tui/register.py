@@ -64,6 +64,8 @@ from kaiku_tui.domain.recording import (
     Speaker,
     TranscriptLine,
 )
+from kaiku_tui.domain.retention import refusing_hold
+from kaiku_tui.domain.subject import PremisesReview
 from kaiku_tui.errors import (
     AccessDenied,
     ConfigError,
@@ -93,7 +95,10 @@ from kaiku_tui.verification import verify_log
 
 if TYPE_CHECKING:
     from kaiku_tui.audit_retention import AuditRetention
+    from kaiku_tui.holds import Holds
     from kaiku_tui.maintenance.upkeep import Upkeep
+    from kaiku_tui.retention import Retention
+    from kaiku_tui.subject_rights import SubjectRights
 
 _VERIFY_BATCH = 20_000
 _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits overlap)
@@ -129,6 +134,7 @@ class Register:
         self._since_checkpoint = 0
         self._blobs = BlobStore(config.blob_dir)
         self._search_key = master.search_key()  # derived once: an import needs one per row
+        self._premises: PremisesReview | None = None  # subject_rights.py flags a review
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -205,10 +211,44 @@ class Register:
 
         return Upkeep(self, self._index, self._master, self._blobs)
 
+    def subjects(self) -> SubjectRights:
+        """The DPO's facet for data subjects' rights: find, requests, the access copy,
+        the log report, disclosures, review at the premises (subject_rights.py)."""
+        from kaiku_tui.subject_rights import SubjectRights
+
+        return SubjectRights(self, self._index, self._blobs)
+
+    @property
+    def premises(self) -> PremisesReview | None:
+        """The data subject's review at the premises this session is flagged for, if any."""
+        return self._premises
+
+    def may(self, action: Action) -> bool:
+        """Whether this session may do `action`: the person's roles, narrowed by a review
+        at the premises. The TUI shows only the keys this permits; `_authorize` decides."""
+        if self._premises is not None and not self._premises.permits(action):
+            return False
+        return self.person.may(action)
+
+    def retention(self) -> Retention:
+        """Organisations' retention rules, the plan, the purge, crypto-shredding."""
+        from kaiku_tui.retention import Retention
+
+        return Retention(self, self._index, self._blobs)
+
+    def holds(self) -> Holds:
+        """Legal holds on recordings and feedback cases."""
+        from kaiku_tui.holds import Holds
+
+        return Holds(self, self._index)
+
     # -- the three steps every method takes ---------------------------------------
 
     def _event(self, action: str, outcome: str = "ok", **fields: Any) -> AuditEvent:
         roles = tuple(sorted(r.value for r in self.person.roles))
+        if self._premises is not None:  # every event of a review says whose and why
+            fields["purpose"] = Purpose.ACCESS_REQUEST.value
+            fields["request_ref"] = self._premises.request_ref
         return _event(self._identity, roles, action, outcome, **fields)
 
     async def _audit(self, action: str, outcome: str = "ok", **fields: Any) -> None:
@@ -235,6 +275,9 @@ class Register:
             roles = ", ".join(sorted(self.person.roles))
             message = f"{self.person.login} ({roles}) may not {action.value}"
             await self._deny(action.value, "role does not permit", message, **fields)
+        if self._premises is not None and not self._premises.permits(action):
+            message = f"a review at the premises is playback only: no {action.value}"
+            await self._deny(action.value, "review at the premises", message, **fields)
 
     async def _authorize_org(self, action: Action, org: str, **fields: Any) -> None:
         await self._authorize(action, org=org, **fields)
@@ -261,6 +304,8 @@ class Register:
             criteria = where.criteria()
             await self._deny(Action.SEARCH.value, "outside scope", message, criteria=criteria)
         bidx = self._bidx(where.phone) if where.phone else None
+        if self._premises is not None:  # a review shows the person's own recordings only
+            bidx = bytes.fromhex(self._premises.subject)
         return where.with_orgs(orgs), bidx
 
     def _bidx(self, e164: str) -> bytes:
@@ -342,11 +387,30 @@ class Register:
         await self._authorize(action, target=target, purpose=purpose.value)
         stored = await self._index.get_recording(record_id)
         if stored is None:
-            err = NotFound(f"recording {record_id} does not exist")
+            stone = await self._index.tombstone(record_id)
+            why = stone.describe() if stone else f"recording {record_id} does not exist"
+            err = NotFound(why)
             await self._failed(action, err, target=target, purpose=purpose.value)
             raise err
         await self._authorize_org(action, stored.summary.org, target=target, purpose=purpose.value)
+        review = self._premises
+        if review is not None and (stored.phone_bidx or b"").hex() != review.subject:
+            message = f"recording {record_id} is not the data subject's of {review.request_ref}"
+            await self._deny(action.value, "review at the premises", message, target=target)
+        await self._check_holds(action, stored, purpose)
         return stored
+
+    async def _check_holds(self, action: Action, stored: StoredRecording, purpose: Purpose) -> None:
+        """While a recording is held, it is used only for a hold's purpose."""
+        hold = refusing_hold(await self._index.holds_on(stored.summary.id), purpose)
+        if hold is not None:
+            message = (
+                f"recording {stored.summary.id} is under legal hold {hold.id} "
+                f"({hold.ref}): only for {hold.purpose.value}, not {purpose.value}"
+            )
+            fields = _record_fields(stored, purpose)
+            await self._deny(action.value, "legal hold", message, **fields,
+                             detail=f"hold {hold.id}")  # fmt: skip
 
     async def open_recording(
         self, record_id: int, purpose: Purpose, *, case_id: int | None = None
@@ -367,13 +431,14 @@ class Register:
         except VaultError as err:
             await self._failed(Action.RECORD_OPEN, err, **fields)
             raise
+        held = bool(await self._index.holds_on(record_id))  # the holds table, not the old column
         await self._audit(Action.RECORD_OPEN.value, **fields)
         return Recording(
             stored.summary,
             transcript,
             None,
             stored.notice_played,
-            stored.legal_hold,
+            held,
             stored.retention_until,
         )
 

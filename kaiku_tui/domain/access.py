@@ -40,6 +40,10 @@ class Action(enum.StrEnum):
     CASE_READ = "case.read"
     CASE_EXPORT = "case.export"  # a case file written out of the register
     DISCLOSE = "disclose"  # export a copy to someone outside the register
+    DISCLOSURE_READ = "disclosure.read"  # the disclosure log (luovutusloki)
+    SUBJECT_ACCESS = "subject.access"  # find, copy and show one person's recordings (GDPR 15)
+    SUBJECT_LOG = "subject.log"  # the log report for a data subject (Act 703/2023 §11)
+    SUBJECT_REQUEST = "subject.request"  # record and answer data subjects' requests
     PERSON_READ = "person.read"
     PERSON_MANAGE = "person.manage"
     ORG_READ = "org.read"
@@ -74,6 +78,16 @@ POLICY: dict[Action, frozenset[Role]] = {
     # A case file leaves the register: those who handle cases, and the DPO who discloses.
     Action.CASE_EXPORT: frozenset({_S, _D}),
     Action.DISCLOSE: frozenset({_D}),
+    # The disclosure log names authorities and recording ids, no content: the DPO keeps
+    # it, an admin may read it as the audit log it summarises.
+    Action.DISCLOSURE_READ: frozenset({_A, _D}),
+    # Data subjects' requests are the DPO's. A supervisor finds a caller's recordings
+    # for their own work with `query --phone` (search, audited); finding every recording
+    # of a person across organisations, copying them out and reporting who handled them
+    # is answering a data subject, which the DPO does.
+    Action.SUBJECT_ACCESS: frozenset({_D}),
+    Action.SUBJECT_LOG: frozenset({_D}),
+    Action.SUBJECT_REQUEST: frozenset({_D}),
     Action.PERSON_READ: frozenset({_A, _D}),
     Action.PERSON_MANAGE: frozenset({_A}),
     Action.ORG_READ: frozenset({_A, _S, _R, _D}),

@@ -44,6 +44,11 @@ def iso(epoch: int, tz: ZoneInfo = HELSINKI) -> str:
     return local(epoch, tz).isoformat()
 
 
+def fmt_day(day: date) -> str:
+    """A calendar day as Finns write it: 28.11.2026."""
+    return day.strftime("%d.%m.%Y")
+
+
 def fmt_date(epoch: int, tz: ZoneInfo = HELSINKI) -> str:
     return local(epoch, tz).strftime("%d.%m.%Y")
 

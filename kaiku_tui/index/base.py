@@ -12,6 +12,7 @@ import abc
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, NamedTuple
 
 from kaiku_tui.audit.chain import AuditEvent
@@ -19,7 +20,9 @@ from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
 from kaiku_tui.domain.org import Organisation
-from kaiku_tui.domain.recording import RecordingSummary
+from kaiku_tui.domain.recording import Channel, RecordingSummary
+from kaiku_tui.domain.retention import Hold, Tombstone
+from kaiku_tui.domain.subject import Disclosure, SubjectRequest
 
 # Search criteria as the index sees them: the phone number, if any, only as its
 # blind index (the register computes it; the index never sees a number).
@@ -128,6 +131,24 @@ class StoredScore:
 
 
 @dataclass(frozen=True)
+class DueRecording:
+    """What the purge needs of a recording that is due: no content."""
+
+    id: int
+    started_at: int
+    duration_s: int
+    channel: Channel
+    phone_bidx: bytes | None  # the audit event's subject, so a data subject's log shows it
+    blob_ref: str | None
+
+
+@dataclass(frozen=True)
+class StoredTombstone:
+    tombstone: Tombstone
+    blob_ref: str | None  # kept until the blob file is deleted (after the commit)
+
+
+@dataclass(frozen=True)
 class AddResult:
     added: int
     duplicates: int
@@ -230,8 +251,10 @@ class Index(abc.ABC):
     async def get_recording(self, record_id: int) -> StoredRecording | None: ...
 
     @abc.abstractmethod
-    async def recordings_present(self, record_ids: Sequence[int]) -> set[int]:
-        """Which of `record_ids` are still in the index (as this login may see them)."""
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
+        """Which of `record_ids` are still in the index, or were destroyed at or after
+        `destroyed_since` (epoch seconds; their tombstones say when), as this login may
+        see them: the recordings whose audit events audit retention must keep."""
 
     @abc.abstractmethod
     async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
@@ -326,6 +349,121 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     async def scores(self, sample_id: int) -> list[StoredScore]: ...
+
+    # -- retention and legal holds (retention_sql.py) ------------------------------------
+
+    @abc.abstractmethod
+    async def set_org_rule(
+        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+    ) -> None:
+        """Set an organisation's contract end and retention days; no such code: NotFound."""
+
+    @abc.abstractmethod
+    async def retention_count(self, org: str, started_from: int, started_before: int) -> int:
+        """How many of the organisation's recordings started in [from, before), holds and
+        all (an index range on (org, started_at))."""
+
+    @abc.abstractmethod
+    async def retention_rows(
+        self, org: str, started_before: int, after: tuple[int, int] | None, limit: int
+    ) -> list[DueRecording]:
+        """The organisation's recordings that started before the bound, oldest first, after
+        the keyset cursor (started_at, id)."""
+
+    @abc.abstractmethod
+    async def held(self, org: str) -> list[tuple[int, Hold]]:
+        """(recording id, active hold) for each of the organisation's held recordings: held
+        itself, or linked to a held case."""
+
+    @abc.abstractmethod
+    async def holds_on(self, record_id: int) -> list[Hold]:
+        """The active holds that cover the recording (its own and its cases')."""
+
+    @abc.abstractmethod
+    async def add_hold(self, hold: Hold, event: AuditEvent) -> int: ...
+
+    @abc.abstractmethod
+    async def get_hold(self, hold_id: int) -> Hold | None: ...
+
+    @abc.abstractmethod
+    async def release_hold(self, hold_id: int, by: str, at: int, event: AuditEvent) -> None:
+        """Release an active hold; one that is released already is a UsageError."""
+
+    @abc.abstractmethod
+    async def list_holds(self, *, active_only: bool) -> list[Hold]: ...
+
+    @abc.abstractmethod
+    async def purge(
+        self,
+        tombstones: Sequence[StoredTombstone],
+        events: Sequence[AuditEvent],
+        blobs_gone: Sequence[int],
+    ) -> None:
+        """One batch of destruction, in one transaction with its events: the tombstones
+        written; the recordings, their notes, scores, tags and case links deleted; the
+        `blob_ref` of the tombstones `blobs_gone` cleared. A recording held meanwhile, or
+        gone, undoes the whole batch (StoreError)."""
+
+    @abc.abstractmethod
+    async def blobs_gone(self, record_ids: Sequence[int], event: AuditEvent) -> None:
+        """The blob files of these tombstones are deleted: clear their `blob_ref`."""
+
+    @abc.abstractmethod
+    async def pending_blobs(self, limit: int) -> list[tuple[int, str]]:
+        """Tombstones whose blob file may still exist: (id, blob_ref), by id."""
+
+    @abc.abstractmethod
+    async def tombstone(self, record_id: int) -> Tombstone | None: ...
+
+    @abc.abstractmethod
+    async def shred_org(self, code: str, event: AuditEvent) -> None:
+        """Destroy an organisation's key and its cases' content, and note that the master
+        key must be rotated (`retention.rekey` = pending). Recordings left: StoreError."""
+
+    # -- data subjects' rights: requests, disclosures, a person's audit events -----------
+
+    @abc.abstractmethod
+    async def recordings_of_subject(
+        self, phone_bidx: bytes, orgs: tuple[str, ...]
+    ) -> list[StoredRecording]:
+        """Every recording with this number's blind index (within `orgs`; empty: all),
+        oldest first."""
+
+    @abc.abstractmethod
+    async def subject_events(
+        self,
+        subject: str | None,
+        targets: Sequence[str],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """(seq, body) of every audit event whose subject is `subject` or whose target is
+        one of `targets`, at in [since, until) (UTC epoch seconds), once each, by seq."""
+
+    @abc.abstractmethod
+    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
+        """Record a request; a reference taken is a UsageError."""
+
+    @abc.abstractmethod
+    async def subject_request(self, ref: str) -> SubjectRequest | None: ...
+
+    @abc.abstractmethod
+    async def subject_requests(self) -> list[SubjectRequest]:
+        """Unanswered first (oldest receipt first), then answered, newest first."""
+
+    @abc.abstractmethod
+    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
+        """Set the answered date (ISO) of an unanswered request; False if it was answered
+        already (the event stays: the answer was given again)."""
+
+    @abc.abstractmethod
+    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
+        """An entry of the disclosure log; returns its id."""
+
+    @abc.abstractmethod
+    async def disclosures(self, limit: int) -> list[Disclosure]:
+        """The newest `limit` entries of the disclosure log, newest first."""
 
     # -- copying a whole register (kaiku-tui migrate) ------------------------------------
 

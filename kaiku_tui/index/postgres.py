@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,12 +32,17 @@ from kaiku_tui.audit.chain import GENESIS, MAX_SEQ, AuditEvent, canonical_body, 
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
-from kaiku_tui.errors import AuditFailure, IndexUnavailable, StoreError, UsageError
+from kaiku_tui.domain.retention import Hold, Tombstone
+from kaiku_tui.domain.subject import Disclosure, SubjectRequest
+from kaiku_tui.errors import AuditFailure, IndexUnavailable, NotFound, StoreError, UsageError
 from kaiku_tui.index import annotation_sql as asql
 from kaiku_tui.index import postgres_transfer, rowformat, sql
+from kaiku_tui.index import retention_sql as rsql
+from kaiku_tui.index import subject_sql as ssql
 from kaiku_tui.index.base import (
     AddResult,
     AuditRow,
+    DueRecording,
     Export,
     Index,
     Row,
@@ -46,6 +52,7 @@ from kaiku_tui.index.base import (
     StoredRecording,
     StoredSample,
     StoredScore,
+    StoredTombstone,
 )
 from kaiku_tui.index.browsing import SqlBrowse
 from kaiku_tui.index.postgres_password import read_password_file
@@ -298,9 +305,12 @@ class PostgresIndex(SqlBrowse, Index):
         )
         return rowformat.stored_of(tuple(rows[0])) if rows else None
 
-    async def recordings_present(self, record_ids: Sequence[int]) -> set[int]:
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
         rows = await self._fetch(
-            "SELECT id FROM recording WHERE id = ANY($1::bigint[])", list(record_ids)
+            "SELECT id FROM recording WHERE id = ANY($1::bigint[]) UNION "
+            "SELECT id FROM tombstone WHERE id = ANY($1::bigint[]) AND destroyed_at >= $2",
+            list(record_ids),
+            destroyed_since,
         )
         return {int(r[0]) for r in rows}
 
@@ -403,6 +413,170 @@ class PostgresIndex(SqlBrowse, Index):
     async def scores(self, sample_id: int) -> list[StoredScore]:
         return [asql.score_of(tuple(r)) for r in await self._fetch(_SCORES, sample_id)]
 
+    # -- retention and legal holds (the SQL is retention_sql.py) ------------------------
+
+    async def set_org_rule(
+        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+    ) -> None:
+        async def change(conn: Connection) -> None:
+            done = await conn.execute(_SET_ORG_RULE, contract_end, retention_days, code)
+            if _affected(done) == 0:
+                raise NotFound(f"organisation {code!r} does not exist")
+
+        await self._audited(event, change)
+
+    async def retention_count(self, org: str, started_from: int, started_before: int) -> int:
+        rows = await self._fetch(_COUNT_RANGE, org, started_from, started_before)
+        return int(rows[0][0])
+
+    async def retention_rows(
+        self, org: str, started_before: int, after: tuple[int, int] | None, limit: int
+    ) -> list[DueRecording]:
+        if after is None:
+            rows = await self._fetch(_DUE_FIRST, org, started_before, limit)
+        else:
+            ts, last = after
+            rows = await self._fetch(_DUE_AFTER, org, started_before, ts, ts, last, limit)
+        return [rsql.due_of(tuple(r)) for r in rows]
+
+    async def held(self, org: str) -> list[tuple[int, Hold]]:
+        rows = await self._fetch(_HELD_IN_ORG, org, org)
+        return [(r[0], rsql.hold_of(tuple(r)[1:])) for r in rows]
+
+    async def holds_on(self, record_id: int) -> list[Hold]:
+        return [rsql.hold_of(tuple(r)) for r in await self._fetch(_HOLDS_ON, record_id, record_id)]
+
+    async def add_hold(self, hold: Hold, event: AuditEvent) -> int:
+        async def change(conn: Connection) -> int:
+            return int(await conn.fetchval(_INSERT_HOLD, *rsql.hold_values(hold)))
+
+        return (await self._audited(event, change))[1]
+
+    async def get_hold(self, hold_id: int) -> Hold | None:
+        rows = await self._fetch(_GET_HOLD, hold_id)
+        return rsql.hold_of(tuple(rows[0])) if rows else None
+
+    async def release_hold(self, hold_id: int, by: str, at: int, event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            if _affected(await conn.execute(_RELEASE_HOLD, by, at, hold_id)) == 0:
+                raise UsageError(f"hold {hold_id} does not exist or is released already")
+
+        await self._audited(event, change)
+
+    async def list_holds(self, *, active_only: bool) -> list[Hold]:
+        query = rsql.ACTIVE_HOLDS if active_only else rsql.ALL_HOLDS
+        return [rsql.hold_of(tuple(r)) for r in await self._fetch(query)]
+
+    async def purge(
+        self,
+        tombstones: Sequence[StoredTombstone],
+        events: Sequence[AuditEvent],
+        blobs_gone: Sequence[int],
+    ) -> None:
+        ids = [t.tombstone.id for t in tombstones]
+        values = [rsql.tombstone_values(t) for t in tombstones]
+
+        async def change(conn: Connection) -> None:
+            if blobs_gone:
+                await conn.execute(_CLEAR_BLOB_REFS, list(blobs_gone))
+            if not ids:
+                return
+            held = await conn.fetch(_HELD_AMONG, ids)
+            if held:
+                raise StoreError(f"recording {held[0][0]} was put on hold meanwhile")
+            await conn.executemany(_INSERT_TOMBSTONE, values)
+            for statement in _PURGE_STATEMENTS:
+                await conn.execute(statement, ids)
+            if _affected(await conn.execute(_DELETE_RECORDINGS, ids)) != len(ids):
+                raise StoreError("a recording of the batch is gone already (another purge?)")
+
+        await self._audited_all(events, change)
+
+    async def blobs_gone(self, record_ids: Sequence[int], event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            await conn.execute(_CLEAR_BLOB_REFS, list(record_ids))
+
+        await self._audited(event, change)
+
+    async def pending_blobs(self, limit: int) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in await self._fetch(_PENDING_BLOBS, limit)]
+
+    async def tombstone(self, record_id: int) -> Tombstone | None:
+        rows = await self._fetch(_TOMBSTONE, record_id)
+        return rsql.tombstone_of(tuple(rows[0])) if rows else None
+
+    async def shred_org(self, code: str, event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            if await conn.fetchval(_ANY_LEFT, code) is not None:
+                raise StoreError(f"organisation {code} still has recordings: its key stays")
+            if _affected(await conn.execute(_SHRED_ORG, code)) == 0:
+                raise StoreError(f"organisation {code}: no key to destroy")
+            await conn.execute(_SHRED_CASES, code)
+            await conn.execute(_UPSERT_REKEY, rsql.REKEY)
+
+        await self._audited(event, change)
+
+    # -- data subjects' rights (subject_sql.py) ------------------------------------------
+
+    async def recordings_of_subject(
+        self, phone_bidx: bytes, orgs: tuple[str, ...]
+    ) -> list[StoredRecording]:
+        query = asql.numbered(
+            f"SELECT {DIALECT.summary}, {rowformat.STORED_COLUMNS} FROM recording r "
+            f"{ssql.SUBJECT_WHERE}{ssql.org_terms(orgs)}{ssql.SUBJECT_ORDER}"
+        )
+        return [rowformat.stored_of(tuple(r)) for r in await self._fetch(query, phone_bidx, *orgs)]
+
+    async def subject_events(
+        self,
+        subject: str | None,
+        targets: Sequence[str],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        at, at_params = ssql.at_terms(since, until)
+        body = "convert_to(body, 'UTF8')"
+        rows: list[Any] = []
+        if subject is not None:
+            query = asql.numbered(ssql.events_by_subject(body, at))
+            rows += await self._fetch(query, subject, *at_params)
+        if targets:
+            query = asql.numbered(ssql.events_by_target(body, _TARGET, "= ANY(?::text[])", at))
+            rows += await self._fetch(query, list(targets), *at_params)
+        return ssql.merged(rows)
+
+    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
+        async def change(conn: Connection) -> None:
+            if await conn.fetchval(_INSERT_REQUEST, *ssql.request_values(request)) is None:
+                raise UsageError(f"request {request.ref!r} is recorded already")
+
+        await self._audited(event, change)
+
+    async def subject_request(self, ref: str) -> SubjectRequest | None:
+        rows = await self._fetch(_GET_REQUEST, ref)
+        return ssql.request_of(tuple(rows[0])) if rows else None
+
+    async def subject_requests(self) -> list[SubjectRequest]:
+        return [ssql.request_of(tuple(r)) for r in await self._fetch(ssql.LIST_REQUESTS)]
+
+    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
+        async def change(conn: Connection) -> bool:
+            return _affected(await conn.execute(_ANSWER_REQUEST, answered, ref)) > 0
+
+        return (await self._audited(event, change))[1]
+
+    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
+        async def change(conn: Connection) -> int:
+            values = ssql.disclosure_values(disclosure)
+            return int(await conn.fetchval(_INSERT_DISCLOSURE, *values))
+
+        return (await self._audited(event, change))[1]
+
+    async def disclosures(self, limit: int) -> list[Disclosure]:
+        rows = await self._fetch(_LIST_DISCLOSURES, limit)
+        return [ssql.disclosure_of(tuple(r)) for r in rows]
+
     # -- copying a whole register (postgres_transfer.py) --------------------------------
 
     def export(self) -> AbstractAsyncContextManager[Export]:
@@ -417,7 +591,11 @@ class PostgresIndex(SqlBrowse, Index):
     # -- writes -------------------------------------------------------------------------
 
     async def _audited(self, event: AuditEvent, change: Change[T]) -> tuple[int, T]:
-        """One transaction: the audit event, then the change; both commit or neither.
+        """One transaction: the audit event, then the change (see `_audited_all`)."""
+        return await self._audited_all((event,), change)
+
+    async def _audited_all(self, events: Sequence[AuditEvent], change: Change[T]) -> tuple[int, T]:
+        """One transaction: the audit events, then the change; all commit or none.
 
         As in SQLite: failing to start the write or to append the event is an
         AuditFailure; a failing change, or COMMIT, is the change refused. A lost
@@ -427,7 +605,9 @@ class PostgresIndex(SqlBrowse, Index):
         step = "audit"  # how far the transaction got: what a failure may have left
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                seq = await self._append(conn, event)
+                seq = 0
+                for event in events:
+                    seq = await self._append(conn, event)
                 step = "change"
                 result = await change(conn)
                 step = "commit"  # leaving the block commits
@@ -514,7 +694,7 @@ async def _migrate(conn: Connection, location: str, create: bool) -> None:
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             try:
-                if script.strip():  # an empty placeholder (another branch's number) is no query
+                if script.strip():  # a placeholder ("") only takes its number
                     await conn.execute(script)
             except asyncpg.InsufficientPrivilegeError as exc:
                 # An application login opened a register that an upgrade of kaiku-tui
@@ -609,6 +789,13 @@ _INSERT_TAGS = (
 )
 
 _INSERT_NOTE = asql.numbered(asql.INSERT_NOTE)
+_INSERT_REQUEST = asql.numbered(ssql.INSERT_REQUEST)
+_GET_REQUEST = asql.numbered(ssql.GET_REQUEST)
+_ANSWER_REQUEST = asql.numbered(ssql.ANSWER_REQUEST)
+_INSERT_DISCLOSURE = asql.numbered(ssql.INSERT_DISCLOSURE)
+_LIST_DISCLOSURES = asql.numbered(ssql.LIST_DISCLOSURES)
+# The expression of the index audit_by_target (migration 6), spelt the same to be used.
+_TARGET = "(audit_json(body) ->> 'target')"
 _NOTES_OF_RECORDING = asql.numbered(asql.NOTES_OF_RECORDING)
 _NOTE_HISTORY = asql.numbered(asql.NOTE_HISTORY)
 _ADD_TAG = asql.numbered(asql.ADD_TAG)
@@ -625,6 +812,28 @@ _INSERT_SAMPLE = asql.numbered(asql.INSERT_SAMPLE)
 _GET_SAMPLE = asql.numbered(asql.GET_SAMPLE)
 _INSERT_SCORE = asql.numbered(asql.INSERT_SCORE)
 _SCORES = asql.numbered(asql.SCORES)
+
+_SET_ORG_RULE = asql.numbered(rsql.SET_ORG_RULE)
+_COUNT_RANGE = asql.numbered(rsql.COUNT_RANGE)
+_DUE_FIRST = asql.numbered(rsql.DUE_FIRST)
+_DUE_AFTER = asql.numbered(rsql.DUE_AFTER)
+_HELD_IN_ORG = asql.numbered(rsql.HELD_IN_ORG)
+_HOLDS_ON = asql.numbered(rsql.HOLDS_ON)
+_INSERT_HOLD = asql.numbered(rsql.INSERT_HOLD)
+_GET_HOLD = asql.numbered(rsql.GET_HOLD)
+_RELEASE_HOLD = asql.numbered(rsql.RELEASE_HOLD)
+_INSERT_TOMBSTONE = asql.numbered(rsql.INSERT_TOMBSTONE)
+_TOMBSTONE = asql.numbered(rsql.TOMBSTONE)
+_PENDING_BLOBS = asql.numbered(rsql.PENDING_BLOBS)
+_SHRED_ORG = asql.numbered(rsql.SHRED_ORG)
+_SHRED_CASES = asql.numbered(rsql.SHRED_CASES)
+_ANY_LEFT = asql.numbered(rsql.ANY_LEFT)
+_UPSERT_REKEY = asql.numbered(rsql.UPSERT_REKEY)
+_IDS = "= ANY($1::bigint[])"
+_HELD_AMONG = rsql.held_among(_IDS)
+_PURGE_STATEMENTS = rsql.purge_statements(_IDS)
+_DELETE_RECORDINGS = rsql.delete_recordings(_IDS)
+_CLEAR_BLOB_REFS = rsql.clear_blob_refs(_IDS)
 
 
 async def relations_in(url: str, password_file: Path | None) -> int:

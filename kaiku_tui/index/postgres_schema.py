@@ -306,10 +306,117 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY coaching_sample_by_persons ON coaching_sample
         USING ((SELECT kaiku_scope()) IS NOT NULL);
     """,
-    # 5: placeholder — filled in by branch retention
-    "",
-    # 6: placeholder — filled in by branch subject
-    "",
+    # 5: retention and legal holds (docs/ARCHITECTURE.md, "Retention and legal holds")
+    r"""
+    CREATE TABLE tombstone (
+        id bigint PRIMARY KEY,
+        org text COLLATE "C" NOT NULL REFERENCES organisation(code),
+        channel smallint NOT NULL,
+        started_at bigint NOT NULL,
+        duration_s bigint NOT NULL,
+        destroyed_at bigint NOT NULL,
+        reason text NOT NULL,
+        blob_ref text
+    );
+    CREATE INDEX tombstone_blob_pending ON tombstone (id) WHERE blob_ref IS NOT NULL;
+
+    CREATE TABLE legal_hold (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        recording_id bigint,
+        case_id bigint REFERENCES feedback_case(id),
+        reason text NOT NULL,
+        ref text NOT NULL,
+        purpose text NOT NULL,
+        set_by text NOT NULL,
+        set_at bigint NOT NULL,
+        released_by text,
+        released_at bigint,
+        CHECK ((recording_id IS NULL) <> (case_id IS NULL))
+    );
+    CREATE INDEX legal_hold_on_recording ON legal_hold (recording_id)
+        WHERE released_at IS NULL AND recording_id IS NOT NULL;
+    CREATE INDEX legal_hold_on_case ON legal_hold (case_id)
+        WHERE released_at IS NULL AND case_id IS NOT NULL;
+
+    CREATE INDEX recording_by_org ON recording (org, started_at, id);
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        -- A tombstone is written by the purge and loses its blob_ref once the file is gone.
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON tombstone, legal_hold TO %I', app);
+    END
+    $migration$;
+
+    ALTER TABLE tombstone ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY tombstone_in_scope ON tombstone
+        USING ((SELECT kaiku_scope()) = '{}' OR org = ANY ((SELECT kaiku_scope())::text[]));
+    -- A hold names an id only; any active person of the register sees the list (the
+    -- register shows a person the holds of recordings in their scope).
+    ALTER TABLE legal_hold ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY legal_hold_by_persons ON legal_hold
+        USING ((SELECT kaiku_scope()) IS NOT NULL);
+    """,
+    # 6: data subjects' requests, the disclosure log (luovutusloki), and the audit log's
+    # events by target (as sqlite_schema.py). Neither table has an organisation: both
+    # are the DPO's, guarded by the policy; they hold no patient content.
+    r"""
+    CREATE TABLE subject_request (
+        ref text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('access', 'log', 'authority')),
+        received text NOT NULL,
+        answered text,
+        subject text,
+        handled_by text NOT NULL
+    );
+
+    CREATE TABLE disclosure (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        disclosed_by text NOT NULL,
+        authority text NOT NULL,
+        legal_basis text NOT NULL,
+        request_ref text COLLATE "C" NOT NULL REFERENCES subject_request(ref),
+        record_ids text NOT NULL,
+        manifest_sha256 text NOT NULL
+    );
+
+    -- The same expression as the query's (subject_sql.py), so the planner matches it.
+    CREATE INDEX audit_by_target ON audit_event ((audit_json(body) ->> 'target'), seq)
+        WHERE (audit_json(body) ->> 'target') IS NOT NULL;
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON subject_request TO %I', app);
+        EXECUTE format('GRANT SELECT, INSERT ON disclosure TO %I', app);
+        -- As kaiku_is_admin (migration 3): whose row, read whatever the caller may read.
+        EXECUTE format($f$
+            CREATE FUNCTION kaiku_is_dpo() RETURNS boolean
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+                AS $body$
+                    SELECT coalesce(bool_or(p.active
+                                            AND 'dpo' = ANY (string_to_array(p.roles, ','))),
+                                    false)
+                    FROM person p WHERE p.login = session_user
+                $body$
+        $f$, current_schema());
+    END
+    $migration$;
+
+    -- The database keeps the policy too: requests are the DPO's; the disclosure log is
+    -- written by the DPO and read by the DPO and admins (domain/access.py).
+    ALTER TABLE subject_request ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY subject_request_by_dpo ON subject_request
+        USING ((SELECT kaiku_is_dpo())) WITH CHECK ((SELECT kaiku_is_dpo()));
+    ALTER TABLE disclosure ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY disclosure_read ON disclosure FOR SELECT
+        USING ((SELECT kaiku_is_dpo()) OR (SELECT kaiku_is_admin()));
+    CREATE POLICY disclosure_written_by_dpo ON disclosure FOR INSERT
+        WITH CHECK ((SELECT kaiku_is_dpo()));
+    """,
     # 7: audit retention (kaiku_tui/audit/cut.py, docs/ARCHITECTURE.md "Audit retention")
     r"""
     -- UPDATE, DELETE and TRUNCATE stay refused per statement (even one that matches
@@ -427,7 +534,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-# The application role's privileges as migrations 3, 4 and 7 leave them, in one
+# The application role's privileges as migrations 3 to 7 leave them, in one
 # script: a restore (maintenance/pg_tools.py) takes the dump without the source's
 # privileges — they name the source database's role — and runs this in the new
 # database. Keep it in step with the GRANTs above: tests/maintenance/test_postgres.py
@@ -448,6 +555,9 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, DELETE ON note, case_link, sample_score TO %I', app);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON feedback_case TO %I', app);
     EXECUTE format('GRANT SELECT, INSERT ON coaching_sample TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON tombstone, legal_hold TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON subject_request TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON disclosure TO %I', app);
     EXECUTE 'REVOKE ALL ON FUNCTION kaiku_audit_cut(bigint, bytea) FROM PUBLIC';
     EXECUTE format('GRANT EXECUTE ON FUNCTION kaiku_audit_cut(bigint, bytea) TO %I', app);
 END

@@ -29,7 +29,7 @@ DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _FOLLOW_IDS = ";".join(
     f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), max(id)) FROM {t} "
     "HAVING max(id) IS NOT NULL"
-    for t in ("recording", "note", "feedback_case", "coaching_sample")
+    for t in ("recording", "note", "feedback_case", "coaching_sample", "legal_hold", "disclosure")
 )
 
 

@@ -27,12 +27,17 @@ from kaiku_tui.audit.cut import CUT_INFO, Cut
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
-from kaiku_tui.errors import AuditFailure, StoreError, UsageError
+from kaiku_tui.domain.retention import Hold, Tombstone
+from kaiku_tui.domain.subject import Disclosure, SubjectRequest
+from kaiku_tui.errors import AuditFailure, NotFound, StoreError, UsageError
 from kaiku_tui.index import annotation_sql as asql
+from kaiku_tui.index import retention_sql as rsql
 from kaiku_tui.index import rowformat, sql, transfer
+from kaiku_tui.index import subject_sql as ssql
 from kaiku_tui.index.base import (
     AddResult,
     AuditRow,
+    DueRecording,
     Export,
     Index,
     Row,
@@ -42,6 +47,7 @@ from kaiku_tui.index.base import (
     StoredRecording,
     StoredSample,
     StoredScore,
+    StoredTombstone,
 )
 from kaiku_tui.index.browsing import SqlBrowse
 from kaiku_tui.index.sqlite_schema import MIGRATIONS
@@ -280,10 +286,15 @@ class SqliteIndex(SqlBrowse, Index):
 
         def change(db: sqlite3.Connection) -> AddResult:
             added = 0
+            floor = _tombstone_floor(db)
             for row, tags in values:
-                inserted = db.execute(_INSERT_RECORDING, row)
+                if floor is None:
+                    inserted = db.execute(_INSERT_RECORDING, row)
+                else:  # past every destroyed id: an id names one recording, ever
+                    inserted = db.execute(_INSERT_RECORDING_WITH_ID, (floor + 1, *row))
                 if inserted.rowcount == 1:  # a duplicate is skipped, tags and all
                     added += 1
+                    floor = None
                     db.executemany(_INSERT_TAG, [(t, inserted.lastrowid) for t in tags])
             return AddResult(added, len(values) - added)
 
@@ -297,10 +308,13 @@ class SqliteIndex(SqlBrowse, Index):
         )
         return rowformat.stored_of(rows[0]) if rows else None
 
-    async def recordings_present(self, record_ids: Sequence[int]) -> set[int]:
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
+        ids = json.dumps(list(record_ids))
         rows = await self._fetch(
-            "SELECT id FROM recording WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(record_ids)),),
+            "SELECT id FROM recording WHERE id IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT id FROM tombstone WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND destroyed_at >= ?",
+            (ids, ids, destroyed_since),
         )
         return {int(r[0]) for r in rows}
 
@@ -417,6 +431,171 @@ class SqliteIndex(SqlBrowse, Index):
 
     async def scores(self, sample_id: int) -> list[StoredScore]:
         return [asql.score_of(r) for r in await self._fetch(asql.SCORES, (sample_id,))]
+
+    # -- retention and legal holds ------------------------------------------------------
+
+    async def set_org_rule(
+        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+    ) -> None:
+        values = (_date_text(contract_end), retention_days, code)
+
+        def change(db: sqlite3.Connection) -> None:
+            if not db.execute(rsql.SET_ORG_RULE, values).rowcount:
+                raise NotFound(f"organisation {code!r} does not exist")
+
+        await self._writer.audited(event, change)
+
+    async def retention_count(self, org: str, started_from: int, started_before: int) -> int:
+        rows = await self._fetch(rsql.COUNT_RANGE, (org, started_from, started_before))
+        return int(rows[0][0])
+
+    async def retention_rows(
+        self, org: str, started_before: int, after: tuple[int, int] | None, limit: int
+    ) -> list[DueRecording]:
+        if after is None:
+            rows = await self._fetch(rsql.DUE_FIRST, (org, started_before, limit))
+        else:
+            params = (org, started_before, after[0], after[0], after[1], limit)
+            rows = await self._fetch(rsql.DUE_AFTER, params)
+        return [rsql.due_of(r) for r in rows]
+
+    async def held(self, org: str) -> list[tuple[int, Hold]]:
+        rows = await self._fetch(rsql.HELD_IN_ORG, (org, org))
+        return [(r[0], rsql.hold_of(r[1:])) for r in rows]
+
+    async def holds_on(self, record_id: int) -> list[Hold]:
+        return [rsql.hold_of(r) for r in await self._fetch(rsql.HOLDS_ON, (record_id, record_id))]
+
+    async def add_hold(self, hold: Hold, event: AuditEvent) -> int:
+        values = rsql.hold_values(hold)
+
+        def change(db: sqlite3.Connection) -> int:
+            return int(db.execute(rsql.INSERT_HOLD, values).fetchone()[0])
+
+        return await self._writer.audited(event, change)
+
+    async def get_hold(self, hold_id: int) -> Hold | None:
+        rows = await self._fetch(rsql.GET_HOLD, (hold_id,))
+        return rsql.hold_of(rows[0]) if rows else None
+
+    async def release_hold(self, hold_id: int, by: str, at: int, event: AuditEvent) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            if not db.execute(rsql.RELEASE_HOLD, (by, at, hold_id)).rowcount:
+                raise UsageError(f"hold {hold_id} does not exist or is released already")
+
+        await self._writer.audited(event, change)
+
+    async def list_holds(self, *, active_only: bool) -> list[Hold]:
+        query = rsql.ACTIVE_HOLDS if active_only else rsql.ALL_HOLDS
+        return [rsql.hold_of(r) for r in await self._fetch(query)]
+
+    async def purge(
+        self,
+        tombstones: Sequence[StoredTombstone],
+        events: Sequence[AuditEvent],
+        blobs_gone: Sequence[int],
+    ) -> None:
+        ids = [t.tombstone.id for t in tombstones]
+        values = [rsql.tombstone_values(t) for t in tombstones]
+
+        def change(db: sqlite3.Connection) -> None:
+            _clear_blob_refs(db, blobs_gone)
+            if not ids:
+                return
+            listed = _in_list(len(ids))
+            held = db.execute(rsql.held_among(listed), (*ids, *ids)).fetchall()
+            if held:
+                raise StoreError(f"recording {held[0][0]} was put on hold meanwhile")
+            db.executemany(rsql.INSERT_TOMBSTONE, values)
+            for statement in rsql.purge_statements(listed):
+                db.execute(statement, ids)
+            if db.execute(rsql.delete_recordings(listed), ids).rowcount != len(ids):
+                raise StoreError("a recording of the batch is gone already (another purge?)")
+
+        await self._writer.audited_all(events, change)
+
+    async def blobs_gone(self, record_ids: Sequence[int], event: AuditEvent) -> None:
+        await self._writer.audited(event, lambda db: _clear_blob_refs(db, record_ids))
+
+    async def pending_blobs(self, limit: int) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in await self._fetch(rsql.PENDING_BLOBS, (limit,))]
+
+    async def tombstone(self, record_id: int) -> Tombstone | None:
+        rows = await self._fetch(rsql.TOMBSTONE, (record_id,))
+        return rsql.tombstone_of(rows[0]) if rows else None
+
+    async def shred_org(self, code: str, event: AuditEvent) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            if db.execute(rsql.ANY_LEFT, (code,)).fetchone() is not None:
+                raise StoreError(f"organisation {code} still has recordings: its key stays")
+            if not db.execute(rsql.SHRED_ORG, (code,)).rowcount:
+                raise StoreError(f"organisation {code}: no key to destroy")
+            db.execute(rsql.SHRED_CASES, (code,))
+            db.execute(rsql.UPSERT_REKEY, (rsql.REKEY,))
+
+        await self._writer.audited(event, change)
+
+    # -- data subjects' rights (subject_sql.py) ------------------------------------------
+
+    async def recordings_of_subject(
+        self, phone_bidx: bytes, orgs: tuple[str, ...]
+    ) -> list[StoredRecording]:
+        query = (
+            f"SELECT {sql.SUMMARY_COLUMNS}, {rowformat.STORED_COLUMNS} FROM recording r "
+            f"{ssql.SUBJECT_WHERE}{ssql.org_terms(orgs)}{ssql.SUBJECT_ORDER}"
+        )
+        return [rowformat.stored_of(r) for r in await self._fetch(query, (phone_bidx, *orgs))]
+
+    async def subject_events(
+        self,
+        subject: str | None,
+        targets: Sequence[str],
+        *,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        at, at_params = ssql.at_terms(since, until)
+        body = "CAST(body AS BLOB)"
+        rows: list[Any] = []
+        if subject is not None:
+            rows += await self._fetch(ssql.events_by_subject(body, at), (subject, *at_params))
+        for i in range(0, len(targets), ssql.TARGETS_PER_QUERY):
+            chunk = targets[i : i + ssql.TARGETS_PER_QUERY]
+            marks = f"IN ({', '.join('?' * len(chunk))})"
+            query = ssql.events_by_target(body, _TARGET, marks, at)
+            rows += await self._fetch(query, (*chunk, *at_params))
+        return ssql.merged(rows)
+
+    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            if db.execute(ssql.INSERT_REQUEST, ssql.request_values(request)).fetchone() is None:
+                raise UsageError(f"request {request.ref!r} is recorded already")
+
+        await self._writer.audited(event, change)
+
+    async def subject_request(self, ref: str) -> SubjectRequest | None:
+        rows = await self._fetch(ssql.GET_REQUEST, (ref,))
+        return ssql.request_of(rows[0]) if rows else None
+
+    async def subject_requests(self) -> list[SubjectRequest]:
+        return [ssql.request_of(r) for r in await self._fetch(ssql.LIST_REQUESTS)]
+
+    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
+        def change(db: sqlite3.Connection) -> bool:
+            return db.execute(ssql.ANSWER_REQUEST, (answered, ref)).rowcount > 0
+
+        return await self._writer.audited(event, change)
+
+    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
+        values = ssql.disclosure_values(disclosure)
+
+        def change(db: sqlite3.Connection) -> int:
+            return int(db.execute(ssql.INSERT_DISCLOSURE, values).fetchone()[0])
+
+        return await self._writer.audited(event, change)
+
+    async def disclosures(self, limit: int) -> list[Disclosure]:
+        return [ssql.disclosure_of(r) for r in await self._fetch(ssql.LIST_DISCLOSURES, (limit,))]
 
     # -- copying a whole register -----------------------------------------------------
 
@@ -538,12 +717,18 @@ class _Writer:
         self, event: AuditEvent, change: Callable[[sqlite3.Connection], T] | None
     ) -> T:
         """One transaction: the audit event, then the change; both commit or neither."""
-        return await self.run(lambda db: self._transaction(db, event, change))
+        return await self.run(lambda db: self._transaction(db, (event,), change))
+
+    async def audited_all(
+        self, events: Sequence[AuditEvent], change: Callable[[sqlite3.Connection], T]
+    ) -> T:
+        """One transaction: several events (one per recording of a purge), then the change."""
+        return await self.run(lambda db: self._transaction(db, events, change))
 
     def _transaction(
         self,
         db: sqlite3.Connection,
-        event: AuditEvent,
+        events: Sequence[AuditEvent],
         change: Callable[[sqlite3.Connection], T] | None,
     ) -> Any:
         try:
@@ -551,7 +736,9 @@ class _Writer:
         except sqlite3.Error as exc:
             raise AuditFailure(f"audit log {self._path}: cannot start a write ({exc})") from None
         try:
-            seq = self._append(db, event)
+            seq = 0
+            for event in events:
+                seq = self._append(db, event)
             result = change(db) if change is not None else seq
             db.execute("COMMIT")
         except BaseException as exc:
@@ -621,6 +808,9 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         raise StoreError(f"index {path}: cannot switch to WAL mode")
     db.execute("PRAGMA synchronous = FULL")  # an audit event is durable before it is acted on
     db.execute("PRAGMA foreign_keys = ON")
+    # Deleted content is overwritten with zeros, not left in free pages: a purged
+    # recording's ciphertext and wrapped key must not survive in the file.
+    db.execute("PRAGMA secure_delete = ON")
     return db
 
 
@@ -676,6 +866,12 @@ _INSERT_RECORDING = (
     f"INSERT OR IGNORE INTO recording ({rowformat.RECORDING_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_RECORDING_WITH_ID = (
+    f"INSERT OR IGNORE INTO recording (id, {rowformat.RECORDING_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The expression of the index audit_by_target (migration 6), spelt the same to be used.
+_TARGET = "json_extract(body, '$.target')"
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 _INSERT_TAG = "INSERT OR IGNORE INTO recording_tag (tag, recording_id) VALUES (?, ?)"
 
@@ -691,3 +887,23 @@ def _date(text: str | None) -> date | None:
 
 def _date_text(day: date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+def _tombstone_floor(db: sqlite3.Connection) -> int | None:
+    """The largest destroyed id, if no recording is above it. SQLite gives a new row the
+    largest rowid + 1, so without this a purge of the newest recordings would let the
+    next import reuse their ids (the audit log names recordings by id)."""
+    row = db.execute(
+        "SELECT (SELECT max(id) FROM tombstone), (SELECT max(id) FROM recording)"
+    ).fetchone()
+    tomb, rec = row
+    return tomb if tomb is not None and (rec is None or tomb > rec) else None
+
+
+def _in_list(n: int) -> str:
+    return f"IN ({', '.join('?' * n)})"
+
+
+def _clear_blob_refs(db: sqlite3.Connection, ids: Sequence[int]) -> None:
+    if ids:
+        db.execute(rsql.clear_blob_refs(_in_list(len(ids))), list(ids))

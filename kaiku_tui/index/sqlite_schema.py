@@ -164,10 +164,75 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sample_id, recording_id, scorer)
     ) STRICT;
     """,
-    # 5: placeholder — filled in by branch retention
-    "",
-    # 6: placeholder — filled in by branch subject
-    "",
+    # 5: retention and legal holds (docs/ARCHITECTURE.md, "Retention and legal holds")
+    """
+    -- What is left of a destroyed recording: no content, enough for the audit log to
+    -- read sensibly. Its id is the recording's; blob_ref is kept only until the blob
+    -- file is deleted (after the commit), so a purge that stopped resumes there.
+    CREATE TABLE tombstone (
+        id INTEGER PRIMARY KEY,
+        org TEXT NOT NULL REFERENCES organisation(code),
+        channel INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_s INTEGER NOT NULL,
+        destroyed_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        blob_ref TEXT
+    ) STRICT;
+    CREATE INDEX tombstone_blob_pending ON tombstone (id) WHERE blob_ref IS NOT NULL;
+
+    -- A hold names one recording or one case; released holds stay (who, when). No
+    -- foreign key to recording: a released hold outlives the recording it held.
+    CREATE TABLE legal_hold (
+        id INTEGER PRIMARY KEY,
+        recording_id INTEGER,
+        case_id INTEGER REFERENCES feedback_case(id),
+        reason TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at INTEGER NOT NULL,
+        released_by TEXT,
+        released_at INTEGER,
+        CHECK ((recording_id IS NULL) != (case_id IS NULL))
+    ) STRICT;
+    CREATE INDEX legal_hold_on_recording ON legal_hold (recording_id)
+        WHERE released_at IS NULL AND recording_id IS NOT NULL;
+    CREATE INDEX legal_hold_on_case ON legal_hold (case_id)
+        WHERE released_at IS NULL AND case_id IS NOT NULL;
+
+    -- The plan's and the purge's range: one organisation's recordings by date.
+    CREATE INDEX recording_by_org ON recording (org, started_at, id);
+    """,
+    # 6: data subjects' requests, the disclosure log (luovutusloki), and the audit log's
+    # events by target, for the log report of a data subject (docs/ARCHITECTURE.md,
+    # "Data subjects' rights")
+    """
+    CREATE TABLE subject_request (
+        ref TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'log', 'authority')),
+        received TEXT NOT NULL,
+        answered TEXT,
+        subject TEXT,
+        handled_by TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE disclosure (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        disclosed_by TEXT NOT NULL,
+        authority TEXT NOT NULL,
+        legal_basis TEXT NOT NULL,
+        request_ref TEXT NOT NULL REFERENCES subject_request(ref),
+        record_ids TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL
+    ) STRICT;
+
+    -- The events about one recording (open, play, notes, tags, denials): `target` is
+    -- the recording's id as text. An expression index, so the table is not rewritten.
+    CREATE INDEX audit_by_target ON audit_event (json_extract(body, '$.target'), seq)
+        WHERE json_extract(body, '$.target') IS NOT NULL;
+    """,
     # 7: audit retention (kaiku_tui/audit/cut.py). DELETE stays refused, except for the
     # rows up to the cut recorded in register_info ('audit.cut', "<seq> <hash hex>"),
     # which `audit retain` writes in the transaction that deletes them. A condition

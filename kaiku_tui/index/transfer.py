@@ -72,6 +72,25 @@ SAMPLE_SCORE = Table(
     ("sample_id", "recording_id", "scorer", "scored_at", "scores", "comment_enc"),
     grouped=True,
 )
+# Retention (migration 5): what is left of destroyed recordings, and legal holds.
+TOMBSTONE = Table(
+    "tombstone",
+    ("id", "org", "channel", "started_at", "duration_s", "destroyed_at", "reason", "blob_ref"),
+)
+LEGAL_HOLD = Table(
+    "legal_hold",
+    ("id", "recording_id", "case_id", "reason", "ref", "purpose", "set_by", "set_at",
+     "released_by", "released_at"),
+)  # fmt: skip
+# Data subjects' requests and the disclosure log (migration 6).
+SUBJECT_REQUEST = Table(
+    "subject_request", ("ref", "kind", "received", "answered", "subject", "handled_by")
+)
+DISCLOSURE = Table(
+    "disclosure",
+    ("id", "at", "disclosed_by", "authority", "legal_basis", "request_ref", "record_ids",
+     "manifest_sha256"),
+)  # fmt: skip
 AUDIT_EVENT = Table("audit_event", ("seq", "body", "prev_hash", "hash", "mac"))
 
 # In the order a copy writes them: organisations before their recordings, recordings
@@ -87,6 +106,10 @@ TABLES: tuple[Table, ...] = (
     CASE_LINK,
     COACHING_SAMPLE,
     SAMPLE_SCORE,
+    TOMBSTONE,
+    LEGAL_HOLD,
+    SUBJECT_REQUEST,
+    DISCLOSURE,
     AUDIT_EVENT,
 )
 BY_NAME = {t.name: t for t in TABLES}

@@ -115,6 +115,16 @@ async def upkeep(index: Index, *, vacuum: bool) -> list[Step]:
     return [await _timed_pg(index, s) for s in statements]
 
 
+async def after_purge(index: Index) -> Step | None:
+    """SQLite: write the WAL back and truncate it, so destroyed rows (zeroed in place by
+    `secure_delete`) leave no older page image behind. PostgreSQL: nothing here — dead
+    rows stay in their pages until VACUUM, which only the tables' owner may run
+    (`kaiku-tui maintenance --vacuum`; README, "Retention and legal holds")."""
+    if not is_sqlite(index):
+        return None
+    return await _timed_sqlite(index, "PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 async def _timed_sqlite(index: Index, statement: str) -> Step:
     start = time.perf_counter()
     rows = await _run_sqlite(index, lambda db: db.execute(statement).fetchall())

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 ACTION = Action.MAINTAIN.value
 _BATCH = 500
+_PENDING_LIMIT = 100_000
 _CLOCK_WINDOW = 100  # the last events whose times are compared with the clock
 _CLOCK_SLACK = timedelta(seconds=60)  # two hosts' clocks a few seconds apart are normal
 MIN_FREE_BYTES = 1 << 30
@@ -120,6 +121,7 @@ class Upkeep:
             await self._clock(now()),
             _checkpoint_file(self._register.config.checkpoint_file),
             _blob_store(self._blobs.root),
+            *await self._shred_rekey(),
         ]
         failed = sum(c.status != "ok" for c in checks)
         await self._audit("doctor", result_count=len(checks), detail=f"{failed} not ok")
@@ -139,6 +141,23 @@ class Upkeep:
             )
         kind = "quick_check" if index_upkeep.is_sqlite(self._index) else "connection"
         return ok(name, f"{kind} passed at {self._index.location}")
+
+    async def _shred_rekey(self) -> list[Check]:
+        """Only when something is wrong: an organisation key was destroyed but the master
+        key that wrapped it (in every older copy of the index) was not rotated yet."""
+        from kaiku_tui.index.retention_sql import REKEY
+
+        if await self._index.get_info(REKEY) != "pending":
+            return []
+        return [
+            fail(
+                "crypto-shredding",
+                "an organisation key was destroyed, but older copies of the index can still "
+                "unwrap it with the master key",
+                "run kaiku-tui retention purge again with the key file (not KAIKU_MASTER_KEY), "
+                "or kaiku-tui keys rotate --destroy-old and delete master.key.retired-*",
+            )
+        ]
 
     async def _privileges(self) -> list[Check]:
         granted = await index_upkeep.audit_privileges(self._index)
@@ -375,7 +394,9 @@ class Upkeep:
         return sorted(random.sample(everyone, min(n, len(everyone))), key=lambda c: c.id)
 
     async def _named_blobs(self) -> set[str]:
-        named: set[str] = set()
+        # The files an interrupted retention purge left are named by their tombstones
+        # (the next purge deletes them): known, not orphans. At most a batch or two.
+        named = {ref for _, ref in await self._index.pending_blobs(_PENDING_LIMIT)}
         after = 0
         while batch := await self._batch_after(after):
             named.update(c.blob_ref for c in batch if c.blob_ref)

@@ -86,7 +86,11 @@ class KaikuApp(App[None]):
 
     async def on_unmount(self) -> None:
         if self.register is not None:
-            await self.register.close()
+            try:
+                if self.register.premises is not None:
+                    await self.register.subjects().end_premises_review()
+            finally:
+                await self.register.close()
 
     @on(BrowseScreen.Opened)
     @on(CasesScreen.Opened)

@@ -57,6 +57,7 @@ class BrowseScreen(Screen[None]):
         Binding("x", "clear_filters", "bind.clear"),
         Binding("a", "audit_log", "bind.audit"),
         Binding("m", "admin", "bind.admin"),
+        Binding("D", "disclosures", "bind.dpo"),
         Binding("t", "tag", "bind.tag"),
         Binding("c", "cases", "bind.cases"),
     ]
@@ -243,6 +244,8 @@ class BrowseScreen(Screen[None]):
             return self.register.person.may(Action.AUDIT_READ)
         if action == "admin":
             return self.register.person.may(Action.MAINTAIN)
+        if action == "disclosures":
+            return self.register.person.may(Action.DISCLOSURE_READ)
         if action == "tag":
             return self.register.person.may(Action.ANNOTATE)
         if action == "cases":
@@ -269,6 +272,11 @@ class BrowseScreen(Screen[None]):
         from kaiku_tui.ui.admin import AdminScreen
 
         self.app.push_screen(AdminScreen(self.register, self.texts))
+
+    def action_disclosures(self) -> None:
+        from kaiku_tui.ui.disclosures import DisclosuresScreen
+
+        self.app.push_screen(DisclosuresScreen(self.register, self.texts, self.today()))
 
     def action_audit_log(self) -> None:
         from kaiku_tui.ui.audit_log import AuditScreen

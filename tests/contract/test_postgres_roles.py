@@ -129,6 +129,13 @@ async def test_the_app_role_holds_exactly_its_privileges(register: Register) -> 
         "sample_score": "DELETE,INSERT,SELECT",
         "feedback_case": "DELETE,INSERT,SELECT,UPDATE",
         "coaching_sample": "INSERT,SELECT",
+        # Migration 5: a tombstone loses its blob_ref once the file is gone; a hold is
+        # released by an UPDATE; neither is ever deleted.
+        "tombstone": "INSERT,SELECT,UPDATE",
+        "legal_hold": "INSERT,SELECT,UPDATE",
+        # Migration 6: requests are answered (UPDATE); the disclosure log only grows.
+        "subject_request": "INSERT,SELECT,UPDATE",
+        "disclosure": "INSERT,SELECT",
     }
 
 

@@ -124,7 +124,8 @@ def test_orgs(cli: Cli) -> None:
         cli("orgs", "add", "VANTAA", "--name", "Vantaa", "--contract-end", "31.12.2027").code == 0
     )
     listed = [json.loads(x) for x in cli("orgs", "list", "--json").out.splitlines()]
-    assert {"code": "VANTAA", "name": "Vantaa", "contract_end": "2027-12-31"} in listed
+    vantaa = {"code": "VANTAA", "name": "Vantaa", "contract_end": "2027-12-31"}
+    assert {**vantaa, "retention_days": None} in listed
 
 
 def test_audit_show_and_verify(cli: Cli) -> None:

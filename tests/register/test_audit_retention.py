@@ -185,6 +185,29 @@ async def test_a_destroyed_recording_lets_the_cut_go_on(setup: Setup) -> None:
     assert report.problem is None and report.cut_seq == second.upto
 
 
+@pytest.mark.parametrize(
+    ("destroyed", "stops_at_1"), [(timedelta(days=30), True), (timedelta(days=900), False)]
+)
+async def test_a_recording_destroyed_within_the_rule_still_keeps_its_events(
+    setup: Setup, destroyed: timedelta, stops_at_1: bool
+) -> None:
+    """Its tombstone's destroyed_at decides: a month ago keeps the events naming it, two
+    and a half years ago no longer does."""
+    at = int((datetime.now(UTC) - destroyed).timestamp())
+    await sql(setup, "DELETE FROM recording WHERE id = 1")
+    await sql(
+        setup,
+        "INSERT INTO tombstone (id, org, channel, started_at, duration_s, destroyed_at, reason) "
+        "VALUES (1, 'ITU', 0, 0, 0, $1, 'retention')",
+        at,
+    )
+    async with opened(setup.config) as admin:
+        all_rows = await rows(admin)
+        plan = await admin.audit_retention().plan()
+    blocker = first_naming(all_rows, 1 if stops_at_1 else 2)
+    assert plan.upto == blocker - 1, plan.kept_because
+
+
 async def test_nothing_is_cut_within_the_rule(setup: Setup) -> None:
     """Applied as of a day only a year after the old events, nothing is old enough; a
     day in the future is refused, and audited."""
