@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from kaiku_tui import (
     __version__,
     cli_annotations,
+    cli_audit_retention,
     cli_samples,
     cli_subject,
     maintenance_cli,
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     ashow.add_argument("--action", dest="event_action", metavar="A")
     ashow.add_argument("--limit", type=int, default=200, metavar="N")
     ashow.add_argument("--json", action="store_true")
+    cli_audit_retention.add_parser(asub)
 
     cli_annotations.add_parsers(sub)
     cli_subject.add_parsers(sub)
@@ -486,8 +488,9 @@ async def _audit_verify(args: argparse.Namespace, register: Register) -> int:
 def verify_summary(report: VerifyReport) -> str:
     if report.problem is not None:
         return f"TAMPERED: {report.problem.message}"
+    since = f" from the audit cut at seq {report.cut_seq}" if report.cut_seq else ""
     return (
-        f"ok: {report.checked} events verify (head seq {report.head_seq}), "
+        f"ok: {report.checked} events verify{since} (head seq {report.head_seq}), "
         f"{report.checkpoints} signed checkpoints agree"
     )
 
@@ -576,6 +579,7 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("ingest", "chatwoot"): ingest_chatwoot,
     ("audit", "verify"): _audit_verify,
     ("audit", "show"): _audit_show,
+    ("audit", "retain"): cli_audit_retention.audit_retain,
     ("migrate", None): _migrate,
     **maintenance_cli.HANDLERS,
     **cli_annotations.HANDLERS,

@@ -41,6 +41,8 @@ class Config:
     audio_sink: str
     password_file: Path | None = None  # the index password, read when the index opens
     identity: str = "os"  # "os": the OS login is the person; "database": the database login
+    audit_retain_years: int = 2  # audit events outlive the data they describe this long
+    audit_retain_days: int | None = None  # when given, instead of audit_retain_years
     grace_days: int = 90  # retention: kept at most this long after a contract's end
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
 
@@ -60,7 +62,12 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "register": {"data_dir": (str, None), "master_key_file": (str, None)},
     "index": {"url": (str, ""), "password_file": (str, None), "busy_timeout_ms": (int, 5000)},
     "blobs": {"path": (str, None)},
-    "audit": {"checkpoint_file": (str, None), "checkpoint_every": (int, 500)},
+    "audit": {
+        "checkpoint_file": (str, None),
+        "checkpoint_every": (int, 500),
+        "retain_years": (int, 2),
+        "retain_days": (int, None),
+    },
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
     "access": {"identity": (str, "os")},
@@ -132,6 +139,8 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audio_sink=str(values["audio"]["sink"]),
         password_file=_path(values["index"]["password_file"], base),
         identity=str(values["access"]["identity"]),
+        audit_retain_years=int(values["audit"]["retain_years"]),
+        audit_retain_days=values["audit"]["retain_days"],
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
     )

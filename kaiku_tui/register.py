@@ -27,6 +27,7 @@ from kaiku_tui.audit.chain import (
     event_from_body,
 )
 from kaiku_tui.audit.checkpoint import CheckpointFile
+from kaiku_tui.audit.cut import CUT_INFO, cut_file, verified_start
 from kaiku_tui.config import Config, index_location, with_index
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Identity, Person, Purpose, Role
@@ -93,6 +94,7 @@ from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey, new_data_key
 from kaiku_tui.verification import verify_log
 
 if TYPE_CHECKING:
+    from kaiku_tui.audit_retention import AuditRetention
     from kaiku_tui.coaching import Coaching
     from kaiku_tui.holds import Holds
     from kaiku_tui.maintenance.upkeep import Upkeep
@@ -114,6 +116,7 @@ class VerifyReport:
     head_seq: int
     checkpoints: int
     problem: Problem | None
+    cut_seq: int = 0  # the log starts after this seq (audit retention); 0: at seq 1
 
 
 class Register:
@@ -202,6 +205,12 @@ class Register:
         from kaiku_tui.coaching import Coaching
 
         return Coaching(self, self._index)
+
+    def audit_retention(self) -> AuditRetention:
+        """The admin's audit retention facet: cut the oldest events (audit_retention.py)."""
+        from kaiku_tui.audit_retention import AuditRetention
+
+        return AuditRetention(self, self._index, self._master)
 
     def upkeep(self) -> Upkeep:
         """The admin's maintenance facet: doctor, scan, backup, keys (kaiku_tui/maintenance)."""
@@ -1141,9 +1150,16 @@ class Register:
     async def _verify_index(self, index: Index, config: Config) -> VerifyReport:
         public = self._master.checkpoint_signing_key().public_key()
         checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
-        found = await verify_log(index, config, self._master.audit_mac_key(), checkpoints)
+        cuts = await asyncio.to_thread(cut_file(self.config.checkpoint_file).read, public)
+        origin, problem = verified_start(await index.get_info(CUT_INFO), cuts)
+        cut_seq = 0 if origin is None else origin[0] - 1
+        if problem is not None:
+            last = await index.audit_head()
+            return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
+        mac_key = self._master.audit_mac_key()
+        found = await verify_log(index, config, mac_key, checkpoints, origin)
         head = found.head[0] if found.head else 0
-        return VerifyReport(found.count, head, len(checkpoints), found.problem)
+        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq)
 
     async def audit_events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
         await self._authorize(Action.AUDIT_READ)

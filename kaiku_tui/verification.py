@@ -34,13 +34,21 @@ class Verified:
 
 
 async def verify_log(
-    index: Index, config: Config, mac_key: bytes, checkpoints: Sequence[Checkpoint]
+    index: Index,
+    config: Config,
+    mac_key: bytes,
+    checkpoints: Sequence[Checkpoint],
+    origin: tuple[int, bytes] | None = None,
 ) -> Verified:
-    """The first problem in the whole log (or None), and how many rows were checked."""
+    """The first problem in the whole log (or None), and how many rows were checked.
+
+    `origin`: after an audit cut (audit/cut.py), the first seq left and the hash its
+    prev_hash must equal, as a signed cut checkpoint vouches; None: seq 1."""
     head = await index.audit_head()
-    if head is None or head[0] < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return await verify_range(index, mac_key, checkpoints)
-    cut = head[0] // 2
+    first_seq = 1 if origin is None else origin[0]
+    if head is None or head[0] - first_seq < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return await verify_range(index, mac_key, checkpoints, start=origin)
+    cut = (first_seq + head[0]) // 2
     (boundary,) = await index.audit_rows(cut, 1)
     start = (boundary.seq, boundary.prev_hash)
     later = [c for c in checkpoints if c.seq > cut]
@@ -48,7 +56,7 @@ async def verify_log(
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         second = loop.run_in_executor(pool, _verify_elsewhere, config, mac_key, later, start)
         first = await verify_range(
-            index, mac_key, [c for c in checkpoints if c.seq <= cut], until=cut
+            index, mac_key, [c for c in checkpoints if c.seq <= cut], start=origin, until=cut
         )
         rest = await second
     return _joined(first, rest, start)

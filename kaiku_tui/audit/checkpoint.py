@@ -52,11 +52,14 @@ class Checkpoint:
     signature: bytes
 
 
-def signed_message(seq: int, digest: bytes, at: datetime, key_id: str) -> bytes:
+def signed_message(
+    seq: int, digest: bytes, at: datetime, key_id: str, domain: bytes = SIGNATURE_DOMAIN
+) -> bytes:
     """The bytes that are signed: every field but the last has a fixed length, so no two
-    checkpoints share a message."""
+    checkpoints share a message. `domain` keeps files of different meaning apart: a
+    checkpoint of the head can never pass for a checkpoint of an audit cut."""
     return (
-        SIGNATURE_DOMAIN
+        domain
         + seq.to_bytes(8, "big")
         + digest
         + format_utc(at).encode("utf-8")
@@ -65,10 +68,12 @@ def signed_message(seq: int, digest: bytes, at: datetime, key_id: str) -> bytes:
 
 
 class CheckpointFile:
-    """The append-only file of signed checkpoints."""
+    """The append-only file of signed checkpoints (of the head, or with another `domain`,
+    of something else about the chain: the audit cuts, audit/cut.py)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, domain: bytes = SIGNATURE_DOMAIN) -> None:
         self.path = Path(path)
+        self.domain = domain
 
     def append(
         self,
@@ -139,7 +144,7 @@ class CheckpointFile:
             last = self._parse_last(line)
             if last is not None and _supersedes(last, seq, digest, self.path):
                 return last
-            signature = signing_key.sign(signed_message(seq, digest, at, key_id))
+            signature = signing_key.sign(signed_message(seq, digest, at, key_id, self.domain))
             checkpoint = Checkpoint(seq, digest, at, key_id, signature)
             _write_all(fd, (b"" if ends_clean else b"\n") + _line_of(checkpoint))
             os.fsync(fd)
@@ -175,7 +180,8 @@ class CheckpointFile:
             raise TamperDetected(
                 f"audit checkpoint file {self.path} line {number}: not a checkpoint ({err})"
             ) from err
-        message = signed_message(checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id)
+        c = checkpoint
+        message = signed_message(c.seq, c.hash, c.at, c.key_id, self.domain)
         try:
             public_key.verify(checkpoint.signature, message)
         except InvalidSignature as err:

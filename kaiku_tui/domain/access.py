@@ -53,6 +53,7 @@ class Action(enum.StrEnum):
     LEGAL_HOLD = "legal.hold"
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    AUDIT_RETAIN = "audit.retain"  # cut the oldest events off the chain (audit/cut.py)
     MIGRATE = "register.migrate"  # copy the whole register into another database
     MAINTAIN = "register.maintain"  # doctor, scan, keys, backup, restore, index upkeep
 
@@ -96,6 +97,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.LEGAL_HOLD: frozenset({_A, _S}),
     Action.AUDIT_READ: frozenset({_A, _D}),
     Action.AUDIT_VERIFY: frozenset({_A, _D}),
+    Action.AUDIT_RETAIN: frozenset({_A}),
     Action.MIGRATE: frozenset({_A}),
     Action.MAINTAIN: frozenset({_A}),
 }

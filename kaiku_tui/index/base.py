@@ -195,6 +195,13 @@ class Index(abc.ABC):
     async def audit_head(self) -> tuple[int, bytes] | None:
         """The last seq and its hash, or None for an empty log."""
 
+    @abc.abstractmethod
+    async def cut_audit(self, upto: int, upto_hash: bytes, event: AuditEvent) -> int:
+        """Audit retention (audit/cut.py): `event` appended, the cut recorded in
+        register_info (`audit.cut`) and every row up to `upto` deleted, in one
+        transaction; how many rows went. Refused unless the row `upto` has `upto_hash`,
+        and by the database for any row past the recorded cut."""
+
     # -- the register itself ------------------------------------------------------
 
     @abc.abstractmethod
@@ -242,6 +249,12 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     async def get_recording(self, record_id: int) -> StoredRecording | None: ...
+
+    @abc.abstractmethod
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
+        """Which of `record_ids` are still in the index, or were destroyed at or after
+        `destroyed_since` (epoch seconds; their tombstones say when), as this login may
+        see them: the recordings whose audit events audit retention must keep."""
 
     @abc.abstractmethod
     async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:

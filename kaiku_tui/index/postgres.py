@@ -197,6 +197,15 @@ class PostgresIndex(SqlBrowse, Index):
         rows = await self._fetch(_AUDIT_HEAD)
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def cut_audit(self, upto: int, upto_hash: bytes, event: AuditEvent) -> int:
+        """Through `kaiku_audit_cut` (migration 7), the one door past the application
+        role's missing DELETE privilege: it checks the caller, the row and its hash."""
+
+        async def change(conn: Connection) -> int:
+            return int(await conn.fetchval("SELECT kaiku_audit_cut($1, $2)", upto, upto_hash))
+
+        return (await self._audited(event, change))[1]
+
     # -- the register itself ------------------------------------------------------
 
     async def get_info(self, name: str) -> str | None:
@@ -295,6 +304,15 @@ class PostgresIndex(SqlBrowse, Index):
             record_id,
         )
         return rowformat.stored_of(tuple(rows[0])) if rows else None
+
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
+        rows = await self._fetch(
+            "SELECT id FROM recording WHERE id = ANY($1::bigint[]) UNION "
+            "SELECT id FROM tombstone WHERE id = ANY($1::bigint[]) AND destroyed_at >= $2",
+            list(record_ids),
+            destroyed_since,
+        )
+        return {int(r[0]) for r in rows}
 
     async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
         rows = await self._fetch(
@@ -822,3 +840,24 @@ _PURGE_STATEMENTS = rsql.purge_statements(_IDS)
 _DELETE_RECORDINGS = rsql.delete_recordings(_IDS)
 _CLEAR_BLOB_REFS = rsql.clear_blob_refs(_IDS)
 _LIST_SAMPLES = asql.numbered(asql.LIST_SAMPLES)
+
+
+async def relations_in(url: str, password_file: Path | None) -> int:
+    """How many tables, views and sequences the database of `url` holds outside the
+    system schemas: a restore goes only into a database where this is 0."""
+    location = _location(url)
+    password = None if password_file is None else read_password_file(password_file)
+    try:
+        conn = await asyncpg.connect(url, password=password)
+    except DRIVER_ERRORS as exc:
+        raise StoreError(f"index {location}: cannot connect ({exc})") from None
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND n.nspname NOT IN "
+                "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+            )
+        )
+    finally:
+        await conn.close()

@@ -417,8 +417,120 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE POLICY disclosure_written_by_dpo ON disclosure FOR INSERT
         WITH CHECK ((SELECT kaiku_is_dpo()));
     """,
-    # 7: placeholder — audit retention (branch auditcut)
-    "",
+    # 7: audit retention (kaiku_tui/audit/cut.py, docs/ARCHITECTURE.md "Audit retention")
+    r"""
+    -- UPDATE, DELETE and TRUNCATE stay refused per statement (even one that matches
+    -- no row), except the DELETE of kaiku_audit_cut below, which says so in a
+    -- transaction-local setting. Only the owner and that function may DELETE at all
+    -- (privileges), and the owner may disable triggers anyway: the setting is no
+    -- door for anyone else. Whatever the setting, no row past the cut recorded in
+    -- register_info ('audit.cut', "<seq> <hash hex>") can go: an AFTER statement
+    -- trigger over the deleted rows checks that, once per statement.
+    CREATE OR REPLACE FUNCTION audit_event_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' AND current_setting('kaiku.audit_cut', true) = 'on' THEN
+            RETURN NULL;
+        END IF;
+        RAISE EXCEPTION 'audit_event is append-only: % refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$;
+
+    DO $migration$
+    DECLARE
+        app name := current_database() || '_app';
+    BEGIN
+        EXECUTE format($f$
+            CREATE FUNCTION audit_event_cut_only() RETURNS trigger
+                LANGUAGE plpgsql SET search_path = %I, pg_temp
+                AS $body$
+                DECLARE
+                    cut bigint := coalesce((SELECT split_part(value, ' ', 1)::bigint
+                                            FROM register_info WHERE name = 'audit.cut'), 0);
+                    past bigint;
+                BEGIN
+                    SELECT min(seq) INTO past FROM gone WHERE seq > cut;
+                    IF past IS NOT NULL THEN
+                        RAISE EXCEPTION
+                            'audit_event is append-only: DELETE of seq %% refused (cut at %%)',
+                            past, cut
+                            USING ERRCODE = 'insufficient_privilege';
+                    END IF;
+                    RETURN NULL;
+                END
+                $body$
+        $f$, current_schema());
+
+        -- The one way for a login to delete audit rows: SECURITY DEFINER (the owner's
+        -- rights; the application role has no DELETE), for an active admin's login or
+        -- the owner, only a prefix, none of whose events names a recording that still
+        -- exists, only up to a row whose hash the caller names (the
+        -- application verified the chain and signed a cut checkpoint of that row
+        -- first; PostgreSQL cannot check an Ed25519 signature itself), always
+        -- leaving rows after it, and recording the cut in the same transaction.
+        EXECUTE format($f$
+            CREATE FUNCTION kaiku_audit_cut(upto bigint, upto_hash bytea) RETURNS bigint
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I, pg_temp
+                AS $body$
+                DECLARE
+                    previous bigint := coalesce((SELECT split_part(value, ' ', 1)::bigint
+                                               FROM register_info WHERE name = 'audit.cut'), 0);
+                    removed bigint;
+                BEGIN
+                    IF NOT (kaiku_is_admin() OR pg_has_role(session_user,
+                            (SELECT relowner FROM pg_class WHERE oid = 'audit_event'::regclass),
+                            'MEMBER')) THEN
+                        RAISE EXCEPTION 'only an admin may cut the audit log'
+                            USING ERRCODE = 'insufficient_privilege';
+                    END IF;
+                    IF upto <= previous THEN
+                        RAISE EXCEPTION 'the audit log is already cut at seq %%', previous;
+                    END IF;
+                    IF NOT EXISTS (SELECT FROM audit_event WHERE seq = upto AND hash = upto_hash)
+                    THEN
+                        RAISE EXCEPTION 'audit seq %% with the verified hash is not in the log',
+                            upto;
+                    END IF;
+                    -- Whatever the caller's row-level security let it see: no event
+                    -- that goes may name a recording that still exists.
+                    IF EXISTS (
+                        SELECT FROM audit_event a
+                        CROSS JOIN LATERAL (
+                            SELECT audit_json(a.body) ->> 'target' AS name
+                            UNION ALL
+                            SELECT jsonb_array_elements_text(
+                                coalesce(audit_json(a.body) -> 'revealed', '[]'))
+                        ) n
+                        JOIN recording r ON r.id = CASE WHEN n.name ~ '^[0-9]{1,18}$'
+                                                        THEN n.name::bigint END
+                        WHERE a.seq > previous AND a.seq <= upto
+                    ) THEN
+                        RAISE EXCEPTION
+                            'audit events up to seq %% name a recording that still exists', upto;
+                    END IF;
+                    IF NOT EXISTS (SELECT FROM audit_event WHERE seq > upto) THEN
+                        RAISE EXCEPTION 'an audit cut must leave the events after it';
+                    END IF;
+                    INSERT INTO register_info (name, value)
+                        VALUES ('audit.cut', upto || ' ' || encode(upto_hash, 'hex'))
+                        ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+                    PERFORM set_config('kaiku.audit_cut', 'on', true);
+                    DELETE FROM audit_event WHERE seq <= upto;
+                    GET DIAGNOSTICS removed = ROW_COUNT;
+                    PERFORM set_config('kaiku.audit_cut', 'off', true);
+                    RETURN removed;
+                END
+                $body$
+        $f$, current_schema());
+        EXECUTE 'REVOKE ALL ON FUNCTION kaiku_audit_cut(bigint, bytea) FROM PUBLIC';
+        EXECUTE format('GRANT EXECUTE ON FUNCTION kaiku_audit_cut(bigint, bytea) TO %I', app);
+    END
+    $migration$;
+
+    CREATE TRIGGER audit_event_cut_only
+        AFTER DELETE ON audit_event REFERENCING OLD TABLE AS gone
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_event_cut_only();
+    """,
     # 8: the tag filter walks the tag's rows in date order (docs/ARCHITECTURE.md,
     # "The tag filter"): a recording's start, copied into each of its tags, never changes.
     """
@@ -440,3 +552,34 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION recording_tag_started();
     """,
 )
+
+
+# The application role's privileges as migrations 3 to 7 leave them, in one
+# script: a restore (maintenance/pg_tools.py) takes the dump without the source's
+# privileges — they name the source database's role — and runs this in the new
+# database. Keep it in step with the GRANTs above: tests/maintenance/test_postgres.py
+# compares a restored database's grants with a migrated one's.
+APP_PRIVILEGES = r"""
+DO $grants$
+DECLARE
+    app name := current_database() || '_app';
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app) THEN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', app);
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), app);
+    EXECUTE format('GRANT SELECT ON schema_version, register_info TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON audit_event TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON person, organisation TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON recording, recording_tag TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, DELETE ON note, case_link, sample_score TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON feedback_case TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON coaching_sample TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON tombstone, legal_hold TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON subject_request TO %I', app);
+    EXECUTE format('GRANT SELECT, INSERT ON disclosure TO %I', app);
+    EXECUTE 'REVOKE ALL ON FUNCTION kaiku_audit_cut(bigint, bytea) FROM PUBLIC';
+    EXECUTE format('GRANT EXECUTE ON FUNCTION kaiku_audit_cut(bigint, bytea) TO %I', app);
+END
+$grants$;
+"""

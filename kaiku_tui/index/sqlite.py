@@ -11,6 +11,7 @@ makes ≥ 2,000 durable audited actions a second possible (docs/ARCHITECTURE.md)
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from kaiku_tui.audit.chain import GENESIS, AuditEvent, canonical_body, seal
+from kaiku_tui.audit.cut import CUT_INFO, Cut
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
@@ -163,6 +165,22 @@ class SqliteIndex(SqlBrowse, Index):
         rows = await self._fetch(_AUDIT_HEAD)
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def cut_audit(self, upto: int, upto_hash: bytes, event: AuditEvent) -> int:
+        marker = Cut(upto, upto_hash).marker
+
+        def change(db: sqlite3.Connection) -> int:
+            row = db.execute("SELECT hash FROM audit_event WHERE seq = ?", (upto,)).fetchone()
+            if row is None or bytes(row[0]) != upto_hash:
+                raise StoreError(f"audit seq {upto} with the verified hash is not in the log")
+            db.execute(
+                "INSERT INTO register_info (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (CUT_INFO, marker),
+            )  # first: the trigger lets rows go only up to the recorded cut
+            return db.execute("DELETE FROM audit_event WHERE seq <= ?", (upto,)).rowcount
+
+        return await self._writer.audited(event, change)
+
     # -- the register itself ------------------------------------------------------
 
     async def get_info(self, name: str) -> str | None:
@@ -289,6 +307,16 @@ class SqliteIndex(SqlBrowse, Index):
             (record_id,),
         )
         return rowformat.stored_of(rows[0]) if rows else None
+
+    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
+        ids = json.dumps(list(record_ids))
+        rows = await self._fetch(
+            "SELECT id FROM recording WHERE id IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT id FROM tombstone WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND destroyed_at >= ?",
+            (ids, ids, destroyed_since),
+        )
+        return {int(r[0]) for r in rows}
 
     async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -233,8 +233,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_by_target ON audit_event (json_extract(body, '$.target'), seq)
         WHERE json_extract(body, '$.target') IS NOT NULL;
     """,
-    # 7: placeholder — audit retention (branch auditcut)
-    "",
+    # 7: audit retention (kaiku_tui/audit/cut.py). DELETE stays refused, except for the
+    # rows up to the cut recorded in register_info ('audit.cut', "<seq> <hash hex>"),
+    # which `audit retain` writes in the transaction that deletes them. A condition
+    # rather than dropping and re-creating the trigger around the DELETE: no moment
+    # in which any row could go, and nothing past the recorded cut ever can; the
+    # record itself is checked against the signed cut checkpoints by `audit verify`.
+    # CAST reads the leading seq of "<seq> <hash hex>".
+    """
+    DROP TRIGGER audit_event_no_delete;
+    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+    WHEN OLD.seq > coalesce(
+        (SELECT CAST(value AS INTEGER) FROM register_info WHERE name = 'audit.cut'), 0)
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused past the audit cut');
+    END;
+    """,
     # 8: the tag filter walks the tag's rows in date order (docs/ARCHITECTURE.md,
     # "The tag filter"): a recording's start, copied into each of its tags, never changes.
     """

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -159,6 +160,64 @@ async def snapshot(index: Index, target: Path) -> None:
             out.close()
 
     await _run_sqlite(index, copy)
+
+
+@dataclass(frozen=True)
+class PgSnapshot:
+    """What one exported PostgreSQL snapshot sees: what its pg_dump must hold."""
+
+    id: str  # for pg_dump --snapshot
+    blob_refs: list[str]
+    audit_rows: int
+    audit_head: tuple[int, bytes] | None
+
+
+# Whether this login reads every row: the table's owner or BYPASSRLS. Any other login
+# is filtered by row-level security, and pg_dump would refuse (or, told to, dump less).
+_SEES_EVERY_ROW = """
+    SELECT r.rolbypassrls OR r.rolsuper OR pg_has_role(current_user, c.relowner, 'MEMBER')
+    FROM pg_roles r, pg_class c
+    WHERE r.rolname = current_user AND c.oid = 'recording'::regclass
+"""
+
+
+@asynccontextmanager
+async def pg_snapshot(index: Index) -> AsyncIterator[PgSnapshot]:
+    """A REPEATABLE READ transaction's snapshot, exported and held open while the
+    caller runs `pg_dump --snapshot`: the dump and the blob references read here are
+    one moment of the register."""
+    from kaiku_tui.index.postgres import PostgresIndex
+
+    assert isinstance(index, PostgresIndex)
+    async with (
+        index._pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        if not await conn.fetchval(_SEES_EVERY_ROW):
+            raise StoreError(
+                f"index {index.location}: this login does not see every row (row-level "
+                "security); back a PostgreSQL register up with a configuration whose [index] "
+                "url names the tables' owner (README, 'Backup and restore')"
+            )
+        snapshot_id = str(await conn.fetchval("SELECT pg_export_snapshot()"))
+        refs = await conn.fetch(
+            "SELECT blob_ref FROM recording WHERE blob_ref IS NOT NULL ORDER BY blob_ref"
+        )
+        count = int(await conn.fetchval("SELECT count(*) FROM audit_event"))
+        head = await conn.fetchrow("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        yield PgSnapshot(
+            snapshot_id,
+            [str(r[0]) for r in refs],
+            count,
+            None if head is None else (int(head[0]), bytes(head[1])),
+        )
+
+
+async def pg_grant(index: Index) -> None:
+    """After a restore: the application role of this database, with its privileges."""
+    from kaiku_tui.index.postgres_schema import APP_PRIVILEGES
+
+    await _pg_execute(index, APP_PRIVILEGES)
 
 
 async def _pg_fetch(index: Index, query: str, *params: object) -> list[tuple[object, ...]]:

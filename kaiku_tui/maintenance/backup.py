@@ -24,6 +24,9 @@ MANIFEST = "manifest.json"
 INDEX_FILE = "index.sqlite3"
 BLOB_DIR = "blobs"
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+CUTS_FILE = "audit-cuts.jsonl"  # the signed audit cuts (audit/cut.py), when there are any
+PG_DUMP_FILE = "index.pgdump"  # a PostgreSQL index: pg_dump's custom format (pg_tools.py)
+INDEX_FILES = (INDEX_FILE, PG_DUMP_FILE, CHECKPOINT_FILE, CUTS_FILE)  # checked by SHA-256
 FORMAT = 1
 
 
@@ -141,7 +144,7 @@ def read_manifest(directory: Path) -> dict[str, object]:
 
 def check_files(directory: Path, manifest: dict[str, object]) -> None:
     """Every file the manifest names, byte for byte, before anything is restored."""
-    for name in (INDEX_FILE, CHECKPOINT_FILE):
+    for name in INDEX_FILES:
         entry = manifest.get(name)
         if isinstance(entry, dict):
             _check_hash(directory / name, str(entry["sha256"]), name)

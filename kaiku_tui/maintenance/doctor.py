@@ -10,6 +10,8 @@ and the checks behind it (chain, clock, blob store, …) come from
 from __future__ import annotations
 
 import os
+import pwd
+import shlex
 import sqlite3
 import stat
 from collections.abc import Callable, Mapping
@@ -85,6 +87,11 @@ async def _register_checks(
 def _open_fix(message: str) -> str:
     if "is not the key of the register" in message:
         return "use this register's master key file (from where it is kept safe, not a backup)"
+    if "which only the owner of its tables may run" in message:
+        return (
+            "take a backup, then run kaiku-tui doctor once with a configuration whose "
+            "[index] url names the tables' owner: opening runs the migration"
+        )
     return "check [index] in the configuration and that the database is up"
 
 
@@ -108,7 +115,20 @@ def _key_fix(path: Path) -> str:
         return f"put the master key back at {path} (from where it is kept safe)"
     if stat.S_IMODE(st.st_mode) & 0o077:
         return f"chmod 600 {path}"
-    return f"chown the key file to the login that runs kaiku-tui: {path}"
+    if st.st_uid != os.getuid():
+        owner, me = _login_of(st.st_uid), _login_of(os.getuid())
+        return (
+            f"the key file is owned by {owner}: chown {me} {shlex.quote(str(path))} "
+            "(only the login that runs kaiku-tui may own and read it)"
+        )
+    return f"check {path} (a regular file holding this register's master key)"
+
+
+def _login_of(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no account: the number is all there is
+        return str(uid)
 
 
 def _index_file(config: Config) -> list[Check]:

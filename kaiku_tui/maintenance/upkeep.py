@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kaiku_tui.audit.chain import event_from_body
+from kaiku_tui.audit.cut import cut_file
 from kaiku_tui.domain.access import Action
 from kaiku_tui.errors import KaikuError, StoreError, UsageError
 from kaiku_tui.index import upkeep as index_upkeep
 from kaiku_tui.index.base import Index
 from kaiku_tui.index.transfer import RECORDING
 from kaiku_tui.maintenance import backup as files
-from kaiku_tui.maintenance import rotation
+from kaiku_tui.maintenance import pg_tools, rotation
 from kaiku_tui.maintenance.checks import Check, fail, ok, warn
 from kaiku_tui.maintenance.scan import (
     PROGRESS_FILE,
@@ -409,12 +410,6 @@ class Upkeep:
 
         Audited before the snapshot (so the backup holds its own event) and after."""
         await self._authorize("backup")
-        if not index_upkeep.is_sqlite(self._index):
-            raise StoreError(
-                "a PostgreSQL index is backed up with pg_dump: "
-                "pg_dump --format=custom --file=DIR/index.pgdump DATABASE, then copy the blob "
-                "store and the checkpoint file (README, 'Backup and restore')"
-            )
         files.empty_target(to)
         await self._audit("backup", criteria={"to": str(to), "link": link})
         started = time.monotonic()
@@ -436,21 +431,28 @@ class Upkeep:
         return report
 
     async def _write_backup(self, to: Path, *, link: bool, started: float) -> files.BackupReport:
-        # The checkpoint file first, the snapshot after: every checkpoint copied then
+        # The checkpoint files first, the snapshot after: every checkpoint copied then
         # covers a seq the snapshot holds (a later one would read as a truncated log).
         await self._register._checkpoint()
-        checkpoints = self._register.config.checkpoint_file
-        if checkpoints.exists():
-            shutil.copyfile(checkpoints, to / files.CHECKPOINT_FILE)
-        snapshot = to / files.INDEX_FILE
-        await index_upkeep.snapshot(self._index, snapshot)
-        refs = files.blob_refs_of(snapshot)
+        config = self._register.config
+        for source, name in (
+            (config.checkpoint_file, files.CHECKPOINT_FILE),
+            (cut_file(config.checkpoint_file).path, files.CUTS_FILE),
+        ):
+            if source.exists():
+                shutil.copyfile(source, to / name)
+        if index_upkeep.is_sqlite(self._index):
+            snapshot = to / files.INDEX_FILE
+            await index_upkeep.snapshot(self._index, snapshot)
+            refs, head = files.blob_refs_of(snapshot), files.head_seq_of(snapshot)
+            facts: dict[str, object] = {"index_kind": "sqlite"}
+        else:
+            refs, head, facts = await self._dump(to / files.PG_DUMP_FILE)
         entries, missing = await asyncio.to_thread(
             files.copy_blobs, self._blobs, refs, to, link=link
         )
-        head = files.head_seq_of(snapshot)
-        manifest = files.new_manifest(self._master.key_id, head, entries)
-        for name in (files.INDEX_FILE, files.CHECKPOINT_FILE):
+        manifest = {**files.new_manifest(self._master.key_id, head, entries), **facts}
+        for name in files.INDEX_FILES:
             if (to / name).exists():
                 files.add_file(to, manifest, name)
         files.write_manifest(to, manifest)
@@ -458,6 +460,27 @@ class Upkeep:
         return files.BackupReport(
             to, len(entries), size, tuple(missing), head, time.monotonic() - started
         )
+
+    async def _dump(self, target: Path) -> tuple[list[str], int, dict[str, object]]:
+        """pg_dump of an exported snapshot, held open while it runs, whose blob references
+        are read in the same transaction; then the dump is read back and compared."""
+        config = self._register.config
+        async with index_upkeep.pg_snapshot(self._index) as snap:
+            await asyncio.to_thread(pg_tools.dump, config, snap.id, target)
+        found = await asyncio.to_thread(pg_tools.check_dump, config, target)
+        if (found.rows, found.head) != (snap.audit_rows, snap.audit_head):
+            raise StoreError(
+                f"{target}: the dump holds {found.rows} audit events up to "
+                f"{_seq_of(found.head)}, the snapshot saw {snap.audit_rows} up to "
+                f"{_seq_of(snap.audit_head)}"
+            )
+        head = snap.audit_head
+        facts: dict[str, object] = {
+            "index_kind": "postgresql",
+            "audit_rows": snap.audit_rows,
+            "audit_head_hash": head[1].hex() if head else None,
+        }
+        return snap.blob_refs, head[0] if head else 0, facts
 
     async def last_backup(self) -> str | None:
         return await self._index.get_info("maintenance.last_backup")
@@ -470,6 +493,10 @@ class Upkeep:
             criteria={"from": str(source), "backup_head_seq": head_seq},
             result_count=blobs,
         )
+
+
+def _seq_of(head: tuple[int, bytes] | None) -> str:
+    return "no event" if head is None else f"seq {head[0]}"
 
 
 def _candidate(row: tuple[Any, ...]) -> Candidate:

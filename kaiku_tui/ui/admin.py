@@ -29,6 +29,7 @@ from kaiku_tui.domain.retention import OrgPlan
 from kaiku_tui.maintenance.checks import Check, Status
 from kaiku_tui.maintenance.doctor import diagnose_open
 from kaiku_tui.register import Register
+from kaiku_tui.ui.audit_log import intact
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
@@ -106,8 +107,7 @@ class AdminScreen(Screen[None]):
         report = await self.register.verify_audit()
         t = self.texts
         if report.problem is None:
-            words = t("audit.intact", n=report.checked, checkpoints=report.checkpoints)
-            body = Text(words)
+            body = Text(intact(t, report))
         else:
             words = t("audit.broken", problem=f"{report.problem.seq}: {report.problem}")
             body = untrusted(words, "bold red", keep_newlines=False)

@@ -23,7 +23,7 @@ from textual.worker import Worker
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.dates import day_start, fmt_timestamp, parse_date
 from kaiku_tui.errors import UsageError
-from kaiku_tui.register import Register
+from kaiku_tui.register import Register, VerifyReport
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
@@ -110,8 +110,7 @@ class AuditScreen(Screen[None]):
         chain.update(Text(self.texts("audit.verifying")))
         report = await self.register.verify_audit()
         if report.problem is None:
-            words = self.texts("audit.intact", n=report.checked, checkpoints=report.checkpoints)
-            chain.update(Text(words, style="bold"))
+            chain.update(Text(intact(self.texts, report), style="bold"))
         else:
             problem = f"{report.problem.seq}: {report.problem}"
             words = self.texts("audit.broken", problem=problem)
@@ -137,3 +136,11 @@ def _details(seq: int, event: Any) -> Text:
     text = Text(f"#{seq}  ", style="bold")
     text.append_text(untrusted("  ".join(f"{k}={v}" for k, v in fields.items())))
     return text
+
+
+def intact(texts: Texts, report: VerifyReport) -> str:
+    """A chain that verifies, in words; after an audit cut, where the log now starts."""
+    words = texts("audit.intact", n=report.checked, checkpoints=report.checkpoints)
+    if report.cut_seq:
+        words += "\n" + texts("audit.cut", first=report.cut_seq + 1)
+    return words

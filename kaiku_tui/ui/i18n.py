@@ -214,6 +214,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Ketju eheä: {n} tapahtumaa, {checkpoints} allekirjoitettua tarkistuspistettä täsmää."
         ),
         "audit.broken": "KETJU RIKKI kohdassa {problem}",
+        "audit.cut": (
+            "Loki alkaa tapahtumasta {first}: sitä vanhemmat on karsittu säilytyssäännön mukaan."
+        ),
         "bind.jump": "Toista tästä",
         "bind.clear": "Tyhjennä suodattimet",
         "bind.list": "Lista",
@@ -468,6 +471,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "audit.verifying": "Verifying the chain…",
         "audit.intact": "Chain intact: {n} events, {checkpoints} signed checkpoints agree.",
         "audit.broken": "CHAIN BROKEN at {problem}",
+        "audit.cut": (
+            "The log starts at event {first}: older events were cut by the retention rule."
+        ),
         "bind.jump": "Play from here",
         "bind.clear": "Clear filters",
         "bind.list": "List",

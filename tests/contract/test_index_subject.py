@@ -119,8 +119,21 @@ async def test_disclosure_log(index: Index) -> None:
     assert two > one
     listed = await index.disclosures(10)
     assert [d.id for d in listed] == [two, one]
-    assert listed[1] == Disclosure(one, *[getattr(first, f) for f in (
-        "at", "by", "authority", "legal_basis", "request_ref", "record_ids", "manifest_sha256")])
+    assert listed[1] == Disclosure(
+        one,
+        *[
+            getattr(first, f)
+            for f in (
+                "at",
+                "by",
+                "authority",
+                "legal_basis",
+                "request_ref",
+                "record_ids",
+                "manifest_sha256",
+            )
+        ],
+    )
     assert [d.id for d in await index.disclosures(1)] == [two]
     head = await index.audit_head()
     orphan = Disclosure(0, 1, "d", "X", "Y", "no-such-request", (1,), "00")

@@ -58,9 +58,7 @@ async def test_postgres_reads_a_persons_events_from_the_indexes(dsn: str) -> Non
     try:
         await conn.execute("ANALYZE audit_event")
         await conn.execute("SET enable_seqscan = off")  # a small table: ask what it can use
-        plan = "\n".join(
-            r[0] for r in await conn.fetch("EXPLAIN " + by_target, ["1", "2"])
-        )
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + by_target, ["1", "2"]))
     finally:
         await conn.close()
     assert "audit_by_target" in plan, plan

@@ -146,3 +146,22 @@ def test_init_fresh_register(tmp_path: Path) -> None:
     assert run_cli(config, "init").code == 2  # never overwrites a key
     listed = run_cli(config, "persons", "list", "--json")
     assert json.loads(listed.out)["roles"] == ["admin"]
+
+
+def test_audit_retain_dry_run_cut_and_refusals(cli: Cli, demo: Path) -> None:
+    """The demo's events are all from today: nothing to cut, said so, audited; a day in
+    the future is one line, exit 2; without the admin role, exit 4."""
+    plan = cli("audit", "retain")
+    assert plan.code == 0 and plan.out.startswith("nothing to cut: events before "), plan.err
+    assert "within the rule" in plan.out
+    cut = cli("audit", "retain", "--yes")
+    assert cut.code == 0 and cut.out.startswith("nothing to cut"), cut.err
+    future = cli("audit", "retain", "--yes", "--as-of", "2999-01-01")
+    assert future.code == 2 and "after today" in future.err
+    assert len(future.err.strip().splitlines()) == 1 and "Traceback" not in future.err
+    retained = [e for e in events(demo) if e["action"] == "audit.retain"]
+    assert [e["outcome"] for e in retained] == ["ok", "ok", "error"]
+    assert cli("audit", "verify").code == 0
+    assert cli("persons", "set", ME, "--role", "dpo").code == 0
+    denied = cli("audit", "retain")
+    assert denied.code == 4 and "may not audit.retain" in denied.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,22 @@ async def test_bad_key_mode_fails_with_chmod(config_file: Path, config: Config) 
     assert checks["master key"].status is Status.FAIL
     assert "chmod 600" in checks["master key"].fix
     assert "register opens" not in checks  # nothing opened with a key anyone may read
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another login")
+async def test_key_owned_by_another_login_fails_with_chown(
+    config_file: Path, config: Config
+) -> None:
+    nobody = pwd.getpwnam("nobody")
+    os.chown(config.master_key_file, nobody.pw_uid, nobody.pw_gid)
+    checks = by_name(await diagnose(config_file, ADMIN, environ={}))
+    key = checks["master key"]
+    assert key.status is Status.FAIL, key
+    assert f"owned by uid {nobody.pw_uid}" in key.detail
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert f"owned by nobody: chown {me} {config.master_key_file}" in key.fix
+    assert "register opens" not in checks  # nothing opened with a key another login owns
+    assert exit_code(list(checks.values())) == DOCTOR_FAILURES
 
 
 async def test_wrong_key_fails_to_open(config_file: Path, config: Config, tmp_path: Path) -> None:

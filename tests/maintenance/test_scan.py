@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +143,27 @@ async def test_a_scoped_admin_scans_only_their_organisations(config: Config) -> 
     finally:
         await scoped.close()
     assert report.records == 2
+
+
+@pytest.mark.parametrize(
+    ("task", "call"),
+    [
+        ("keys.status", lambda u, tmp: u.key_status()),
+        ("keys.rotate", lambda u, tmp: u.rotate_keys({})),
+        ("backup", lambda u, tmp: u.backup(tmp / "backup", link=False)),
+        ("maintenance", lambda u, tmp: u.tidy(vacuum=False)),
+    ],
+    ids=["keys-status", "keys-rotate", "backup", "maintenance"],
+)
+async def test_every_other_task_is_refused_for_non_admins_and_audited(
+    config: Config, tmp_path: Path, task: str, call: Any
+) -> None:
+    register = await opened(config, SUPERVISOR)
+    try:
+        with pytest.raises(AccessDenied):
+            await call(register.upkeep(), tmp_path)
+    finally:
+        await register.close()
+    events = maintain_events(config, task)
+    assert [(e["actor"], e["outcome"]) for e in events] == [(SUPERVISOR.login, "denied")]
+    assert not (tmp_path / "backup").exists()

@@ -33,6 +33,7 @@ EXPECTED: dict[str, set[str]] = {
     "legal.hold": {A, S},
     "audit.read": {A, D},
     "audit.verify": {A, D},
+    "audit.retain": {A},
     "register.migrate": {A},
     "register.maintain": {A},
 }
