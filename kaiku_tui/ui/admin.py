@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.browse import Count, RecordingFilter
@@ -31,6 +31,7 @@ from kaiku_tui.maintenance.doctor import diagnose_open
 from kaiku_tui.register import Register
 from kaiku_tui.ui.audit_log import intact
 from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
 

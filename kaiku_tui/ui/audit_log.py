@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.auditlog import AuditQuery
@@ -25,6 +25,7 @@ from kaiku_tui.domain.dates import day_start, fmt_timestamp, parse_date
 from kaiku_tui.errors import UsageError
 from kaiku_tui.register import Register, VerifyReport
 from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
 

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.access import Action, Purpose
@@ -37,6 +37,7 @@ from kaiku_tui.ui.columns import COLUMNS, heading, with_retention
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.modals import PurposeScreen
 from kaiku_tui.ui.premises import PremisesBanner

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.access import Action, Purpose
@@ -31,6 +31,7 @@ from kaiku_tui.domain.recording import Recording
 from kaiku_tui.register import Register
 from kaiku_tui.ui.case_forms import CaseEditForm, LinkForm, NewCaseForm
 from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
 

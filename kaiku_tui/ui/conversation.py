@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from kaiku_tui.audio.player import PlayedSpan, Player, PlayerEvent
@@ -36,6 +36,7 @@ from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import Register
 from kaiku_tui.ui.case_forms import choose_and_link
 from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.notes import NoteScreen, NotesScreen, notes_text
 from kaiku_tui.ui.player import PlayerBar, spoken_line

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
@@ -29,6 +29,7 @@ from kaiku_tui.domain.annotation import Anchor, Note
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time
 from kaiku_tui.register import Register
 from kaiku_tui.ui.failures import pass_on_failure
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.modals import ConfirmScreen, Dialog
 from kaiku_tui.ui.safe import untrusted

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from kaiku_tui.domain.access import Action, Purpose
@@ -36,6 +36,7 @@ from kaiku_tui.register import Register
 from kaiku_tui.ui.conversation import ConversationScreen
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filters import FormError, blame
+from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.forms import Field, FormDialog
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.safe import untrusted
