@@ -76,12 +76,15 @@ async def _register_checks(
         raise
     except KaikuError as err:
         return [fail("register opens", str(err), _open_fix(str(err)))]
+    checks = [ok("register opens", f"as {identity.login} at {register.location}")]
     try:
-        return [ok("register opens", f"as {identity.login} at {register.location}")] + (
-            await register.upkeep().health(now)
-        )
+        checks += await register.upkeep().health(now)
     finally:
-        await register.close()
+        try:  # closing signs a checkpoint: a file that cannot take it fails here too
+            await register.close()
+        except KaikuError as err:
+            checks.append(fail("register closes", str(err), "fix what fails above first"))
+    return checks
 
 
 def _open_fix(message: str) -> str:

@@ -179,7 +179,10 @@ class Upkeep:
 
     async def _chain(self) -> Check:
         name = "audit chain"
-        report = await self._register.verify_audit()
+        try:
+            report = await self._register.verify_audit()
+        except KaikuError as err:  # e.g. the checkpoint file cannot be read
+            return fail(name, str(err), "fix the file or store named; then kaiku-tui audit verify")
         if report.problem is not None:
             return fail(
                 name,
@@ -518,14 +521,19 @@ def _mtime(path: Path) -> datetime | None:
 
 
 def _checkpoint_file(path: Path) -> Check:
+    """Opened for appending, as the register does (nothing is written): `os.access` says
+    yes to root even for a file on a read-only mount, an immutable file or a directory."""
     name = "checkpoint file"
-    target = path if path.exists() else path.parent
-    if not os.access(target, os.W_OK):
-        return fail(
-            name,
-            f"{target} is not writable by this login",
-            f"give the kaiku-tui logins write access to {target} (it is append-only by use)",
-        )
+    fix = f"give the kaiku-tui logins write access to {path} (it is append-only by use)"
+    if not path.exists():
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return fail(name, f"{path.parent} is not writable by this login", fix)
+        return ok(name, f"{path} can be created")
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as err:
+        return fail(name, f"{path} cannot be appended to ({err.strerror})", fix)
     return ok(name, f"{path} writable")
 
 

@@ -91,6 +91,20 @@ async def test_tampered_chain_fails(config_file: Path, config: Config) -> None:
     assert chain.status is Status.FAIL and "incident" in chain.fix
 
 
+async def test_a_checkpoint_file_that_cannot_be_appended_to_fails(
+    config_file: Path, config: Config
+) -> None:
+    """Even for root (these tests' login), whom `os.access` would answer yes: the doctor
+    opens it for appending, as the register does."""
+    config.checkpoint_file.unlink()
+    config.checkpoint_file.mkdir()  # what no login can append to
+    check = by_name(await diagnose(config_file, ADMIN, environ={}))["checkpoint file"]
+    assert check.status is Status.FAIL and "cannot be appended to" in check.detail
+    assert "write access" in check.fix
+    closing = by_name(await diagnose(config_file, ADMIN, environ={}))["register closes"]
+    assert closing.status is Status.FAIL and "checkpoint" in closing.detail
+
+
 async def test_missing_blob_dir_fails(config_file: Path, config: Config) -> None:
     config.blob_dir.rename(config.blob_dir.with_name("gone"))
     store = by_name(await diagnose(config_file, ADMIN, environ={}))["blob store"]
