@@ -30,6 +30,7 @@ from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.dates import HELSINKI, day_end, day_start
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import RecordingSummary
+from kaiku_tui.domain.retention import due
 from kaiku_tui.domain.subject import (
     DATA_SUBJECT,
     Disclosure,
@@ -38,12 +39,12 @@ from kaiku_tui.domain.subject import (
     SubjectRequest,
     check_free_text,
     check_request_ref,
-    destruction_date,
 )
 from kaiku_tui.errors import NotFound, StoreError, UsageError, VaultError
 from kaiku_tui.index.base import Index, StoredRecording
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import _transcript
+from kaiku_tui.retention import rule_of
 from kaiku_tui.vault.blobs import BlobStore
 
 if TYPE_CHECKING:
@@ -241,10 +242,12 @@ class SubjectRights:
             audio = RecordingAudio(row.summary.id, reader)
         events = history.get(str(row.summary.id), [])
         org = await self._index.get_org(row.summary.org)
+        held = bool(await self._index.holds_on(row.summary.id))
+        grace = self._register.config.grace_days
         return subject_copy.CopyItem(
             row.summary, org.org.name if org else row.summary.org,
             _transcript(key, row.transcript_enc), audio, _purposes(events),
-            _recipients(events), _retention(row, org.org if org else None),
+            _recipients(events), _retention(row, org.org if org else None, grace, held),
         )  # fmt: skip
 
     async def _history(
@@ -432,16 +435,22 @@ def _recipients(events: Sequence[AuditEvent]) -> tuple[dict[str, object], ...]:
     )  # fmt: skip
 
 
-def _retention(row: StoredRecording, org: Organisation | None) -> dict[str, object]:
-    started = row.summary.started.date()
-    days = org.retention_days if org else None
-    end = org.contract_end if org else None
-    until: date | None
-    if row.retention_until is not None:
-        until = datetime.fromtimestamp(row.retention_until, UTC).date()
-    else:
-        until = destruction_date(started, days, end)
-    return {"destroyed_by": _iso(until), "retention_days": days, "contract_end": _iso(end)}
+def _retention(
+    row: StoredRecording, org: Organisation | None, grace_days: int, held: bool
+) -> dict[str, object]:
+    """When the recording is destroyed and why, by the rule the purge applies
+    (`domain.retention.due`); a legal hold keeps it past that day while it lasts. The
+    hold's reason and reference are the staff's (an authority's inquiry may not be told
+    to the person, Data Protection Act 1050/2018 §34): the copy says only that one holds."""
+    found = due(rule_of(org, grace_days), row.summary.started_at) if org else None
+    return {
+        "destroyed_by": _iso(found.on) if found else None,
+        "reason": found.reason if found else None,
+        "retention_days": org.retention_days if org else None,
+        "contract_end": _iso(org.contract_end) if org else None,
+        "grace_days": grace_days,
+        "legal_hold": held,
+    }
 
 
 def _entry(seq: int, event: AuditEvent, name: str) -> LogEntry:

@@ -185,6 +185,7 @@ async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
     sari = await as_(config, SUPERVISOR)
     try:
         await sari.open_recording(ANNA_ITU_CALL, Purpose.FEEDBACK)
+        await sari.holds().set(record_ids=[ANNA_CHAT], reason="riita", ref="KO-1")
     finally:
         await sari.close()
     to = tmp_path / "copy"
@@ -213,8 +214,17 @@ async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
             assert hashlib.sha256((to / f["name"]).read_bytes()).hexdigest() == f["sha256"]
     call = entries[ANNA_ITU_CALL]
     assert call["purposes"] == ["feedback"]
-    assert call["retention"] == {"destroyed_by": "2030-12-31", "retention_days": 3650,
-                                 "contract_end": "2030-12-31"}  # fmt: skip
+    # The purge's own rule: the contract's end plus the grace (config 90 days) comes
+    # before 3650 days after the call; the reason as the retention plan says it.
+    assert call["retention"] == {
+        "destroyed_by": "2031-03-31", "reason": "contract ended 2030-12-31 + grace 90",
+        "retention_days": 3650, "contract_end": "2030-12-31", "grace_days": 90,
+        "legal_hold": False,
+    }  # fmt: skip
+    chat = entries[ANNA_CHAT]["retention"]
+    assert chat["legal_hold"] is True and "KO-1" not in json.dumps(manifest)  # held, not why
+    keski = entries[ANNA_KESKI_CALL]["retention"]
+    assert (keski["destroyed_by"], keski["reason"], keski["legal_hold"]) == (None, None, False)
     text = (to / f"{ANNA_CHAT}.txt").read_text(encoding="utf-8").splitlines()
     assert text == ["[00:00:00] agent: Hyvää päivää", "[00:01:15] customer: viesti 2␊rivi ␛[31m"]
     assert stat.S_IMODE(to.stat().st_mode) == 0o700
