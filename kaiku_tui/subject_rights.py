@@ -329,7 +329,7 @@ class SubjectRights:
                                        org=org, subject=subject)  # fmt: skip
         orgs = self._register.person.scope((org,) if org else ())
         rows = await self._index.recordings_of_subject(bytes.fromhex(subject), orgs)
-        ids = {str(r.summary.id) for r in rows}
+        ids = {str(r.summary.id) for r in rows} | await self._destroyed(subject, orgs)
         lo = day_start(since) if since else None
         hi = day_end(until) if until else None
         found = await self._index.subject_events(subject, sorted(ids), since=lo, until=hi)
@@ -340,6 +340,18 @@ class SubjectRights:
             if event.target in ids or not orgs or event.org in orgs:
                 entries.append(_entry(seq, event, names.get(event.actor, "")))
         return entries
+
+    async def _destroyed(self, subject: str, orgs: tuple[str, ...]) -> set[str]:
+        """The ids of the person's recordings destroyed by retention (in `orgs`; () is all):
+        the tombstone keeps no blind index, the `retention.purge` event does. Through them
+        the report reaches the events that named such a recording only by id."""
+        found = set()
+        for _seq, body in await self._index.subject_events(subject, ()):
+            event = event_from_body(body)[1]
+            purged = event.action == "retention.purge" and event.target is not None
+            if purged and (not orgs or event.org in orgs):
+                found.add(str(event.target))
+        return found
 
     # -- disclosure to an authority ---------------------------------------------------------
 

@@ -179,6 +179,48 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
     assert reports[0]["result_count"] == len(expected)
 
 
+async def test_the_log_report_shows_the_destruction_and_the_use_of_destroyed_recordings(
+    config: Config,
+) -> None:
+    """A purged recording keeps no blind index (the tombstone has no content), but its
+    `retention.purge` event names the person: the report lists it, and through it the
+    events that named the recording only by id (a refusal outside one's scope, an attempt
+    to open it after its destruction)."""
+    reijo = await as_(config, REVIEWER)
+    try:
+        with pytest.raises(AccessDenied):  # KESKI's reviewer: by target only
+            await reijo.open_recording(ANNA_CHAT, Purpose.QUALITY)
+        by_target = {head(config)}
+    finally:
+        await reijo.close()
+    admin = await as_(config, ADMIN)
+    try:
+        await admin.retention().set_org("ITU", retention_days=30)
+        await admin.retention().purge(environ={})
+    finally:
+        await admin.close()
+    sari = await as_(config, SUPERVISOR)
+    try:
+        with pytest.raises(NotFound, match="was destroyed"):
+            await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
+        by_target.add(head(config))
+    finally:
+        await sari.close()
+    dora = await as_(config, DPO)
+    try:
+        report = await dora.subjects().access_log(ANNA)
+        found = await dora.subjects().find(ANNA)
+        only_keski = await dora.subjects().access_log(ANNA, org="KESKI")
+    finally:
+        await dora.close()
+    assert [r.id for r in found] == [ANNA_KESKI_CALL]  # the destroyed ones are gone
+    purged = {e.target for e in report if e.action == "retention.purge"}
+    assert purged == {str(ANNA_ITU_CALL), str(ANNA_CHAT)}  # not Bert's
+    assert by_target <= {e.seq for e in report}
+    assert not {e.target for e in report} & {str(BERT_CALL)}
+    assert not [e for e in only_keski if e.org == "ITU" or e.target in purged]
+
+
 async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
     config: Config, tmp_path: Path
 ) -> None:
