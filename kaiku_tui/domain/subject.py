@@ -119,4 +119,3 @@ class PremisesReview:
 
     def permits(self, action: Action) -> bool:
         return action in PREMISES_ACTIONS
-
