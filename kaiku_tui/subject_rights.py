@@ -72,6 +72,9 @@ class LogEntry:
     request_ref: str | None
     recipient: str | None
     legal_basis: str | None
+    # The person's recordings a list showed (a search page, a case's links, a sample,
+    # a copy): the event names them only in `revealed`, not as its target.
+    shown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,8 +304,9 @@ class SubjectRights:
         request_ref: str | None = None,
     ) -> list[LogEntry]:
         """Every audit event about the person's recordings (their blind index as subject,
-        or one of their recordings as target), in [since, until], in the DPO's scope and
-        `org`; the report itself is audited (`log-request`). With `request_ref` (a `log`
+        one of their recordings as target, or shown in a list: `revealed`, migration 9),
+        in [since, until], in the DPO's scope and `org`; the report itself is audited
+        (`log-request`). With `request_ref` (a `log`
         request about this number) the request is answered."""
         criteria = {"from": _iso(since), "to": _iso(until), "org": org}
         await self._register._authorize(Action.SUBJECT_LOG, purpose=_LOG, criteria=criteria)
@@ -332,13 +336,15 @@ class SubjectRights:
         ids = {str(r.summary.id) for r in rows} | await self._destroyed(subject, orgs)
         lo = day_start(since) if since else None
         hi = day_end(until) if until else None
-        found = await self._index.subject_events(subject, sorted(ids), since=lo, until=hi)
+        found = dict(await self._index.subject_events(subject, sorted(ids), since=lo, until=hi))
+        found.update(await self._index.revealing_events(sorted(ids), since=lo, until=hi))
         names = {p.login: p.display_name for p in await self._index.list_persons()}
         entries = []
-        for seq, body in found:
+        for seq, body in sorted(found.items()):
             event = event_from_body(body)[1]
-            if event.target in ids or not orgs or event.org in orgs:
-                entries.append(_entry(seq, event, names.get(event.actor, "")))
+            shown = tuple(r for r in event.revealed if r in ids and r != event.target)
+            if event.target in ids or shown or not orgs or event.org in orgs:
+                entries.append(_entry(seq, event, names.get(event.actor, ""), shown))
         return entries
 
     async def _destroyed(self, subject: str, orgs: tuple[str, ...]) -> set[str]:
@@ -465,11 +471,11 @@ def _retention(
     }
 
 
-def _entry(seq: int, event: AuditEvent, name: str) -> LogEntry:
+def _entry(seq: int, event: AuditEvent, name: str, shown: tuple[str, ...]) -> LogEntry:
     return LogEntry(
         seq, format_utc(event.at), event.actor, name, event.roles, event.action, event.outcome,
         event.org, event.target, event.purpose, event.request_ref, event.recipient,
-        event.legal_basis,
+        event.legal_basis, shown,
     )  # fmt: skip
 
 

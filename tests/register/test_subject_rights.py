@@ -132,12 +132,21 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
         await sari.add_tag(ANNA_CHAT, "palaute")
         expected.add(head(config))
         await sari.open_recording(BERT_CALL, Purpose.VERIFY)  # Bert's: not in Anna's report
-        await sari.search(RecordingFilter())  # a list without a number: not about Anna
+        await sari.search(RecordingFilter())  # a list page that showed Anna's rows
+        expected.add(head(config))
+        keski.add(head(config))  # the page showed her KESKI call too
+        listed = head(config)
+        await sari.search(RecordingFilter(phone=BERT))  # showed only Bert's: not about Anna
+        case = await sari.add_case("ITU", "FB-1", "asiakas valitti")  # no recording yet
+        await sari.link(case.id, [ANNA_CHAT])  # the case's link shows Anna's chat
+        expected.add(head(config))
+        linked = head(config)
     finally:
         await sari.close()
     reijo = await as_(config, REVIEWER)
     try:
         await reijo.add_note(ANNA_KESKI_CALL, "hyvä puhelu")
+        noted = head(config)
         expected.add(head(config))
         keski.add(head(config))
         with pytest.raises(AccessDenied):  # outside his scope: audited, by target
@@ -170,10 +179,15 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
     assert {e.seq for e in only_keski} == keski
     assert nothing == []
     by_seq = {e.seq: e for e in report}
-    note = by_seq[min(keski)]
+    note = by_seq[noted]
     assert (note.actor, note.display_name, note.roles) == (REVIEWER.login, "Reijo", ("reviewer",))
     assert note.action == "note.add" and note.target == str(ANNA_KESKI_CALL)
     assert {e.outcome for e in report} == {"ok", "denied"}
+    page = by_seq[listed]
+    assert page.action == "search" and page.target is None
+    assert page.shown == (str(ANNA_KESKI_CALL), str(ANNA_CHAT), str(ANNA_ITU_CALL))  # newest first
+    assert (by_seq[linked].action, by_seq[linked].shown) == ("case.link", (str(ANNA_CHAT),))
+    assert note.shown == ()  # a note names its recording as the target
     reports = [e for e in events(config) if e["action"] == "subject.log"]
     assert [r["purpose"] for r in reports] == ["log-request"] * 3
     assert reports[0]["result_count"] == len(expected)
@@ -435,11 +449,12 @@ async def test_a_scoped_dpo_sees_only_their_organisations(config: Config) -> Non
     try:
         rights = kaija.subjects()
         assert [r.id for r in await rights.find(ANNA)] == [ANNA_KESKI_CALL]
+        find_seq = head(config)  # her own find showed Anna's KESKI call: in the report
         with pytest.raises(AccessDenied, match="may not see organisation ITU"):
             await rights.access_log(ANNA, org="ITU")
         report = await rights.access_log(ANNA)
     finally:
         await kaija.close()
-    assert [e.seq for e in report] == [note_seq]
+    assert [e.seq for e in report] == [note_seq, find_seq]
     denied = [e for e in events(config) if e["outcome"] == "denied"][-1]
     assert (denied["action"], denied["org"]) == ("subject.log", "ITU")
