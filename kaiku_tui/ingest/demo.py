@@ -39,7 +39,8 @@ from kaiku_tui.ingest import speech
 DEMO_ORGS = (
     Organisation("ITU", "Itä-Uudenmaan demohyvinvointialue", date(2024, 1, 1), date(2028, 12, 31)),
     Organisation("KESKI", "Keski-Suomen demohyvinvointialue", date(2024, 1, 1), date(2027, 6, 30)),
-    Organisation("LAHTI", "Lahden demokaupunki", date(2025, 3, 1), date(2027, 2, 28)),
+    # Keeps its recordings 60 days: a third of the demo's are due (`retention plan`, `g`).
+    Organisation("LAHTI", "Lahden demokaupunki", date(2025, 3, 1), date(2027, 2, 28), 60),
 )
 # Besides the current login (admin and supervisor): one of each other kind.
 DEMO_PERSONS = (

@@ -75,7 +75,7 @@ class KaikuApp(App[None]):
         try:
             self.register = await self.opener()
             person = self.register.person
-            orgs = await self.register.list_orgs() if person.may(Action.ORG_READ) else []
+            orgs = await self.register.list_orgs() if self.register.may(Action.ORG_READ) else []
         except KaikuError as err:
             message = untrusted(f"kaiku-tui: {err}", keep_newlines=False)
             self.exit(return_code=err.exit_code, message=message)

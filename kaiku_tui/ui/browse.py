@@ -39,6 +39,7 @@ from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.modals import PurposeScreen
+from kaiku_tui.ui.premises import PremisesBanner
 from kaiku_tui.ui.presets import histogram_edges
 from kaiku_tui.ui.recording_list import Fetcher, RecordingList
 from kaiku_tui.ui.safe import untrusted
@@ -104,6 +105,7 @@ class BrowseScreen(Screen[None]):
         self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        yield PremisesBanner(self.register, self.texts)
         yield FilterBar(self.texts, self.orgs, self.today())
         yield Static(id="problem")
         yield Sparkline([], id="histogram")
@@ -230,7 +232,7 @@ class BrowseScreen(Screen[None]):
         sort = t(f"sort.{self.sort.key.value}") + (" ↓" if self.sort.descending else " ↑")
         roles = ", ".join(sorted(r.value for r in person.roles))
         parts = [
-            t("status.rows", count=self.count_text),
+            t("status.one") if self.count_text == "1" else t("status.rows", count=self.count_text),
             t("status.sorted", sort=sort),
             f"{person.login} ({roles})",
             short_location(self.register.location),
@@ -260,19 +262,19 @@ class BrowseScreen(Screen[None]):
         """The audit log's key only for those who may read it (admins, the DPO), the
         maintenance screen's for admins."""
         if action == "audit_log":
-            return self.register.person.may(Action.AUDIT_READ)
+            return self.register.may(Action.AUDIT_READ)
         if action == "admin":
-            return self.register.person.may(Action.MAINTAIN)
+            return self.register.may(Action.MAINTAIN)
         if action == "disclosures":
-            return self.register.person.may(Action.DISCLOSURE_READ)
+            return self.register.may(Action.DISCLOSURE_READ)
         if action == "tag":
-            return self.register.person.may(Action.ANNOTATE)
+            return self.register.may(Action.ANNOTATE)
         if action == "cases":
-            return self.register.person.may(Action.CASE_READ)
+            return self.register.may(Action.CASE_READ)
         if action == "link_case":
-            return self.register.person.may(Action.CASE_MANAGE)
+            return self.register.may(Action.CASE_MANAGE)
         if action == "samples":
-            return self.register.person.may(Action.ANNOTATION_READ)
+            return self.register.may(Action.ANNOTATION_READ)
         return True
 
     @work(exclusive=True, group="link", exit_on_error=False)
@@ -325,6 +327,8 @@ class BrowseScreen(Screen[None]):
     def _chosen(self, event: RecordingList.Chosen) -> None:
         summary = event.summary
         known = self.purposes.get(summary.id)
+        if self.register.premises is not None:  # the review's purpose, for every recording
+            known = Purpose.ACCESS_REQUEST
         if known is not None:
             self.open_recording(summary, known)
             return

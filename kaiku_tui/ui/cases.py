@@ -99,7 +99,7 @@ class CasesScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("advance", "reopen", "new_case", "edit_case", "link"):
-            return self.register.person.may(Action.CASE_MANAGE)
+            return self.register.may(Action.CASE_MANAGE)
         return True
 
     @work(exclusive=True, group="cases", exit_on_error=False)

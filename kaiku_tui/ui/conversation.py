@@ -39,6 +39,7 @@ from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.i18n import Texts, translate_bindings
 from kaiku_tui.ui.notes import NoteScreen, NotesScreen, notes_text
 from kaiku_tui.ui.player import PlayerBar, spoken_line
+from kaiku_tui.ui.premises import PremisesBanner
 from kaiku_tui.ui.safe import untrusted
 from kaiku_tui.ui.scoring import ScoreForm
 from kaiku_tui.ui.tags import choose_and_tag
@@ -142,6 +143,18 @@ class TranscriptEntry(Static, can_focus=True):
         return head
 
 
+def _unnamed(recording: Recording, texts: Texts) -> Recording:
+    """The recording as shown to the customer at the premises: the staff's names left out,
+    as in the access copy (GDPR art. 15(4): the copy must not reveal others' data)."""
+    staff = texts("conv.agent_role")
+    lines = tuple(
+        replace(line, speaker=staff) if line.role is Speaker.AGENT else line
+        for line in recording.transcript
+    )
+    summary = replace(recording.summary, agent=staff)
+    return replace(recording, summary=summary, transcript=lines)
+
+
 class ConversationScreen(Screen[bool | None]):
     """One recording. Opened from a coaching sample it can be scored (`s`), and closes
     with True when it was."""
@@ -184,7 +197,7 @@ class ConversationScreen(Screen[bool | None]):
         translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
-        self.recording = recording
+        self.recording = recording if register.premises is None else _unnamed(recording, texts)
         self.purpose = purpose
         self.sample = sample  # opened to be scored in this coaching sample
         self.phone: str | None = None
@@ -194,6 +207,7 @@ class ConversationScreen(Screen[bool | None]):
         self._spoken: int | None = None
 
     def compose(self) -> ComposeResult:
+        yield PremisesBanner(self.register, self.texts)
         yield Static(self._meta(), id="meta")
         yield Static(id="notes")
         if self.recording.summary.channel is Channel.CALL:
@@ -403,13 +417,17 @@ class ConversationScreen(Screen[bool | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("tag", "note"):
-            return self.register.person.may(Action.ANNOTATE)
+            return self.register.may(Action.ANNOTATE)
         if action == "notes":
-            return self.register.person.may(Action.ANNOTATION_READ)
+            return self.register.may(Action.ANNOTATION_READ)
+        if action == "reveal":
+            return self.register.may(Action.PHONE_REVEAL)
+        if action == "listen":
+            return self.register.may(Action.AUDIO_PLAY)
         if action == "link_case":
-            return self.register.person.may(Action.CASE_MANAGE)
+            return self.register.may(Action.CASE_MANAGE)
         if action == "score":
-            return self.sample is not None and self.register.person.may(Action.ANNOTATE)
+            return self.sample is not None and self.register.may(Action.ANNOTATE)
         return True
 
     def action_score(self) -> None:
@@ -439,7 +457,7 @@ class ConversationScreen(Screen[bool | None]):
 
     @work(exclusive=True, group="notes", exit_on_error=False)
     async def load_notes(self) -> None:
-        if not self.register.person.may(Action.ANNOTATION_READ):
+        if not self.register.may(Action.ANNOTATION_READ):
             return
         notes = await self.register.notes(self.recording.summary.id, self.purpose)
         shown = self.query_one("#notes", Static)

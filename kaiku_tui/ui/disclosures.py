@@ -59,7 +59,7 @@ class DisclosuresScreen(Screen[None]):
         with TabbedContent():
             with TabPane(t("dpo.disclosures"), id="disclosure-log"):
                 yield DataTable(id="disclosures", cursor_type="row", zebra_stripes=True)
-            if self.register.person.may(Action.SUBJECT_REQUEST):
+            if self.register.may(Action.SUBJECT_REQUEST):
                 with TabPane(t("dpo.requests"), id="request-list"):
                     yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
         yield Static(id="detail")
@@ -83,7 +83,7 @@ class DisclosuresScreen(Screen[None]):
         table.clear()
         for entry in self.disclosures:
             table.add_row(*self._disclosure_cells(entry))
-        if self.register.person.may(Action.SUBJECT_REQUEST):
+        if self.register.may(Action.SUBJECT_REQUEST):
             self.requests = await subjects.requests()
             self._show_requests()
         self._describe_first()

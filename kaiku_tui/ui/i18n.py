@@ -59,6 +59,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "col.phone": "Numero",
         "col.tags": "Tunnisteet",
         "col.kept": "Hävit.",
+        "premises.banner": (
+            "TARKASTELU PAIKALLA · pyyntö {ref} · omat tallenteet, vain luku ja kuuntelu"
+        ),
         "conv.held": "KYLLÄ – käyttö vain pidon tarkoitukseen",
         "col.kept_days": "{n} pv",
         "col.kept_due": "nyt",
@@ -66,6 +69,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "dir.in": "sis",
         "dir.out": "ulos",
         "status.rows": "{count} tallennetta",
+        "status.one": "1 tallenne",
         "status.counting": "lasketaan…",
         "status.sorted": "järjestys: {sort}",
         "sort.date": "päivä",
@@ -318,6 +322,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "col.phone": "Number",
         "col.tags": "Tags",
         "col.kept": "Gone",
+        "premises.banner": (
+            "REVIEW AT THE PREMISES · request {ref} · own recordings, read and listen only"
+        ),
         "conv.held": "YES – use only for the hold's purpose",
         "col.kept_days": "{n} d",
         "col.kept_due": "due",
@@ -325,6 +332,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "dir.in": "in",
         "dir.out": "out",
         "status.rows": "{count} recordings",
+        "status.one": "1 recording",
         "status.counting": "counting…",
         "status.sorted": "sorted by {sort}",
         "sort.date": "date",

@@ -157,7 +157,7 @@ class NotesScreen(Screen[None]):
         another's note or a withdrawn one (the history says why)."""
         if action not in ("edit", "withdraw"):
             return True
-        if not self.register.person.may(Action.ANNOTATE):
+        if not self.register.may(Action.ANNOTATE):
             return False
         note = self.chosen
         login = self.register.person.login

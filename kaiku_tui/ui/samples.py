@@ -154,7 +154,7 @@ class SamplesScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("draw", "work"):
-            return self.register.person.may(Action.ANNOTATE)
+            return self.register.may(Action.ANNOTATE)
         return True
 
     @work(exclusive=True, group="samples", exit_on_error=False)

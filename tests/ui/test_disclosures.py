@@ -21,14 +21,19 @@ from tests.ui.pilot import settle
 DPO = Identity("dora.dpo")
 
 
-async def a_disclosure_and_requests(config: Config, folder: Path) -> list[int]:
-    """One disclosure of two recordings to the police, and three requests: overdue,
-    near its deadline, answered. Returns the disclosed ids."""
+async def add_dpo(config: Config) -> None:
+    """Dora, the data protection officer, named by the admin."""
     admin = await Register.open(config, ADMIN, environ={})
     try:
         await admin.add_person(Person(DPO.login, "Dora DPO", frozenset({Role.DPO})))
     finally:
         await admin.close()
+
+
+async def a_disclosure_and_requests(config: Config, folder: Path) -> list[int]:
+    """One disclosure of two recordings to the police, and three requests: overdue,
+    near its deadline, answered. Returns the disclosed ids."""
+    await add_dpo(config)
     dora = await Register.open(config, DPO, environ={})
     try:
         ids = sorted(r.id for r in (await dora.search(RecordingFilter(), limit=2)).rows)

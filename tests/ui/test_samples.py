@@ -121,3 +121,38 @@ async def test_help_leaves_out_what_the_roles_do_not_permit(make_app: AppFactory
         shown = screen_text(app)
         assert "Samples" in shown and "Tag" in shown
         assert "Cases" not in shown and "Audit log" not in shown and "Link to a case" not in shown
+
+
+async def test_scores_typed_ahead_are_not_lost(config: Config, make_app: AppFactory) -> None:
+    """Keys typed faster than the focus moves all reach the first criterion (as over a slow
+    SSH link, or pasted): each goes on to the field it was meant for."""
+    from datetime import date
+
+    from textual import events
+    from textual.widgets import Input
+
+    from kaiku_tui.domain.annotation import SampleSpec
+    from kaiku_tui.domain.dates import day_start
+
+    register = await Register.open(config, REVIEWER, environ={})
+    try:
+        spec = SampleSpec(("Aino Agentti",), day_start(date(2026, 11, 1)),
+                          day_start(date(2026, 11, 28)), per_agent=1, seed=3)  # fmt: skip
+        sample = await register.draw_sample(spec)
+    finally:
+        await register.close()
+    app = make_app(identity=REVIEWER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.register is not None
+        form = ScoreForm(app.register, app.texts, sample, sample.record_ids[0])
+        await app.push_screen(form)
+        await settle(pilot)
+        first = form.query_one("#greeting", Input)
+        for char in "45342ok":
+            first.post_message(events.Key(char, char))
+        await settle(pilot)
+        values = {name: form.query_one(f"#{name}", Input).value for name in
+                  ("greeting", "understanding", "accuracy", "empathy", "closing", "comment")}
+        assert values == {"greeting": "4", "understanding": "5", "accuracy": "3",
+                          "empathy": "4", "closing": "2", "comment": "ok"}  # fmt: skip
