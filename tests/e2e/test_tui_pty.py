@@ -153,7 +153,7 @@ def open_the_chat(terminal: Terminal) -> None:
 
 def test_hostile_messages_never_reach_the_terminal(register_config: Path) -> None:
     with app_in_pty(register_config, LANG="en_GB.UTF-8") as terminal:
-        terminal.wait_for(b"recordings")
+        terminal.wait_for(b"1 recording \xc2\xb7")  # the list is up
         before = bytes(terminal.output)
         open_the_chat(terminal)
         after = bytes(terminal.output[len(before) :])
@@ -182,7 +182,7 @@ def test_hostile_messages_never_reach_the_terminal(register_config: Path) -> Non
 
 def test_no_color_means_no_colour(register_config: Path) -> None:
     with app_in_pty(register_config, NO_COLOR="1", LANG="en_GB.UTF-8") as terminal:
-        terminal.wait_for(b"recordings")
+        terminal.wait_for(b"1 recording \xc2\xb7")  # the list is up
         terminal.read_for(0.5)
         terminal.send(b"\x11")
         terminal.read_for(1.0)
