@@ -16,13 +16,17 @@ from pathlib import Path
 STATUSES = ("open", "investigating", "resolved", "closed")
 
 
-def add_annotations(path: Path, notes: int, cases: int, seed: int) -> str:
+def add_annotations(path: Path, notes: int, cases: int, seed: int, below: int | None = None) -> str:
     """Top the register up to `notes` note versions, `cases` cases (3 links each) and a
-    tag on every third annotated recording; returns a line for the setup table."""
+    tag on every third annotated recording, on recordings with ids below `below` (all
+    if None: the stand-in texts cannot be opened, so keep them off rows that will be);
+    returns a line for the setup table."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         rng = random.Random(seed)
-        low, high = db.execute("SELECT min(id), max(id) FROM recording").fetchone()
+        low, high = db.execute(
+            "SELECT min(id), max(id) FROM recording WHERE id < ?", (below or 2**62,)
+        ).fetchone()
         orgs = [r[0] for r in db.execute("SELECT code FROM organisation")]
         have_notes = db.execute("SELECT count(*) FROM note").fetchone()[0]
         have_cases = db.execute("SELECT count(*) FROM feedback_case").fetchone()[0]
