@@ -110,8 +110,15 @@ async def _access_log(args: argparse.Namespace, register: Register) -> int:
     for entry in entries:
         print(_json(asdict(entry)) if args.json else log_line(entry))
     if not args.json:
-        print(f"{len(entries)} events", file=sys.stderr)
+        print(f"{len(entries)} events: {LOG_COVERS}", file=sys.stderr)
     return EXIT_OK
+
+
+# What the §11 report covers, said under it (docs/ARCHITECTURE.md, "Data subjects' rights").
+LOG_COVERS = (
+    "every use of the person's recordings: opened, played, annotated, copied, disclosed, "
+    "refused, destroyed, and every list, case or sample that showed one of them"
+)
 
 
 def log_line(e: LogEntry) -> str:
@@ -120,6 +127,8 @@ def log_line(e: LogEntry) -> str:
     what = f"{e.action} {e.outcome}"
     if e.target:
         what += f" recording {e.target}" if e.target.isdigit() else f" {e.target}"
+    if e.shown:
+        what += f" showed recording{'s' if len(e.shown) > 1 else ''} {', '.join(e.shown)}"
     why = f" purpose {e.purpose}" if e.purpose else ""
     ref = f" ref {e.request_ref}" if e.request_ref else ""
     to = (

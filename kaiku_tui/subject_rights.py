@@ -30,6 +30,7 @@ from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.dates import HELSINKI, day_end, day_start
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import RecordingSummary
+from kaiku_tui.domain.retention import due
 from kaiku_tui.domain.subject import (
     DATA_SUBJECT,
     Disclosure,
@@ -38,12 +39,12 @@ from kaiku_tui.domain.subject import (
     SubjectRequest,
     check_free_text,
     check_request_ref,
-    destruction_date,
 )
 from kaiku_tui.errors import NotFound, StoreError, UsageError, VaultError
 from kaiku_tui.index.base import Index, StoredRecording
 from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import _transcript
+from kaiku_tui.retention import rule_of
 from kaiku_tui.vault.blobs import BlobStore
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class LogEntry:
     request_ref: str | None
     recipient: str | None
     legal_basis: str | None
+    # The person's recordings a list showed (a search page, a case's links, a sample,
+    # a copy): the event names them only in `revealed`, not as its target.
+    shown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,10 +245,12 @@ class SubjectRights:
             audio = RecordingAudio(row.summary.id, reader)
         events = history.get(str(row.summary.id), [])
         org = await self._index.get_org(row.summary.org)
+        held = bool(await self._index.holds_on(row.summary.id))
+        grace = self._register.config.grace_days
         return subject_copy.CopyItem(
             row.summary, org.org.name if org else row.summary.org,
             _transcript(key, row.transcript_enc), audio, _purposes(events),
-            _recipients(events), _retention(row, org.org if org else None),
+            _recipients(events), _retention(row, org.org if org else None, grace, held),
         )  # fmt: skip
 
     async def _history(
@@ -298,8 +304,9 @@ class SubjectRights:
         request_ref: str | None = None,
     ) -> list[LogEntry]:
         """Every audit event about the person's recordings (their blind index as subject,
-        or one of their recordings as target), in [since, until], in the DPO's scope and
-        `org`; the report itself is audited (`log-request`). With `request_ref` (a `log`
+        one of their recordings as target, or shown in a list: `revealed`, migration 9),
+        in [since, until], in the DPO's scope and `org`; the report itself is audited
+        (`log-request`). With `request_ref` (a `log`
         request about this number) the request is answered."""
         criteria = {"from": _iso(since), "to": _iso(until), "org": org}
         await self._register._authorize(Action.SUBJECT_LOG, purpose=_LOG, criteria=criteria)
@@ -326,17 +333,31 @@ class SubjectRights:
                                        org=org, subject=subject)  # fmt: skip
         orgs = self._register.person.scope((org,) if org else ())
         rows = await self._index.recordings_of_subject(bytes.fromhex(subject), orgs)
-        ids = {str(r.summary.id) for r in rows}
+        ids = {str(r.summary.id) for r in rows} | await self._destroyed(subject, orgs)
         lo = day_start(since) if since else None
         hi = day_end(until) if until else None
-        found = await self._index.subject_events(subject, sorted(ids), since=lo, until=hi)
+        found = dict(await self._index.subject_events(subject, sorted(ids), since=lo, until=hi))
+        found.update(await self._index.revealing_events(sorted(ids), since=lo, until=hi))
         names = {p.login: p.display_name for p in await self._index.list_persons()}
         entries = []
-        for seq, body in found:
+        for seq, body in sorted(found.items()):
             event = event_from_body(body)[1]
-            if event.target in ids or not orgs or event.org in orgs:
-                entries.append(_entry(seq, event, names.get(event.actor, "")))
+            shown = tuple(r for r in event.revealed if r in ids and r != event.target)
+            if event.target in ids or shown or not orgs or event.org in orgs:
+                entries.append(_entry(seq, event, names.get(event.actor, ""), shown))
         return entries
+
+    async def _destroyed(self, subject: str, orgs: tuple[str, ...]) -> set[str]:
+        """The ids of the person's recordings destroyed by retention (in `orgs`; () is all):
+        the tombstone keeps no blind index, the `retention.purge` event does. Through them
+        the report reaches the events that named such a recording only by id."""
+        found = set()
+        for _seq, body in await self._index.subject_events(subject, ()):
+            event = event_from_body(body)[1]
+            purged = event.action == "retention.purge" and event.target is not None
+            if purged and (not orgs or event.org in orgs):
+                found.add(str(event.target))
+        return found
 
     # -- disclosure to an authority ---------------------------------------------------------
 
@@ -432,23 +453,29 @@ def _recipients(events: Sequence[AuditEvent]) -> tuple[dict[str, object], ...]:
     )  # fmt: skip
 
 
-def _retention(row: StoredRecording, org: Organisation | None) -> dict[str, object]:
-    started = row.summary.started.date()
-    days = org.retention_days if org else None
-    end = org.contract_end if org else None
-    until: date | None
-    if row.retention_until is not None:
-        until = datetime.fromtimestamp(row.retention_until, UTC).date()
-    else:
-        until = destruction_date(started, days, end)
-    return {"destroyed_by": _iso(until), "retention_days": days, "contract_end": _iso(end)}
+def _retention(
+    row: StoredRecording, org: Organisation | None, grace_days: int, held: bool
+) -> dict[str, object]:
+    """When the recording is destroyed and why, by the rule the purge applies
+    (`domain.retention.due`); a legal hold keeps it past that day while it lasts. The
+    hold's reason and reference are the staff's (an authority's inquiry may not be told
+    to the person, Data Protection Act 1050/2018 §34): the copy says only that one holds."""
+    found = due(rule_of(org, grace_days), row.summary.started_at) if org else None
+    return {
+        "destroyed_by": _iso(found.on) if found else None,
+        "reason": found.reason if found else None,
+        "retention_days": org.retention_days if org else None,
+        "contract_end": _iso(org.contract_end) if org else None,
+        "grace_days": grace_days,
+        "legal_hold": held,
+    }
 
 
-def _entry(seq: int, event: AuditEvent, name: str) -> LogEntry:
+def _entry(seq: int, event: AuditEvent, name: str, shown: tuple[str, ...]) -> LogEntry:
     return LogEntry(
         seq, format_utc(event.at), event.actor, name, event.roles, event.action, event.outcome,
         event.org, event.target, event.purpose, event.request_ref, event.recipient,
-        event.legal_basis,
+        event.legal_basis, shown,
     )  # fmt: skip
 
 

@@ -119,15 +119,3 @@ class PremisesReview:
 
     def permits(self, action: Action) -> bool:
         return action in PREMISES_ACTIONS
-
-
-def destruction_date(
-    started_at: date | None, retention_days: int | None, contract_end: date | None
-) -> date | None:
-    """The latest day the recording may be kept: `retention_days` after it, never past
-    the contract's end. A stand-in until the retention rule's own domain function lands
-    (issue 8, deliverable 1); None: no rule is set."""
-    limits = [d for d in (contract_end,) if d is not None]
-    if retention_days is not None and started_at is not None:
-        limits.append(started_at + timedelta(days=retention_days))
-    return min(limits) if limits else None

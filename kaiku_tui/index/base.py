@@ -450,6 +450,13 @@ class Index(abc.ABC):
         one of `targets`, at in [since, until) (UTC epoch seconds), once each, by seq."""
 
     @abc.abstractmethod
+    async def revealing_events(
+        self, names: Sequence[str], *, since: int | None = None, until: int | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(seq, body) of every audit event whose `revealed` names one of `names` (a list
+        page, a case's links, a sample, a copy), at in [since, until), once each, by seq."""
+
+    @abc.abstractmethod
     async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
         """Record a request; a reference taken is a UsageError."""
 

@@ -551,6 +551,16 @@ class PostgresIndex(SqlBrowse, Index):
             rows += await self._fetch(query, list(targets), *at_params)
         return ssql.merged(rows)
 
+    async def revealing_events(
+        self, names: Sequence[str], *, since: int | None = None, until: int | None = None
+    ) -> list[tuple[int, bytes]]:
+        if not names:
+            return []
+        at, at_params = ssql.at_terms(since, until)
+        query = asql.numbered(ssql.REVEALING_POSTGRES + at).replace("ANY_OF", "?|")
+        rows: list[Any] = await self._fetch(query, list(names), *at_params)
+        return ssql.merged(rows)
+
     async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
         async def change(conn: Connection) -> None:
             if await conn.fetchval(_INSERT_REQUEST, *ssql.request_values(request)) is None:

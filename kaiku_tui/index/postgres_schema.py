@@ -551,6 +551,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER recording_tag_started BEFORE INSERT ON recording_tag
         FOR EACH ROW EXECUTE FUNCTION recording_tag_started();
     """,
+    # 9: the events that showed a recording without naming it as their target (list and
+    # search pages, a case's links and export, a coaching sample, copies), for the log
+    # report of a data subject (docs/ARCHITECTURE.md, "Data subjects' rights"). SQLite
+    # keeps a side table; here a GIN index on the `revealed` array answers `?|` itself
+    # (no table, so no privileges or row-level security to add; the cut's DELETE
+    # takes the entries with the rows).
+    """
+    CREATE INDEX audit_by_revealed ON audit_event USING gin ((audit_json(body) -> 'revealed'));
+    """,
 )
 
 

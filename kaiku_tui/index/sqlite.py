@@ -177,6 +177,7 @@ class SqliteIndex(SqlBrowse, Index):
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (CUT_INFO, marker),
             )  # first: the trigger lets rows go only up to the recorded cut
+            db.execute("DELETE FROM audit_revealed WHERE seq <= ?", (upto,))  # migration 9
             return db.execute("DELETE FROM audit_event WHERE seq <= ?", (upto,)).rowcount
 
         return await self._writer.audited(event, change)
@@ -568,6 +569,17 @@ class SqliteIndex(SqlBrowse, Index):
             marks = f"IN ({', '.join('?' * len(chunk))})"
             query = ssql.events_by_target(body, _TARGET, marks, at)
             rows += await self._fetch(query, (*chunk, *at_params))
+        return ssql.merged(rows)
+
+    async def revealing_events(
+        self, names: Sequence[str], *, since: int | None = None, until: int | None = None
+    ) -> list[tuple[int, bytes]]:
+        at, at_params = ssql.at_terms(since, until)
+        rows: list[Any] = []
+        for i in range(0, len(names), ssql.TARGETS_PER_QUERY):
+            chunk = names[i : i + ssql.TARGETS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows += await self._fetch(ssql.revealing_sqlite(marks, at), (*chunk, *at_params))
         return ssql.merged(rows)
 
     async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:

@@ -265,4 +265,27 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE tag = NEW.tag AND recording_id = NEW.recording_id;
     END;
     """,
+    # 9: the events that showed a recording without naming it as their target (list and
+    # search pages, a case's links and export, a coaching sample, copies): each name in
+    # an event's `revealed`, for the log report of a data subject (docs/ARCHITECTURE.md,
+    # "Data subjects' rights"). json_each cannot be indexed, so a side table, written
+    # by a trigger in the event's own transaction: every writer of events (the
+    # register, a copy by migrate) fills it without knowing of it. The audit cut
+    # deletes its rows with the events'.
+    """
+    CREATE TABLE audit_revealed (
+        name TEXT NOT NULL,  -- as `revealed` says it: a recording's id, case:REF, sample:N
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (name, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT OR IGNORE INTO audit_revealed (name, seq)
+        SELECT j.value, a.seq FROM audit_event a, json_each(a.body, '$.revealed') j
+        WHERE json_extract(a.body, '$.revealed') IS NOT NULL;
+    CREATE TRIGGER audit_revealed_names AFTER INSERT ON audit_event
+        WHEN json_extract(NEW.body, '$.revealed') IS NOT NULL
+    BEGIN
+        INSERT OR IGNORE INTO audit_revealed (name, seq)
+            SELECT value, NEW.seq FROM json_each(NEW.body, '$.revealed');
+    END;
+    """,
 )

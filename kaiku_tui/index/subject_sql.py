@@ -69,6 +69,22 @@ def events_by_target(body: str, target: str, targets: str, at: str) -> str:
     return f"SELECT seq, {body} FROM audit_event WHERE {target} {targets}{at}"
 
 
+def revealing_sqlite(marks: str, at: str) -> str:
+    """Events whose `revealed` names one of the names (migration 9's side table)."""
+    return (
+        "SELECT a.seq, CAST(a.body AS BLOB) FROM audit_revealed v "
+        f"JOIN audit_event a ON a.seq = v.seq WHERE v.name IN ({marks}){at}"
+    )
+
+
+# The same on PostgreSQL: migration 9's GIN index answers the operator `?|`, written in
+# after the placeholders are numbered (its `?` is not one).
+REVEALING_POSTGRES = (
+    "SELECT seq, convert_to(body, 'UTF8') FROM audit_event "
+    "WHERE audit_json(body) -> 'revealed' ANY_OF ?::text[]"
+)
+
+
 def request_values(r: SubjectRequest) -> tuple[object, ...]:
     answered = r.answered.isoformat() if r.answered else None
     return (r.ref, r.kind.value, r.received.isoformat(), answered, r.subject, r.handled_by)

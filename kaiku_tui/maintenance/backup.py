@@ -73,6 +73,16 @@ def head_seq_of(snapshot: Path) -> int:
         db.close()
 
 
+def audit_hash_of(snapshot: Path, seq: int) -> bytes | None:
+    """The hash of the snapshot's audit event `seq` (a restore's resume checks the chain)."""
+    db = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT hash FROM audit_event WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        db.close()
+    return None if row is None else bytes(row[0])
+
+
 def copy_blobs(
     store: BlobStore, refs: list[str], directory: Path, *, link: bool
 ) -> tuple[list[dict[str, object]], list[str]]:

@@ -488,14 +488,22 @@ class Upkeep:
     async def last_backup(self) -> str | None:
         return await self._index.get_info("maintenance.last_backup")
 
-    async def restored(self, source: Path, head_seq: int, blobs: int) -> None:
-        """The restored register's own record of where it came from."""
+    async def restoring(self, source: Path, head_seq: int) -> None:
+        """May this person restore? Asked of the restored index before any blob is placed:
+        a refusal is audited there and the index stays (maintenance/restore.py)."""
+        criteria = {"task": "restore", "from": str(source), "backup_head_seq": head_seq}
+        await self._register._authorize(Action.MAINTAIN, criteria=criteria)
+
+    async def restored(
+        self, source: Path, head_seq: int, blobs: int, *, resumed: bool = False
+    ) -> None:
+        """The restored register's own record of where it came from; `resumed`: over the
+        index an earlier, refused or stopped restore of the same backup left."""
         await self._authorize("restore")
-        await self._audit(
-            "restore",
-            criteria={"from": str(source), "backup_head_seq": head_seq},
-            result_count=blobs,
-        )
+        criteria: dict[str, Any] = {"from": str(source), "backup_head_seq": head_seq}
+        if resumed:
+            criteria["resumed"] = True
+        await self._audit("restore", criteria=criteria, result_count=blobs)
 
 
 def _seq_of(head: tuple[int, bytes] | None) -> str:

@@ -73,6 +73,34 @@ async def test_subject_events_by_subject_or_target_once_each(index: Index) -> No
     assert await index.subject_events(None, []) == []
 
 
+async def test_events_that_revealed_a_recording_in_a_list(index: Index) -> None:
+    """A search page, a case's links, a sample: the recording only in `revealed`
+    (migration 9). Exactly those, by any of the names, once each, in the window; gone
+    with the events an audit cut takes."""
+    ids = await people(index)
+    a1, a2, _a3 = (str(i) for i in sorted(ids["anna"]))
+    bert = str(ids["bert"][0])
+    gone = await index.append_audit(event("search", 0, revealed=("777777",)))  # destroyed
+    page = await index.append_audit(event("search", 1, revealed=(bert, a1, a2)))
+    await index.append_audit(event("search", 2, revealed=(bert,)))
+    await index.append_audit(event("record.open", 3, target=a1))  # target only: not here
+    link = await index.append_audit(event("case.link", 4, target="case:FB-1", revealed=(a2,)))
+    await index.append_audit(event("sample.draw", 5, revealed=("1" + a1,)))  # not a prefix
+    found = await index.revealing_events([a1, a2])
+    assert [seq for seq, _ in found] == [page, link]
+    assert event_from_body(found[0][1])[1].revealed == (bert, a1, a2)
+    since = int(AT.timestamp()) + 2
+    assert [s for s, _ in await index.revealing_events([a2], since=since)] == [link]
+    assert [s for s, _ in await index.revealing_events([a1], until=since)] == [page]
+    assert await index.revealing_events([]) == []
+    assert await index.revealing_events(["case:FB-1"]) == []  # a target is not a reveal
+    assert [seq for seq, _ in await index.revealing_events(["777777"])] == [gone]
+    (at_gone,) = await index.audit_rows(gone - 1, 1)
+    await index.cut_audit(gone, bytes(at_gone[3]), event("audit.retain", 6))
+    assert await index.revealing_events(["777777"]) == []
+    assert [seq for seq, _ in await index.revealing_events([a1, a2])] == [page, link]
+
+
 async def test_subject_events_take_many_targets(index: Index) -> None:
     targets = [str(n) for n in range(1, 1203)]  # more than one IN list's worth on SQLite
     seqs = [await index.append_audit(event("record.open", n, target=t))

@@ -317,3 +317,21 @@ async def test_the_held_recordings_are_found_from_the_holds(sqlite_index: Sqlite
     assert searches[0].startswith("SEARCH h USING INDEX legal_hold_on_recording")
     assert any(s.startswith("SEARCH h USING INDEX legal_hold_on_case") for s in searches)
     assert not any("recording_by_org" in s or s.startswith("SCAN r") for s in searches), steps
+
+
+async def test_the_revealed_side_table_follows_the_events_and_the_cut(
+    sqlite_index: SqliteIndex,
+) -> None:
+    """Migration 9: a row per name an event revealed, written with the event; the audit
+    cut deletes the rows of the events it takes (none left behind)."""
+    first = await sqlite_index.append_audit(event("search", 1, revealed=("7", "8")))
+    await sqlite_index.append_audit(event("record.open", 2, target="7"))
+    last = await sqlite_index.append_audit(event("case.link", 3, revealed=("8",)))
+    with raw(sqlite_index) as db:
+        rows = db.execute("SELECT name, seq FROM audit_revealed ORDER BY seq, name").fetchall()
+    assert rows == [("7", first), ("8", first), ("8", last)]
+    (at_first,) = await sqlite_index.audit_rows(first - 1, 1)
+    await sqlite_index.cut_audit(first, bytes(at_first[3]), event("audit.retain", 4))
+    with raw(sqlite_index) as db:
+        rows = db.execute("SELECT name, seq FROM audit_revealed ORDER BY seq, name").fetchall()
+    assert rows == [("8", last)]

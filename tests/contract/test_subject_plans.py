@@ -64,6 +64,36 @@ async def test_postgres_reads_a_persons_events_from_the_indexes(dsn: str) -> Non
     assert "audit_by_target" in plan, plan
 
 
+async def test_the_events_that_showed_a_recording_come_from_migration_9(
+    tmp_path: Path, dsn: str
+) -> None:
+    """SQLite: the side table's key, then the event by seq; PostgreSQL: the GIN index."""
+    sqlite = await SqliteIndex.open(tmp_path / "index.sqlite3", MAC_KEY, create=True)
+    postgres = await PostgresIndex.open(dsn, MAC_KEY, create=True)
+    try:
+        for index in (sqlite, postgres):
+            for n in range(50):
+                await index.append_audit(event("search", n, revealed=(str(n), str(n + 1))))
+    finally:
+        await sqlite.close()
+        await postgres.close()
+    at, _ = ssql.at_terms(1, 2)
+    with closing(sqlite3.connect(tmp_path / "index.sqlite3")) as db:
+        query = "EXPLAIN QUERY PLAN " + ssql.revealing_sqlite("?, ?", at)
+        sqlite_plan = " ".join(r[3] for r in db.execute(query, ("1", "2", "a", "b")))
+    assert "SEARCH v USING PRIMARY KEY (name=?)" in sqlite_plan, sqlite_plan
+    assert "SEARCH a USING INTEGER PRIMARY KEY (rowid=?)" in sqlite_plan, sqlite_plan
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE audit_event")
+        await conn.execute("SET enable_seqscan = off")
+        query = numbered(ssql.REVEALING_POSTGRES).replace("ANY_OF", "?|")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + query, ["1", "2"]))
+    finally:
+        await conn.close()
+    assert "audit_by_revealed" in plan, plan
+
+
 # -- the database keeps the policy on requests and the disclosure log too ---------------
 
 register = roles.register  # the fixture: a register with logins of each kind of person

@@ -71,6 +71,8 @@ def test_find_every_spelling_and_export_the_imported_bytes(
     me = current_identity().login
     assert f"{me} (Demo Admin; admin, dpo) subject.export.record ok recording" in text.out
     assert "purpose access-request ref TS-1 to data subject" in text.out
+    assert "subject.find ok showed recordings" in text.out  # a list that showed her rows
+    assert "and every list, case or sample that showed one of them" in text.err
     assert cli("audit", "verify").code == 0
 
 

@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 
 from kaiku_tui.config import Config, load
-from kaiku_tui.errors import ConfigError, StoreError, UsageError
+from kaiku_tui.domain.access import Identity
+from kaiku_tui.errors import AccessDenied, ConfigError, StoreError, UsageError
 from kaiku_tui.maintenance.restore import restore
 from kaiku_tui.vault.keys import MasterKey
-from tests.maintenance.conftest import ADMIN, events, maintain_events, opened, write_config
+from tests.maintenance.conftest import (
+    ADMIN,
+    SUPERVISOR,
+    events,
+    maintain_events,
+    opened,
+    write_config,
+)
 
 
 async def backup(config: Config, to: Path, *, link: bool = False) -> None:
@@ -62,6 +70,42 @@ async def test_round_trip(config: Config, tmp_path: Path, link: bool) -> None:
     assert restored and restored[0]["criteria"]["from"] == str(to)  # type: ignore[index]
     # the backup's own start event travelled with the snapshot
     assert any(e.get("criteria", {}).get("task") == "backup" for e in events(target))  # type: ignore[union-attr]
+
+
+async def test_a_refused_restore_stays_audited_and_an_admin_continues_from_it(
+    config: Config, tmp_path: Path
+) -> None:
+    """The person's role is asked of the restored index before any blob is placed; the
+    refusal is audited there and the index stays (never the content: no blob). An admin's
+    restore of the same backup continues from that index, the refusals in its log."""
+    to = tmp_path / "backup"
+    await backup(config, to)
+    target = empty_target(tmp_path, config)
+    with pytest.raises(AccessDenied, match="keeps the refusal in its audit log"):
+        await restore(target, SUPERVISOR, to, environ={})
+    with pytest.raises(AccessDenied, match="not an active named person"):
+        await restore(target, Identity("vieras"), to, environ={})
+    assert not target.blob_dir.exists() or not any(target.blob_dir.iterdir())
+    refused = [(e["actor"], e["outcome"]) for e in maintain_events(target, "restore")]
+    assert refused == [(SUPERVISOR.login, "denied")]
+    assert [e["actor"] for e in events(target) if e["outcome"] == "denied"][-1] == "vieras"
+
+    report = await restore(target, ADMIN, to, environ={})
+    assert report.blobs == 5
+    register = await opened(target)
+    try:
+        assert (await register.verify_audit()).problem is None
+        scanned = await register.upkeep().scan(
+            org=None, sample=None, full=True, progress=lambda d, t: None
+        )
+        assert scanned.findings == () and scanned.blobs == 5
+    finally:
+        await register.close()
+    done = [(e["actor"], e["outcome"], e["criteria"].get("resumed"))  # type: ignore[union-attr]
+            for e in maintain_events(target, "restore")]  # fmt: skip
+    assert done == [(SUPERVISOR.login, "denied", None), (ADMIN.login, "ok", True)]
+    with pytest.raises(UsageError, match="exists; restore only into an empty"):
+        await restore(target, ADMIN, to, environ={})  # finished: never again over it
 
 
 async def test_restore_checks_every_byte(config: Config, tmp_path: Path) -> None:

@@ -15,15 +15,16 @@ import asyncpg
 import pytest
 
 from kaiku_tui.config import Config, load
+from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.auditlog import AuditQuery
-from kaiku_tui.errors import StoreError, UsageError
+from kaiku_tui.errors import AccessDenied, StoreError, UsageError
 from kaiku_tui.maintenance import pg_tools
 from kaiku_tui.maintenance.backup import BackupReport
 from kaiku_tui.maintenance.restore import restore
 from kaiku_tui.maintenance.upkeep import ScanReport
 from kaiku_tui.register import VerifyReport
 from tests.contract import pg
-from tests.maintenance.conftest import ADMIN, opened
+from tests.maintenance.conftest import ADMIN, SUPERVISOR, opened
 from tests.maintenance.test_postgres import pg_register, with_password_file
 from tests.register.test_concurrency import configure
 
@@ -67,7 +68,12 @@ async def test_backup_then_restore_into_an_empty_database(
         target = _restore_config(tmp_path / "target", target_dsn, source, password)
         with monkeypatch.context() as only_the_password_file:
             only_the_password_file.delenv("PGPASSFILE", raising=False)
+            await _add_supervisor(source)
             report, head = await _backup(source, backup)
+            # A non-admin's restore: refused by the restored database, which stays with
+            # the refusal in its log; the admin's restore continues from it.
+            with pytest.raises(AccessDenied, match="keeps the refusal"):
+                await restore(target, SUPERVISOR, backup, environ={})
             restored = await restore(target, ADMIN, backup, environ={})
             verified, scanned, tasks = await _check(target)
             again = _restore_config(tmp_path / "again", target_dsn, source, password)
@@ -97,8 +103,17 @@ async def test_backup_then_restore_into_an_empty_database(
     # restore is recorded in the restored register.
     assert [t for t in tasks if t[0] in ("backup", "restore")] == [
         ("backup", "ok"),
+        ("restore", "denied"),
         ("restore", "ok"),
     ]
+
+
+async def _add_supervisor(config: Config) -> None:
+    register = await opened(config)
+    try:
+        await register.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+    finally:
+        await register.close()
 
 
 async def _backup(config: Config, to: Path) -> tuple[BackupReport, int]:

@@ -132,12 +132,21 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
         await sari.add_tag(ANNA_CHAT, "palaute")
         expected.add(head(config))
         await sari.open_recording(BERT_CALL, Purpose.VERIFY)  # Bert's: not in Anna's report
-        await sari.search(RecordingFilter())  # a list without a number: not about Anna
+        await sari.search(RecordingFilter())  # a list page that showed Anna's rows
+        expected.add(head(config))
+        keski.add(head(config))  # the page showed her KESKI call too
+        listed = head(config)
+        await sari.search(RecordingFilter(phone=BERT))  # showed only Bert's: not about Anna
+        case = await sari.add_case("ITU", "FB-1", "asiakas valitti")  # no recording yet
+        await sari.link(case.id, [ANNA_CHAT])  # the case's link shows Anna's chat
+        expected.add(head(config))
+        linked = head(config)
     finally:
         await sari.close()
     reijo = await as_(config, REVIEWER)
     try:
         await reijo.add_note(ANNA_KESKI_CALL, "hyvä puhelu")
+        noted = head(config)
         expected.add(head(config))
         keski.add(head(config))
         with pytest.raises(AccessDenied):  # outside his scope: audited, by target
@@ -170,13 +179,60 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
     assert {e.seq for e in only_keski} == keski
     assert nothing == []
     by_seq = {e.seq: e for e in report}
-    note = by_seq[min(keski)]
+    note = by_seq[noted]
     assert (note.actor, note.display_name, note.roles) == (REVIEWER.login, "Reijo", ("reviewer",))
     assert note.action == "note.add" and note.target == str(ANNA_KESKI_CALL)
     assert {e.outcome for e in report} == {"ok", "denied"}
+    page = by_seq[listed]
+    assert page.action == "search" and page.target is None
+    assert page.shown == (str(ANNA_KESKI_CALL), str(ANNA_CHAT), str(ANNA_ITU_CALL))  # newest first
+    assert (by_seq[linked].action, by_seq[linked].shown) == ("case.link", (str(ANNA_CHAT),))
+    assert note.shown == ()  # a note names its recording as the target
     reports = [e for e in events(config) if e["action"] == "subject.log"]
     assert [r["purpose"] for r in reports] == ["log-request"] * 3
     assert reports[0]["result_count"] == len(expected)
+
+
+async def test_the_log_report_shows_the_destruction_and_the_use_of_destroyed_recordings(
+    config: Config,
+) -> None:
+    """A purged recording keeps no blind index (the tombstone has no content), but its
+    `retention.purge` event names the person: the report lists it, and through it the
+    events that named the recording only by id (a refusal outside one's scope, an attempt
+    to open it after its destruction)."""
+    reijo = await as_(config, REVIEWER)
+    try:
+        with pytest.raises(AccessDenied):  # KESKI's reviewer: by target only
+            await reijo.open_recording(ANNA_CHAT, Purpose.QUALITY)
+        by_target = {head(config)}
+    finally:
+        await reijo.close()
+    admin = await as_(config, ADMIN)
+    try:
+        await admin.retention().set_org("ITU", retention_days=30)
+        await admin.retention().purge(environ={})
+    finally:
+        await admin.close()
+    sari = await as_(config, SUPERVISOR)
+    try:
+        with pytest.raises(NotFound, match="was destroyed"):
+            await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
+        by_target.add(head(config))
+    finally:
+        await sari.close()
+    dora = await as_(config, DPO)
+    try:
+        report = await dora.subjects().access_log(ANNA)
+        found = await dora.subjects().find(ANNA)
+        only_keski = await dora.subjects().access_log(ANNA, org="KESKI")
+    finally:
+        await dora.close()
+    assert [r.id for r in found] == [ANNA_KESKI_CALL]  # the destroyed ones are gone
+    purged = {e.target for e in report if e.action == "retention.purge"}
+    assert purged == {str(ANNA_ITU_CALL), str(ANNA_CHAT)}  # not Bert's
+    assert by_target <= {e.seq for e in report}
+    assert not {e.target for e in report} & {str(BERT_CALL)}
+    assert not [e for e in only_keski if e.org == "ITU" or e.target in purged]
 
 
 async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
@@ -185,6 +241,7 @@ async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
     sari = await as_(config, SUPERVISOR)
     try:
         await sari.open_recording(ANNA_ITU_CALL, Purpose.FEEDBACK)
+        await sari.holds().set(record_ids=[ANNA_CHAT], reason="riita", ref="KO-1")
     finally:
         await sari.close()
     to = tmp_path / "copy"
@@ -213,8 +270,17 @@ async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
             assert hashlib.sha256((to / f["name"]).read_bytes()).hexdigest() == f["sha256"]
     call = entries[ANNA_ITU_CALL]
     assert call["purposes"] == ["feedback"]
-    assert call["retention"] == {"destroyed_by": "2030-12-31", "retention_days": 3650,
-                                 "contract_end": "2030-12-31"}  # fmt: skip
+    # The purge's own rule: the contract's end plus the grace (config 90 days) comes
+    # before 3650 days after the call; the reason as the retention plan says it.
+    assert call["retention"] == {
+        "destroyed_by": "2031-03-31", "reason": "contract ended 2030-12-31 + grace 90",
+        "retention_days": 3650, "contract_end": "2030-12-31", "grace_days": 90,
+        "legal_hold": False,
+    }  # fmt: skip
+    chat = entries[ANNA_CHAT]["retention"]
+    assert chat["legal_hold"] is True and "KO-1" not in json.dumps(manifest)  # held, not why
+    keski = entries[ANNA_KESKI_CALL]["retention"]
+    assert (keski["destroyed_by"], keski["reason"], keski["legal_hold"]) == (None, None, False)
     text = (to / f"{ANNA_CHAT}.txt").read_text(encoding="utf-8").splitlines()
     assert text == ["[00:00:00] agent: Hyvää päivää", "[00:01:15] customer: viesti 2␊rivi ␛[31m"]
     assert stat.S_IMODE(to.stat().st_mode) == 0o700
@@ -383,11 +449,12 @@ async def test_a_scoped_dpo_sees_only_their_organisations(config: Config) -> Non
     try:
         rights = kaija.subjects()
         assert [r.id for r in await rights.find(ANNA)] == [ANNA_KESKI_CALL]
+        find_seq = head(config)  # her own find showed Anna's KESKI call: in the report
         with pytest.raises(AccessDenied, match="may not see organisation ITU"):
             await rights.access_log(ANNA, org="ITU")
         report = await rights.access_log(ANNA)
     finally:
         await kaija.close()
-    assert [e.seq for e in report] == [note_seq]
+    assert [e.seq for e in report] == [note_seq, find_seq]
     denied = [e for e in events(config) if e["outcome"] == "denied"][-1]
     assert (denied["action"], denied["org"]) == ("subject.log", "ITU")

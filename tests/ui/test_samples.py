@@ -152,7 +152,9 @@ async def test_scores_typed_ahead_are_not_lost(config: Config, make_app: AppFact
         for char in "45342ok":
             first.post_message(events.Key(char, char))
         await settle(pilot)
-        values = {name: form.query_one(f"#{name}", Input).value for name in
-                  ("greeting", "understanding", "accuracy", "empathy", "closing", "comment")}
+        values = {
+            name: form.query_one(f"#{name}", Input).value
+            for name in ("greeting", "understanding", "accuracy", "empathy", "closing", "comment")
+        }
         assert values == {"greeting": "4", "understanding": "5", "accuracy": "3",
                           "empathy": "4", "closing": "2", "comment": "ok"}  # fmt: skip

@@ -17,7 +17,6 @@ from kaiku_tui.domain.subject import (
     Urgency,
     check_free_text,
     check_request_ref,
-    destruction_date,
     one_month_after,
 )
 from kaiku_tui.errors import ConfigError, UsageError
@@ -71,13 +70,6 @@ def test_premises_review_is_playback_only() -> None:
     review = PremisesReview("R-1", "ab")
     allowed = {a for a in Action if review.permits(a)}
     assert allowed == {Action.SEARCH, Action.RECORD_OPEN, Action.AUDIO_PLAY}
-
-
-def test_destruction_date_is_the_earlier_limit() -> None:
-    day = date(2026, 1, 1)
-    assert destruction_date(day, 30, date(2027, 1, 1)) == date(2026, 1, 31)
-    assert destruction_date(day, 3650, date(2027, 1, 1)) == date(2027, 1, 1)
-    assert destruction_date(day, None, None) is None
 
 
 def test_register_description_from_config(tmp_path: Path) -> None:
