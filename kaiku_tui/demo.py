@@ -30,7 +30,9 @@ from pathlib import Path
 
 from kaiku_tui.config import Config, load, write_default
 from kaiku_tui.domain.access import Role
+from kaiku_tui.domain.annotation import CaseStatus
 from kaiku_tui.domain.browse import RecordingFilter
+from kaiku_tui.domain.dates import day_end
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.identity import current_identity
@@ -93,6 +95,7 @@ async def _build(folder: Path, records: int, seed: int) -> None:
         for person in DEMO_PERSONS:
             await register.add_person(person)
         await _fill(register, DemoSpec(records=real, seed=seed, end=yesterday))
+        await _cases(register, yesterday)
         if records > real:
             print(f"  and {records - real:,} metadata-only rows over three years ...", flush=True)
             await register.fill_synthetic(records - real, seed=seed, end=yesterday, days=_BULK_DAYS)
@@ -128,6 +131,26 @@ async def _fill(register: Register, spec: DemoSpec) -> None:
             await register.add_recordings([r for r in batch if r.org == org], source="demo")
 
 
+# Feedback cases to find on the cases screen (`c`): (org, reference, summary, days ago).
+_DEMO_CASES = (
+    ("ITU", "PAL-2026-0101", "Asiakas ei saanut luvattua takaisinsoittoa", 3),
+    ("KESKI", "PAL-2026-0102", "Palautteen mukaan chatissa annettiin väärä aukioloaika", 10),
+)
+
+
+async def _cases(register: Register, day: date) -> None:
+    """Two cases, each linked to its organisation's last two recordings up to the day it
+    was received; the first is being investigated."""
+    for i, (org, ref, summary, ago) in enumerate(_DEMO_CASES):
+        received = day - timedelta(days=ago)
+        where = RecordingFilter(orgs=(org,), started_before=day_end(received))
+        page = await register.search(where, limit=2)
+        case = await register.add_case(org, ref, summary, received)
+        await register.link(case.id, [row.id for row in page.rows])
+        if i == 0:
+            await register.move_case(case.id, CaseStatus.INVESTIGATING)
+
+
 async def _show(config_file: Path) -> None:
     from kaiku_tui.cli import verify_summary
 
@@ -151,7 +174,8 @@ def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
     # A row with content to show; id 1 always has (the real rows go in before any bulk).
     example = next((r.id for r in rows if r.has_transcript), 1)
     recent = (date.today() - timedelta(days=30)).isoformat()
-    print("the TUI comes in a later version; try the command line on it:")
+    print(f"open the TUI on it: {run}")
+    print("or try the command line:")
     print(f"  {run} query --from {recent} --min-duration 30:00 --sort -duration")
     print(f"  {run} show {example} --purpose quality")
     print(f"  {run} audit show --limit 20")
