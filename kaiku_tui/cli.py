@@ -63,7 +63,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2 (the contract)."""
 
     def error(self, message: str) -> Any:
-        raise UsageError(f"{self.prog}: {message}")
+        # The command's words after the program's name: main() prints "kaiku-tui: " first.
+        _, _, command = self.prog.partition(" ")
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 # -- arguments ---------------------------------------------------------------------
