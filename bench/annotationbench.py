@@ -23,8 +23,8 @@ from pathlib import Path
 from kaiku_tui.config import load
 from kaiku_tui.domain.annotation import CaseFilter, CaseStatus
 from kaiku_tui.domain.browse import RecordingFilter
-from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 
 
 async def timed(repeat: int, work: Callable[[int], Awaitable[object]]) -> tuple[float, float]:
@@ -57,16 +57,16 @@ async def run(folder: Path, repeat: int) -> str:
         cells: list[tuple[str, Callable[[int], Awaitable[object]]]] = [
             ("Index.notes (one recording)", lambda n: index.notes(rng.choice(noted))),
             ("Index.get_case", lambda n: index.get_case(rng.choice(cases))),
-            ("Register.list_cases (all)", lambda n: register.list_cases()),
+            ("Register.list_cases (all)", lambda n: register.cases.find()),
             ("Register.list_cases (open)",
-             lambda n: register.list_cases(CaseFilter(CaseStatus.OPEN))),
-            ("Register.tags (vocabulary, counts)", lambda n: register.tags()),
+             lambda n: register.cases.find(CaseFilter(CaseStatus.OPEN))),
+            ("Register.tags (vocabulary, counts)", lambda n: register.tags.vocabulary()),
             ("Register.search tag=complaint (first page)",
-             lambda n: register.search(RecordingFilter(tag="complaint"))),
+             lambda n: register.recordings.search(RecordingFilter(tag="complaint"))),
             ("Register.count tag=complaint (capped at 10,000)",
-             lambda n: register.count(RecordingFilter(tag="complaint"))),
+             lambda n: register.recordings.count(RecordingFilter(tag="complaint"))),
             ("Register.histogram tag=complaint (30 days)",
-             lambda n: register.histogram(RecordingFilter(tag="complaint"), days)),
+             lambda n: register.recordings.histogram(RecordingFilter(tag="complaint"), days)),
         ]  # fmt: skip
         for name, work in cells:
             print(f"{name} ...", file=sys.stderr, flush=True)

@@ -21,8 +21,9 @@ from measure import Samples, Stopwatch, timed, timed_async
 
 from kaiku_tui.audit.chain import GENESIS, AuditEvent, canonical_body, seal
 from kaiku_tui.domain.access import Role
-from kaiku_tui.register import Register, VerifyReport
-from kaiku_tui.verification import BATCH as VERIFY_BATCH
+from kaiku_tui.register import Register
+from kaiku_tui.register.audit_log import VerifyReport
+from kaiku_tui.register.verification import BATCH as VERIFY_BATCH
 
 ROLES = tuple(sorted(r.value for r in Role))
 BATCH = VERIFY_BATCH  # as Register.verify_audit reads them
@@ -122,7 +123,7 @@ async def verify_through_register(register: Register, runs: int = 3) -> tuple[Ve
     best = float("inf")
     for _ in range(runs):
         with Stopwatch() as wall:
-            report = await register.verify_audit()
+            report = await register.audit.verify()
         best = min(best, wall.seconds)
     return report, best
 

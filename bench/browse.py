@@ -43,10 +43,11 @@ from shapes import shapes
 
 from kaiku_tui.config import Config
 from kaiku_tui.domain.browse import RecordingFilter
-from kaiku_tui.identity import current_identity
-from kaiku_tui.register import Register, VerifyReport
+from kaiku_tui.register import Register
+from kaiku_tui.register.audit_log import VerifyReport
+from kaiku_tui.register.identity import current_identity
+from kaiku_tui.register.verification import PARALLEL_FROM
 from kaiku_tui.vault.keys import MasterKey
-from kaiku_tui.verification import PARALLEL_FROM
 
 P95_MS = 5.0
 MAX_RATIO = 5.0

@@ -22,13 +22,13 @@ from measure import Stopwatch
 
 from kaiku_tui.config import Config, load
 from kaiku_tui.demo import create_demo_register
-from kaiku_tui.identity import current_identity
 from kaiku_tui.index.sqlite_bulk import (
     BulkSpec,
     bulk_pragmas,
     drop_recording_indexes,
     insert_recordings,
 )
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.vault.keys import MasterKey
 
 MARKER = "bench.json"

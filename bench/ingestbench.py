@@ -42,13 +42,13 @@ from measure import Stopwatch, table
 from kaiku_tui.config import Config
 from kaiku_tui.demo import create_demo_register
 from kaiku_tui.domain.recording import NewRecording
-from kaiku_tui.identity import current_identity
 from kaiku_tui.importing import BATCH, ingest_asterisk
 from kaiku_tui.ingest import speech
 from kaiku_tui.ingest.asterisk import AsteriskExport, call_recordings
 from kaiku_tui.ingest.cdr import read_cdr
 from kaiku_tui.ingest.recordings import RecordingFolder
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.vault.keys import new_data_key
 from kaiku_tui.vault.stream import SEGMENT_SIZE
 

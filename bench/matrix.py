@@ -142,8 +142,8 @@ async def _time_register(ctx: Context, shape: Shape, t: Trial) -> int:
     start = time.perf_counter_ns()
     after = t.cursor
     if t.fraction is not None:
-        after = await register.seek(t.where, shape.sort, t.fraction)
-    await register.search(t.where, shape.sort, after=after, limit=LIMIT)
+        after = await register.recordings.seek(t.where, shape.sort, t.fraction)
+    await register.recordings.search(t.where, shape.sort, after=after, limit=LIMIT)
     return time.perf_counter_ns() - start
 
 

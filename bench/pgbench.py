@@ -41,9 +41,9 @@ from rawpg import RawAsyncpg, append_raw_pg
 
 from kaiku_tui.config import Config, load
 from kaiku_tui.domain.migration import TableCopied
-from kaiku_tui.identity import current_identity
 from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.vault.keys import MasterKey
 
 CONFIG = "pg.toml"
@@ -106,7 +106,7 @@ async def _migrate(config: Config, url: str) -> dict[str, int]:
             progress(f"copied {s.table}: {s.rows:,} rows in {s.seconds:.1f} s")
 
     try:
-        report = await register.migrate_to(url, step)
+        report = await register.audit.migrate_to(url, step)
     finally:
         await register.close()
     if report.problem is not None:

@@ -4,9 +4,9 @@ A register with N metadata-only recordings over a year (three organisations,
 `fill_synthetic`) is built once and copied twice. Every organisation gets a
 retention of 180 days, so about half are due. Then, best of 3 for the plans:
 
-* `Register.retention().plan()` against raw sqlite3 counting the same ranges
+* `register.retention.plan()` against raw sqlite3 counting the same ranges
   and reading the same first ids;
-* `Register.retention().purge()` (batches of 500, one audit event per
+* `register.retention.purge()` (batches of 500, one audit event per
   recording, tombstones, children deleted, secure_delete, fsync per commit)
   against raw sqlite3 on the other copy: the same statements per batch of
   500 with no audit event, and the same rows in one transaction.
@@ -29,9 +29,9 @@ from measure import Stopwatch
 
 from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.dates import day_start
-from kaiku_tui.identity import current_identity
 from kaiku_tui.ingest.demo import DEMO_ORGS
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 
 RUNS = 3
 DAYS = 365
@@ -46,11 +46,11 @@ async def build(folder: Path, records: int) -> None:
     admin = await Register.initialise(config_in(folder), current_identity(), "Bench")
     try:
         for org in DEMO_ORGS:
-            await admin.add_org(org)
+            await admin.orgs.add(org)
         end = date.today() - timedelta(days=1)
-        await admin.fill_synthetic(records, seed=7, end=end, days=DAYS)
+        await admin.intake.fill_synthetic(records, seed=7, end=end, days=DAYS)
         for org in DEMO_ORGS:
-            await admin.retention().set_org(org.code, retention_days=KEEP_DAYS)
+            await admin.retention.set_org(org.code, retention_days=KEEP_DAYS)
     finally:
         await admin.close()
 
@@ -61,7 +61,7 @@ async def register_plan(folder: Path) -> tuple[float, int]:
         best = float("inf")
         for _ in range(RUNS):
             with Stopwatch() as wall:
-                plan = await admin.retention().plan()
+                plan = await admin.retention.plan()
             best = min(best, wall.seconds)
         return best, plan.due_now
     finally:
@@ -93,7 +93,7 @@ async def register_purge(folder: Path) -> tuple[float, int]:
     admin = await Register.open(config_in(folder), current_identity(), environ={})
     try:
         with Stopwatch() as wall:
-            report = await admin.retention().purge(environ={})
+            report = await admin.retention.purge(environ={})
         return wall.seconds, report.destroyed
     finally:
         await admin.close()

@@ -2,7 +2,7 @@
 AES-GCM-decrypting the same number of bytes in the same 64 KiB segments.
 
 A register is built in a temporary folder (N recordings, each with a blob of
-M KiB of random audio bytes), then `Register.upkeep().scan` runs without and
+M KiB of random audio bytes), then `register.upkeep.scan` runs without and
 with `--full`. The limit is measured in the same run: every blob file read
 whole (the page cache is warm after the scans, so this is memory speed), and
 AESGCM.decrypt over as many 64 KiB segments as the blobs hold.
@@ -26,8 +26,8 @@ from kaiku_tui.config import from_mapping
 from kaiku_tui.domain.access import Identity
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, NewRecording
-from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.vault.keys import new_data_key
 from kaiku_tui.vault.stream import SEGMENT_SIZE
 
@@ -44,10 +44,10 @@ def recording(n: int, kib: int) -> NewRecording:
 async def build(folder: Path, records: int, kib: int, who: Identity) -> Register:
     config = from_mapping({"register": {"data_dir": str(folder)}}, None)
     admin = await Register.initialise(config, who, "Bench")
-    await admin.add_org(Organisation("ITU", "Itä", None, None))
+    await admin.orgs.add(Organisation("ITU", "Itä", None, None))
     for start in range(0, records, 100):
         batch = [recording(n, kib) for n in range(start, min(start + 100, records))]
-        await admin.add_recordings(batch, source="bench")
+        await admin.intake.add_recordings(batch, source="bench")
     return admin
 
 
@@ -55,7 +55,7 @@ async def scan_seconds(register: Register, *, full: bool) -> tuple[float, int, i
     best = float("inf")
     for _ in range(RUNS):
         with Stopwatch() as wall:
-            report = await register.upkeep().scan(
+            report = await register.upkeep.scan(
                 org=None, sample=None, full=full, progress=lambda d, t: None
             )
         assert not report.findings, report.findings[:3]

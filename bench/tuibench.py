@@ -44,9 +44,9 @@ from tuiopen import add_openable, add_real_notes, opens
 
 from kaiku_tui.config import Config, load
 from kaiku_tui.domain.browse import RecordingFilter
-from kaiku_tui.identity import current_identity
 from kaiku_tui.ingest.demo import TAGS
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, to_filter
@@ -238,8 +238,8 @@ async def register_only(config: Any, identity: Any, chosen: list[Change]) -> Sam
             form = form.changed(**{name: value})
             where: RecordingFilter = to_filter(form, today)
             start = time.perf_counter_ns()
-            await register.count(where, cap=10_000)
-            await register.search(where, limit=100)
+            await register.recordings.count(where, cap=10_000)
+            await register.recordings.search(where, limit=100)
             samples.add(time.perf_counter_ns() - start)
     finally:
         await register.close()

@@ -22,9 +22,9 @@ from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.annotation import Anchor
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.dates import HELSINKI, day_start
-from kaiku_tui.identity import current_identity
 from kaiku_tui.ingest.demo import DemoSpec, generate
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from kaiku_tui.ui.app import KaikuApp
 from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.conversation import ConversationScreen, TranscriptEntry
@@ -45,8 +45,12 @@ async def add_openable(config: Config, count: int, seed: int) -> list[int]:
     register = await Register.open(config, current_identity(), environ={})
     try:
         for org in sorted({r.org for r in rows}):
-            await register.add_recordings([r for r in rows if r.org == org], source="tuibench")
-        page = await register.search(RecordingFilter(started_from=day_start(today)), limit=count)
+            await register.intake.add_recordings(
+                [r for r in rows if r.org == org], source="tuibench"
+            )
+        page = await register.recordings.search(
+            RecordingFilter(started_from=day_start(today)), limit=count
+        )
     finally:
         await register.close()
     return sorted(r.id for r in page.rows)
@@ -62,9 +66,9 @@ async def add_real_notes(config: Config, ids: list[int], seed: int) -> list[int]
         for record_id in noted:
             for n in range(rng.randint(1, 3)):
                 anchor = Anchor(at_s=round(rng.uniform(0, 30), 1)) if n else Anchor()
-                note = await register.add_note(record_id, f"bench note {n}", anchor, PURPOSE)
+                note = await register.notes.add(record_id, f"bench note {n}", anchor, PURPOSE)
                 if n == 0:
-                    await register.edit_note(note.note_id, "bench note 0, edited", PURPOSE)
+                    await register.notes.edit(note.note_id, "bench note 0, edited", PURPOSE)
     finally:
         await register.close()
     return noted

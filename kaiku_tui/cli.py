@@ -52,9 +52,10 @@ from kaiku_tui.errors import (
     KaikuError,
     UsageError,
 )
-from kaiku_tui.identity import current_identity
 from kaiku_tui.importing import ingest_asterisk, ingest_chatwoot
-from kaiku_tui.register import Register, VerifyReport
+from kaiku_tui.register import Register
+from kaiku_tui.register.audit_log import VerifyReport
+from kaiku_tui.register.identity import current_identity
 
 Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
 
@@ -285,7 +286,7 @@ def run_tui(config: Config, premises: str | None = None) -> int:
         register = await Register.open(config, current_identity())
         if premises is not None:
             try:
-                await register.subjects().start_premises_review(premises)
+                await register.subjects.start_premises_review(premises)
             except BaseException:
                 await register.close()
                 raise
@@ -333,26 +334,26 @@ def _roles(values: list[str]) -> frozenset[Role]:
 async def _persons_add(args: argparse.Namespace, register: Register) -> int:
     orgs = tuple(check_code(o) for o in args.org)
     person = Person(args.login, args.name or args.login, _roles(args.role), orgs)
-    await register.add_person(person)
+    await register.persons.add(person)
     print(f"added {args.login}")
     return EXIT_OK
 
 
 async def _persons_set(args: argparse.Namespace, register: Register) -> int:
     orgs = tuple(check_code(o) for o in args.org)
-    await register.set_person(args.login, _roles(args.role), orgs)
+    await register.persons.change(args.login, _roles(args.role), orgs)
     print(f"set {args.login}")
     return EXIT_OK
 
 
 async def _persons_disable(args: argparse.Namespace, register: Register) -> int:
-    await register.disable_person(args.login)
+    await register.persons.disable(args.login)
     print(f"disabled {args.login}")
     return EXIT_OK
 
 
 async def _persons_list(args: argparse.Namespace, register: Register) -> int:
-    for p in await register.list_persons():
+    for p in await register.persons.listing():
         roles = sorted(r.value for r in p.roles)
         if args.json:
             row = {"login": p.login, "name": p.display_name, "roles": roles}
@@ -369,13 +370,13 @@ async def _persons_list(args: argparse.Namespace, register: Register) -> int:
 async def _orgs_add(args: argparse.Namespace, register: Register) -> int:
     start = parse_date(args.contract_start, "--contract-start") if args.contract_start else None
     end = parse_date(args.contract_end, "--contract-end")
-    await register.add_org(Organisation(check_code(args.code), args.name, start, end))
+    await register.orgs.add(Organisation(check_code(args.code), args.name, start, end))
     print(f"added organisation {args.code}")
     return EXIT_OK
 
 
 async def _orgs_list(args: argparse.Namespace, register: Register) -> int:
-    for o in await register.list_orgs():
+    for o in await register.orgs.listing():
         end = o.contract_end.isoformat() if o.contract_end else None
         days = o.retention_days
         if args.json:
@@ -404,9 +405,9 @@ async def _query(args: argparse.Namespace, register: Register) -> int:
     purpose = _purpose(args, args.reveal_phone)
     if args.limit < 1:
         raise UsageError(f"--limit {args.limit} must be at least 1")
-    page = await register.search(where, sort, limit=args.limit)
+    page = await register.recordings.search(where, sort, limit=args.limit)
     for row in page.rows:
-        number = await register.reveal_phone(row.id, purpose) if purpose else None
+        number = await register.recordings.reveal_phone(row.id, purpose) if purpose else None
         if args.json:
             _print_json(summary_json(row, number))
         else:
@@ -416,8 +417,8 @@ async def _query(args: argparse.Namespace, register: Register) -> int:
 
 async def _show(args: argparse.Namespace, register: Register) -> int:
     purpose = Purpose.parse(args.purpose)
-    recording = await register.open_recording(args.id, purpose)
-    number = await register.reveal_phone(args.id, purpose) if args.reveal_phone else None
+    recording = await register.recordings.open_recording(args.id, purpose)
+    number = await register.recordings.reveal_phone(args.id, purpose) if args.reveal_phone else None
     if args.json:
         _print_json(recording_json(recording, number))
     else:
@@ -482,7 +483,7 @@ def _print_json(obj: object) -> None:
 
 
 async def _audit_verify(args: argparse.Namespace, register: Register) -> int:
-    report = await register.verify_audit()
+    report = await register.audit.verify()
     print(verify_summary(report))
     return EXIT_OK if report.problem is None else EXIT_TAMPERED
 
@@ -500,7 +501,7 @@ def verify_summary(report: VerifyReport) -> str:
 async def _audit_show(args: argparse.Namespace, register: Register) -> int:
     since = day_start(parse_date(args.since, "--since")) if args.since else None
     query = AuditQuery(since, args.actor, args.event_action, args.limit)
-    for seq, event in await register.audit_events(query):
+    for seq, event in await register.audit.events(query):
         data = {k: v for k, v in vars(event).items() if v not in (None, ())}
         data["at"] = event.at.astimezone(UTC).isoformat()
         if args.json:
@@ -526,7 +527,7 @@ _EVENT_HEAD = frozenset({"at", "actor", "action", "outcome", "roles"})
 
 
 async def _migrate(args: argparse.Namespace, register: Register) -> int:
-    report = await register.migrate_to(args.to, _MigrateProgress())
+    report = await register.audit.migrate_to(args.to, _MigrateProgress())
     print(migrate_summary(report))
     if report.source_ahead:
         print(

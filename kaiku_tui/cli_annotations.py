@@ -90,13 +90,13 @@ def _case_parsers(cases: argparse.ArgumentParser) -> None:
 
 async def _cases_add(args: argparse.Namespace, register: Register) -> int:
     received = parse_date(args.received, "--received") if args.received else None
-    case = await register.add_case(check_code(args.org), args.ref, args.summary, received)
+    case = await register.cases.add(check_code(args.org), args.ref, args.summary, received)
     print(sanitise(f"case {case.id} added: {case.ref} ({case.org}), open"))
     return EXIT_OK
 
 
 async def _cases_link(args: argparse.Namespace, register: Register) -> int:
-    added = await register.link(args.case_id, args.record_ids)
+    added = await register.cases.link(args.case_id, args.record_ids)
     print(f"case {args.case_id}: {added} recording(s) linked, {len(args.record_ids) - added} "
           "were already")  # fmt: skip
     return EXIT_OK
@@ -105,7 +105,7 @@ async def _cases_link(args: argparse.Namespace, register: Register) -> int:
 async def _cases_list(args: argparse.Namespace, register: Register) -> int:
     status = CaseStatus(args.status) if args.status else None
     where = CaseFilter(status, tuple(check_code(o) for o in args.org), limit=args.limit)
-    for case in await register.list_cases(where):
+    for case in await register.cases.find(where):
         if args.json:
             print_json(case_json(case))
         else:
@@ -114,7 +114,7 @@ async def _cases_list(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _cases_show(args: argparse.Namespace, register: Register) -> int:
-    case = await register.case(args.case_id)
+    case = await register.cases.read(args.case_id)
     if args.json:
         print_json(case_json(case))
         return EXIT_OK
@@ -129,7 +129,7 @@ async def _cases_show(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _cases_move(args: argparse.Namespace, register: Register) -> int:
-    case = await register.move_case(args.case_id, CaseStatus(args.status))
+    case = await register.cases.move(args.case_id, CaseStatus(args.status))
     print(sanitise(f"case {case.id} ({case.ref}) is {case.status.value}"))
     return EXIT_OK
 
@@ -137,7 +137,7 @@ async def _cases_move(args: argparse.Namespace, register: Register) -> int:
 async def _cases_set(args: argparse.Namespace, register: Register) -> int:
     if args.owner is None and args.findings is None and args.resolution is None:
         raise UsageError("cases set: give --owner, --findings or --resolution")
-    case = await register.set_case(
+    case = await register.cases.change(
         args.case_id, owner=args.owner, findings=args.findings, resolution=args.resolution
     )
     print(sanitise(f"case {case.id} ({case.ref}) changed"))
@@ -154,7 +154,7 @@ async def _cases_export(args: argparse.Namespace, register: Register) -> int:
         raise UsageError(f"--to {path}: cannot create a new file ({exc.strerror})") from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         try:
-            case_file = await register.export_case(args.case_id, str(path.resolve()))
+            case_file = await register.cases.export(args.case_id, str(path.resolve()))
             recordings = [recording_meta(r) for r in case_file.recordings]
             document = {"case": case_json(case_file.case), "recordings": recordings}
             out.write(json_safe(json.dumps(document, ensure_ascii=False, indent=2)) + "\n")
@@ -193,7 +193,7 @@ def recording_meta(row: RecordingSummary) -> dict[str, object]:
 
 
 async def _tags_list(args: argparse.Namespace, register: Register) -> int:
-    for t in await register.tags():
+    for t in await register.tags.vocabulary():
         if args.json:
             print_json({"tag": t.tag, "count": t.count, "managed": t.managed,
                          "meaning": t.meaning})  # fmt: skip
@@ -204,13 +204,13 @@ async def _tags_list(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _tags_add(args: argparse.Namespace, register: Register) -> int:
-    changed = await register.add_tag(args.record_id, args.tag)
+    changed = await register.tags.add(args.record_id, args.tag)
     print(sanitise(f"{args.record_id}: {args.tag} " + ("added" if changed else "was there")))
     return EXIT_OK
 
 
 async def _tags_remove(args: argparse.Namespace, register: Register) -> int:
-    changed = await register.remove_tag(args.record_id, args.tag)
+    changed = await register.tags.remove(args.record_id, args.tag)
     print(sanitise(f"{args.record_id}: {args.tag} " + ("removed" if changed else "was not there")))
     return EXIT_OK
 
@@ -218,13 +218,13 @@ async def _tags_remove(args: argparse.Namespace, register: Register) -> int:
 async def _notes_add(args: argparse.Namespace, register: Register) -> int:
     anchor = Anchor(at_s=args.at, message=args.message)
     purpose = Purpose.parse(args.purpose)
-    note = await register.add_note(args.record_id, args.text, anchor, purpose)
+    note = await register.notes.add(args.record_id, args.text, anchor, purpose)
     print(f"note {note.note_id} added to recording {args.record_id}")
     return EXIT_OK
 
 
 async def _notes_list(args: argparse.Namespace, register: Register) -> int:
-    for note in await register.notes(args.record_id, Purpose.parse(args.purpose)):
+    for note in await register.notes.read(args.record_id, Purpose.parse(args.purpose)):
         if args.json:
             print_json(note_json(note))
             continue

@@ -12,8 +12,8 @@ from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import EXIT_OK
 
 if TYPE_CHECKING:
-    from kaiku_tui.audit_retention import RetainPlan
     from kaiku_tui.register import Register
+    from kaiku_tui.register.audit_retention import RetainPlan
 
 
 def add_parser(asub: argparse._SubParsersAction[Any]) -> None:
@@ -28,7 +28,7 @@ def add_parser(asub: argparse._SubParsersAction[Any]) -> None:
 
 async def audit_retain(args: argparse.Namespace, register: Register) -> int:
     as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
-    facet = register.audit_retention()
+    facet = register.audit_retention
     if not args.yes:
         plan = await facet.plan(as_of)
         print(_plan_line(plan, "would cut"))

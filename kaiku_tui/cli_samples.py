@@ -3,7 +3,7 @@
 A face like cli_annotations.py: arguments into a `SampleSpec` or a `Score`,
 one Register call, output through the sanitiser (text) or `json_safe` (JSON).
 Without `--agent`, a sample is drawn for every agent with recordings in the
-range (`Register.coaching().agents`); without `--seed`, with a random seed,
+range (`register.coaching.agents`); without `--seed`, with a random seed,
 which is printed and stored, so the draw can be repeated.
 """
 
@@ -77,14 +77,14 @@ async def _draw(args: argparse.Namespace, register: Register) -> int:
         raise UsageError(f"--per-agent {args.per_agent}: at least 1")
     agents = tuple(a.strip() for a in args.agent if a.strip())
     if not agents:
-        agents = tuple(await register.coaching().agents(where))
+        agents = tuple(await register.coaching.agents(where))
         if not agents:
             raise UsageError("--from/--to: no recordings of any agent in that range")
     seed = random_seed() if args.seed is None else args.seed
     assert where.started_from is not None and where.started_before is not None
     spec = SampleSpec(agents, where.started_from, where.started_before, args.per_agent, seed,
                       where.min_duration, where.max_duration)  # fmt: skip
-    sample = await register.draw_sample(spec)
+    sample = await register.coaching.draw(spec)
     if args.json:
         print_json(sample_json(sample))
     else:
@@ -95,14 +95,14 @@ async def _draw(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _list(args: argparse.Namespace, register: Register) -> int:
-    for sample in await register.coaching().samples():
+    for sample in await register.coaching.samples():
         print_json(sample_json(sample)) if args.json else print(sample_line(sample))
     return EXIT_OK
 
 
 async def _show(args: argparse.Namespace, register: Register) -> int:
-    sample = await register.sample(args.sample_id)
-    done = scored_by(await register.scores(sample.id), register.person.login)
+    sample = await register.coaching.sample(args.sample_id)
+    done = scored_by(await register.coaching.scores(sample.id), register.person.login)
     if args.json:
         print_json({**sample_json(sample), "scored_by_you": sorted(done)})
         return EXIT_OK
@@ -118,13 +118,13 @@ async def _score(args: argparse.Namespace, register: Register) -> int:
     if sorted(name for name, _ in given) != sorted(CRITERIA):
         raise UsageError(f"--criterion: give each of {', '.join(CRITERIA)} once "
                          f"({len(given)} given)")  # fmt: skip
-    await register.score(args.sample_id, Score(args.record_id, tuple(given), args.comment))
+    await register.coaching.score(args.sample_id, Score(args.record_id, tuple(given), args.comment))
     print(f"sample {args.sample_id}: recording {args.record_id} scored")
     return EXIT_OK
 
 
 async def _scores(args: argparse.Namespace, register: Register) -> int:
-    for given in await register.scores(args.sample_id):
+    for given in await register.coaching.scores(args.sample_id):
         print_json(score_json(given)) if args.json else print(score_line(given))
     return EXIT_OK
 

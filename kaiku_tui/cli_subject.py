@@ -25,9 +25,9 @@ from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.domain.subject import Disclosure, RequestKind, SubjectRequest, Urgency
 from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, KaikuError
-from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register
-from kaiku_tui.subject_rights import LogEntry
+from kaiku_tui.register.identity import current_identity
+from kaiku_tui.register.subjects import LogEntry
 
 Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
 _KINDS = [k.value for k in RequestKind]
@@ -86,13 +86,13 @@ def _request_parsers(request: argparse.ArgumentParser) -> None:
 async def _find(args: argparse.Namespace, register: Register) -> int:
     from kaiku_tui.cli import summary_json, summary_line
 
-    for row in await register.subjects().find(args.phone):
+    for row in await register.subjects.find(args.phone):
         print(_json(summary_json(row)) if args.json else summary_line(row))
     return EXIT_OK
 
 
 async def _export(args: argparse.Namespace, register: Register) -> int:
-    report = await register.subjects().export(args.phone, Path(args.to), args.request_ref)
+    report = await register.subjects.export(args.phone, Path(args.to), args.request_ref)
     print(sanitise(f"copy for request {args.request_ref} written to {report.to}: "
                    f"{report.recordings} recordings, {report.files} files; "
                    f"manifest sha256 {report.manifest_sha256}"))  # fmt: skip
@@ -100,7 +100,7 @@ async def _export(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _access_log(args: argparse.Namespace, register: Register) -> int:
-    entries = await register.subjects().access_log(
+    entries = await register.subjects.access_log(
         args.phone,
         since=parse_date(args.date_from, "--from") if args.date_from else None,
         until=parse_date(args.date_to, "--to") if args.date_to else None,
@@ -144,7 +144,7 @@ def log_line(e: LogEntry) -> str:
 
 
 async def _request(args: argparse.Namespace, register: Register) -> int:
-    rights = register.subjects()
+    rights = register.subjects
     if args.request_action == "add":
         received = parse_date(args.received, "--received")
         done = await rights.add_request(
@@ -195,7 +195,7 @@ def _day(day: date | None) -> str | None:
 
 
 async def _disclose(args: argparse.Namespace, register: Register) -> int:
-    done = await register.subjects().disclose(
+    done = await register.subjects.disclose(
         args.record_ids, args.authority, args.legal_basis, args.request_ref, Path(args.to)
     )
     print(sanitise(f"disclosure {done.id} to {done.authority} written to {args.to}: "
@@ -205,7 +205,7 @@ async def _disclose(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _disclosures(args: argparse.Namespace, register: Register) -> int:
-    for d in await register.subjects().disclosures(args.limit):
+    for d in await register.subjects.disclosures(args.limit):
         print(_json(disclosure_json(d)) if args.json else disclosure_line(d))
     return EXIT_OK
 
@@ -245,7 +245,7 @@ async def _orgs(config: Config) -> list[Organisation] | None:
     except KaikuError:
         return None  # no register here, or not a person of it: the rule text is the answer
     try:
-        return await register.list_orgs()
+        return await register.orgs.listing()
     finally:
         await register.close()
 

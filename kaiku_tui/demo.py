@@ -35,9 +35,9 @@ from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.dates import day_end
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.errors import EXIT_OK, UsageError
-from kaiku_tui.identity import current_identity
 from kaiku_tui.ingest.demo import DEMO_ORGS, DEMO_PERSONS, DemoSpec, generate
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 
 DEFAULT_RECORDS = 3_000
 DEFAULT_SEED = 7
@@ -93,12 +93,14 @@ async def _build(folder: Path, records: int, seed: int) -> None:
     real = records if records <= _REAL_AT_MOST else DEFAULT_RECORDS
     try:
         for person in DEMO_PERSONS:
-            await register.add_person(person)
+            await register.persons.add(person)
         await _fill(register, DemoSpec(records=real, seed=seed, end=yesterday))
         await _cases(register, yesterday)
         if records > real:
             print(f"  and {records - real:,} metadata-only rows over three years ...", flush=True)
-            await register.fill_synthetic(records - real, seed=seed, end=yesterday, days=_BULK_DAYS)
+            await register.intake.fill_synthetic(
+                records - real, seed=seed, end=yesterday, days=_BULK_DAYS
+            )
     finally:
         await register.close()
 
@@ -112,13 +114,13 @@ async def create_demo_register(folder: Path, display_name: str) -> Config:
     identity = current_identity()
     register = await Register.initialise(config, identity, display_name)
     try:
-        await register.set_person(identity.login, frozenset({Role.ADMIN, Role.SUPERVISOR}), ())
+        await register.persons.change(identity.login, frozenset({Role.ADMIN, Role.SUPERVISOR}), ())
     finally:
         await register.close()
     register = await Register.open(config, identity, environ={})
     try:
         for org in DEMO_ORGS:
-            await register.add_org(org)
+            await register.orgs.add(org)
     finally:
         await register.close()
     return config
@@ -128,7 +130,7 @@ async def _fill(register: Register, spec: DemoSpec) -> None:
     rows = generate(spec)
     while batch := list(itertools.islice(rows, _BATCH)):
         for org in sorted({r.org for r in batch}):
-            await register.add_recordings([r for r in batch if r.org == org], source="demo")
+            await register.intake.add_recordings([r for r in batch if r.org == org], source="demo")
 
 
 # Feedback cases to find on the cases screen (`c`): (org, reference, summary, days ago).
@@ -144,11 +146,11 @@ async def _cases(register: Register, day: date) -> None:
     for i, (org, ref, summary, ago) in enumerate(_DEMO_CASES):
         received = day - timedelta(days=ago)
         where = RecordingFilter(orgs=(org,), started_before=day_end(received))
-        page = await register.search(where, limit=2)
-        case = await register.add_case(org, ref, summary, received)
-        await register.link(case.id, [row.id for row in page.rows])
+        page = await register.recordings.search(where, limit=2)
+        case = await register.cases.add(org, ref, summary, received)
+        await register.cases.link(case.id, [row.id for row in page.rows])
         if i == 0:
-            await register.move_case(case.id, CaseStatus.INVESTIGATING)
+            await register.cases.move(case.id, CaseStatus.INVESTIGATING)
 
 
 async def _show(config_file: Path) -> None:
@@ -156,8 +158,8 @@ async def _show(config_file: Path) -> None:
 
     register = await Register.open(load(config_file), current_identity())
     try:
-        report = await register.verify_audit()
-        page = await register.search(RecordingFilter(), limit=5)
+        report = await register.audit.verify()
+        page = await register.recordings.search(RecordingFilter(), limit=5)
     finally:
         await register.close()
     _explain(config_file, page.rows)

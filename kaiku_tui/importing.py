@@ -114,7 +114,7 @@ async def add_in_batches(
             batch = [x for x in chunk if isinstance(x, NewRecording)]
             tally.rejected += [x for x in chunk if not isinstance(x, NewRecording)]
             if batch:
-                result = await register.add_recordings(batch, source=source)
+                result = await register.intake.add_recordings(batch, source=source)
                 tally.imported += result.added
                 tally.already += result.duplicates
             done += len(chunk)

@@ -1,5 +1,5 @@
 """The admin's maintenance commands on the command line: doctor, scan, keys status,
-backup, restore, maintenance. A face: it calls `Register.upkeep()` and the
+backup, restore, maintenance. A face: it calls `register.upkeep` and the
 maintenance functions, and prints what they return (README, "Keeping a register").
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from kaiku_tui.config import config_path, load
 from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, EXIT_TAMPERED
-from kaiku_tui.identity import current_identity
 from kaiku_tui.maintenance.checks import Check, exit_code
+from kaiku_tui.register.identity import current_identity
 
 if TYPE_CHECKING:
     from kaiku_tui.register import Register
@@ -71,7 +71,7 @@ async def run_without_register(args: argparse.Namespace) -> int:
 
 
 async def _doctor(path: Path, *, json_lines: bool) -> int:
-    from kaiku_tui.maintenance.doctor import diagnose
+    from kaiku_tui.register.upkeep.diagnose import diagnose
 
     checks = await diagnose(path, current_identity())
     for check in checks:
@@ -89,7 +89,7 @@ def _check_json(c: Check) -> str:
 
 
 async def _restore(path: Path, source: Path) -> int:
-    from kaiku_tui.maintenance.restore import restore
+    from kaiku_tui.register.upkeep.restore import restore
 
     report = await restore(load(path), current_identity(), source)
     print(
@@ -100,7 +100,7 @@ async def _restore(path: Path, source: Path) -> int:
 
 
 async def _scan(args: argparse.Namespace, register: Register) -> int:
-    report = await register.upkeep().scan(
+    report = await register.upkeep.scan(
         org=args.org, sample=args.sample, full=args.full, progress=ProgressBar()
     )
     for f in report.findings:
@@ -135,7 +135,7 @@ class ProgressBar:
 
 
 async def _keys_status(args: argparse.Namespace, register: Register) -> int:
-    status = await register.upkeep().key_status()
+    status = await register.upkeep.key_status()
     where = status.master_key_file or "KAIKU_MASTER_KEY"
     since = f", file since {status.master_key_since:%Y-%m-%d}" if status.master_key_since else ""
     print(f"master key {status.master_key_id} ({where}{since})")
@@ -148,7 +148,7 @@ async def _keys_status(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _keys_rotate(args: argparse.Namespace, register: Register) -> int:
-    report = await register.upkeep().rotate_keys(os.environ, destroy_old=args.destroy_old)
+    report = await register.upkeep.rotate_keys(os.environ, destroy_old=args.destroy_old)
     print(
         f"master key {report.old_key_id} -> {report.new_key_id}: "
         f"{report.orgs} organisation keys re-wrapped, no blob touched"
@@ -164,7 +164,7 @@ async def _keys_rotate(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _backup(args: argparse.Namespace, register: Register) -> int:
-    report = await register.upkeep().backup(Path(args.to), link=args.link)
+    report = await register.upkeep.backup(Path(args.to), link=args.link)
     print(
         f"backup in {report.directory}: the index (audit head seq {report.head_seq}), "
         f"{report.blobs} blobs ({report.blob_bytes / 1e6:.1f} MB), manifest.json; "
@@ -176,7 +176,7 @@ async def _backup(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _maintenance(args: argparse.Namespace, register: Register) -> int:
-    steps = await register.upkeep().tidy(vacuum=args.vacuum)
+    steps = await register.upkeep.tidy(vacuum=args.vacuum)
     for step in steps:
         detail = f" ({step.detail})" if step.detail else ""
         print(f"{step.what}: {step.seconds:.2f} s{detail}")

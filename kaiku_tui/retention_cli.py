@@ -1,5 +1,5 @@
 """Retention and legal holds on the command line: orgs set, retention plan|purge,
-hold set|release|list. A face: it calls `Register.retention()` and `Register.holds()`
+hold set|release|list. A face: it calls `register.retention` and `register.holds`
 and prints what they return (README, "Retention and legal holds").
 """
 
@@ -18,7 +18,7 @@ from kaiku_tui.domain.retention import Hold, OrgPlan, Planned, RetentionPlan, ho
 from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.maintenance_cli import ProgressBar
-from kaiku_tui.retention import KEEP, Keep, PurgeReport
+from kaiku_tui.register.retention import KEEP, Keep, PurgeReport
 
 if TYPE_CHECKING:
     from kaiku_tui.register import Register
@@ -86,7 +86,7 @@ async def _orgs_set(args: argparse.Namespace, register: Register) -> int:
     end, days = _optional_date(args.contract_end), _optional_days(args.retention_days)
     if isinstance(end, Keep) and isinstance(days, Keep):
         raise UsageError("orgs set: give --contract-end and/or --retention-days")
-    org = await register.retention().set_org(
+    org = await register.retention.set_org(
         check_code(args.code), contract_end=end, retention_days=days
     )
     shown_end = org.contract_end.isoformat() if org.contract_end else "none"
@@ -100,7 +100,7 @@ async def _orgs_set(args: argparse.Namespace, register: Register) -> int:
 async def _plan(args: argparse.Namespace, register: Register) -> int:
     as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
     org = check_code(args.org) if args.org else None
-    plan = await register.retention().plan(org, as_of)
+    plan = await register.retention.plan(org, as_of)
     if args.json:
         for o in plan.orgs:
             print(json_safe(json.dumps(org_plan_json(o, plan.as_of), ensure_ascii=False)))
@@ -180,13 +180,13 @@ async def _purge(args: argparse.Namespace, register: Register) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("retention purge: no terminal to ask on; pass --yes to destroy")
-        plan = await register.retention().plan(org)
+        plan = await register.retention.plan(org)
         print_plan(plan)
         answer = input(f"destroy {plan.due_now} recordings for good? type 'yes': ")
         if answer.strip().lower() != "yes":
             print("nothing destroyed")
             return EXIT_OK
-    report = await register.retention().purge(org=org, progress=ProgressBar("purge"))
+    report = await register.retention.purge(org=org, progress=ProgressBar("purge"))
     print(purge_summary(report))
     if report.shredded and report.rekeyed:
         print(f"kaiku-tui: {AFTER_SHRED}", file=sys.stderr)
@@ -217,7 +217,7 @@ def purge_summary(r: PurgeReport) -> str:
 
 
 async def _hold_set(args: argparse.Namespace, register: Register) -> int:
-    holds = await register.holds().set(
+    holds = await register.holds.set(
         record_ids=args.recording, case_id=args.case, reason=args.reason, ref=args.ref,
         purpose=hold_purpose(args.purpose),
     )  # fmt: skip
@@ -227,13 +227,13 @@ async def _hold_set(args: argparse.Namespace, register: Register) -> int:
 
 
 async def _hold_release(args: argparse.Namespace, register: Register) -> int:
-    hold = await register.holds().release(args.hold_id)
+    hold = await register.holds.release(args.hold_id)
     print(f"hold {hold.id} on {_target(hold)} released")
     return EXIT_OK
 
 
 async def _hold_list(args: argparse.Namespace, register: Register) -> int:
-    for h in await register.holds().list():
+    for h in await register.holds.list():
         if args.json:
             print(json_safe(json.dumps(hold_json(h), ensure_ascii=False)))
         else:

@@ -1,6 +1,5 @@
-"""An admin's upkeep of a register: doctor, scan, backup and restore, index upkeep.
-
-`checks.Check` is the doctor's plain data (the TUI's admin screen shows it);
-`upkeep.Upkeep` is the Register's maintenance facet (`Register.upkeep()`):
-authorized for admins, audited, like every other door of the register.
+"""Room-level tools for an admin's upkeep: copying files into a backup, pg_dump and
+pg_restore, checking one sealed recording (scan), and the doctor's plain data
+(`checks.Check`). They may import the other rooms, never `register` or a face:
+the register's upkeep facet (`register/upkeep/`) authorizes, audits and calls them.
 """

@@ -27,7 +27,6 @@ from kaiku_tui.domain.browse import Count, RecordingFilter
 from kaiku_tui.domain.dates import fmt_day, fmt_timestamp
 from kaiku_tui.domain.retention import OrgPlan
 from kaiku_tui.maintenance.checks import Check, Status
-from kaiku_tui.maintenance.doctor import diagnose_open
 from kaiku_tui.register import Register
 from kaiku_tui.ui.audit_log import intact
 from kaiku_tui.ui.failures import pass_on_failure
@@ -85,13 +84,11 @@ class AdminScreen(Screen[None]):
 
     @work(exclusive=True, group="admin-checks", exit_on_error=False)
     async def checks(self) -> None:
-        self._show(
-            "checks", "admin.checks", _checks(await diagnose_open(self.register, os.environ))
-        )
+        self._show("checks", "admin.checks", _checks(await self.register.upkeep.doctor(os.environ)))
 
     @work(exclusive=True, group="admin-keys", exit_on_error=False)
     async def keys(self) -> None:
-        upkeep = self.register.upkeep()
+        upkeep = self.register.upkeep
         status = await upkeep.key_status()
         backup = await upkeep.last_backup()
         t = self.texts
@@ -105,7 +102,7 @@ class AdminScreen(Screen[None]):
 
     @work(exclusive=True, group="admin-chain", exit_on_error=False)
     async def chain(self) -> None:
-        report = await self.register.verify_audit()
+        report = await self.register.audit.verify()
         t = self.texts
         if report.problem is None:
             body = Text(intact(t, report))
@@ -117,10 +114,12 @@ class AdminScreen(Screen[None]):
     @work(exclusive=True, group="admin-orgs", exit_on_error=False)
     async def orgs(self) -> None:
         """Each organisation: its recordings, its rule, and what retention will do."""
-        plans = {p.org: p for p in (await self.register.retention().plan()).orgs}
+        plans = {p.org: p for p in (await self.register.retention.plan()).orgs}
         lines = []
-        for org in await self.register.list_orgs():
-            count: Count = await self.register.count(RecordingFilter(orgs=(org.code,)), cap=None)
+        for org in await self.register.orgs.listing():
+            count: Count = await self.register.recordings.count(
+                RecordingFilter(orgs=(org.code,)), cap=None
+            )
             lines.append(self.texts("admin.org", code=org.code, name=org.name, n=str(count)))
             plan = plans.get(org.code)
             if plan is not None:

@@ -75,7 +75,7 @@ class KaikuApp(App[None]):
         try:
             self.register = await self.opener()
             person = self.register.person
-            orgs = await self.register.list_orgs() if self.register.may(Action.ORG_READ) else []
+            orgs = await self.register.orgs.listing() if self.register.may(Action.ORG_READ) else []
         except KaikuError as err:
             message = untrusted(f"kaiku-tui: {err}", keep_newlines=False)
             self.exit(return_code=err.exit_code, message=message)
@@ -89,7 +89,7 @@ class KaikuApp(App[None]):
         if self.register is not None:
             try:
                 if self.register.premises is not None:
-                    await self.register.subjects().end_premises_review()
+                    await self.register.subjects.end_premises_review()
             finally:
                 await self.register.close()
 

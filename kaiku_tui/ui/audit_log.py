@@ -23,7 +23,8 @@ from textual.worker import Worker
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.dates import day_start, fmt_timestamp, parse_date
 from kaiku_tui.errors import UsageError
-from kaiku_tui.register import Register, VerifyReport
+from kaiku_tui.register import Register
+from kaiku_tui.register.audit_log import VerifyReport
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts, translate_bindings
@@ -76,7 +77,7 @@ class AuditScreen(Screen[None]):
 
     @work(exclusive=True, group="audit", exit_on_error=False)
     async def load(self, query: AuditQuery) -> None:
-        self.events = list(reversed(await self.register.audit_events(query)))
+        self.events = list(reversed(await self.register.audit.events(query)))
         table = self.query_one(DataTable)
         table.clear()
         for seq, event in self.events:
@@ -109,7 +110,7 @@ class AuditScreen(Screen[None]):
     async def action_verify(self) -> None:
         chain = self.query_one("#chain", Static)
         chain.update(Text(self.texts("audit.verifying")))
-        report = await self.register.verify_audit()
+        report = await self.register.audit.verify()
         if report.problem is None:
             chain.update(Text(intact(self.texts, report), style="bold"))
         else:

@@ -183,7 +183,7 @@ class BrowseScreen(Screen[None]):
     @work(exclusive=True, group="search", exit_on_error=False)
     async def search(self) -> None:
         where, sort = self.where, self.sort
-        count = await self.register.count(where, cap=COUNT_CAP)
+        count = await self.register.recordings.count(where, cap=COUNT_CAP)
         self.count_text = str(count) + (
             "" if count.exact else f" ({self.texts('status.counting')})"
         )
@@ -195,7 +195,7 @@ class BrowseScreen(Screen[None]):
 
     @work(exclusive=True, group="count", exit_on_error=False)
     async def exact_count(self, where: RecordingFilter) -> None:
-        count = await self.register.count(where, cap=None)
+        count = await self.register.recordings.count(where, cap=None)
         if where == self.where:
             self.count_text = str(count)
             self.query_one(RecordingList).recount(count.value)
@@ -204,7 +204,7 @@ class BrowseScreen(Screen[None]):
     @work(exclusive=True, group="histogram", exit_on_error=False)
     async def histogram(self, where: RecordingFilter) -> None:
         edges = histogram_edges(where.started_from, where.started_before, self.today())
-        counts = await self.register.histogram(where, edges)
+        counts = await self.register.recordings.histogram(where, edges)
         if where == self.where:
             self.query_one("#histogram", Sparkline).data = [float(c) for c in counts]
 
@@ -213,15 +213,17 @@ class BrowseScreen(Screen[None]):
 
         async def fetch(plan: Fetch) -> Page:
             if plan.move is Move.LAST:
-                page = await register.search(where, sort.reversed(), limit=PAGE)
+                page = await register.recordings.search(where, sort.reversed(), limit=PAGE)
                 rows = tuple(reversed(page.rows))
                 return Page(rows, sort, has_before=page.has_after, has_after=False)
             if plan.move is Move.SEEK:
-                cursor = await register.seek(where, sort, plan.fraction)
-                return await register.search(where, sort, after=cursor, limit=PAGE)
+                cursor = await register.recordings.seek(where, sort, plan.fraction)
+                return await register.recordings.search(where, sort, after=cursor, limit=PAGE)
             after = plan.cursor if plan.move is Move.AFTER else None
             before = plan.cursor if plan.move is Move.BEFORE else None
-            return await register.search(where, sort, after=after, before=before, limit=PAGE)
+            return await register.recordings.search(
+                where, sort, after=after, before=before, limit=PAGE
+            )
 
         return fetch
 
@@ -343,7 +345,7 @@ class BrowseScreen(Screen[None]):
 
     @work(exclusive=True, group="open", exit_on_error=False)
     async def open_recording(self, summary: RecordingSummary, purpose: Purpose) -> None:
-        recording = await self.register.open_recording(summary.id, purpose)
+        recording = await self.register.recordings.open_recording(summary.id, purpose)
         self.post_message(self.Opened(recording, purpose))
 
 

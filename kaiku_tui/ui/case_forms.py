@@ -86,7 +86,7 @@ class NewCaseForm(FormDialog[FeedbackCase]):
 
     async def submit(self, values: Mapping[str, str]) -> FeedbackCase:
         case = new_case(values, self.texts)
-        return await self.register.add_case(case.org, case.ref, case.summary, case.received)
+        return await self.register.cases.add(case.org, case.ref, case.summary, case.received)
 
 
 class CaseEditForm(FormDialog[FeedbackCase]):
@@ -111,7 +111,7 @@ class CaseEditForm(FormDialog[FeedbackCase]):
             raise FormError("owner", self.texts("case.form.no_owner"))
         if not changed:
             return self.case
-        return await self.register.set_case(self.case.id, **changed)
+        return await self.register.cases.change(self.case.id, **changed)
 
 
 class LinkForm(FormDialog[int]):
@@ -125,7 +125,9 @@ class LinkForm(FormDialog[int]):
         self.case = case
 
     async def submit(self, values: Mapping[str, str]) -> int:
-        return await self.register.link(self.case.id, record_ids(values["records"], self.texts))
+        return await self.register.cases.link(
+            self.case.id, record_ids(values["records"], self.texts)
+        )
 
 
 class CaseChoice(Dialog[FeedbackCase | None]):
@@ -173,12 +175,12 @@ async def choose_and_link(
 ) -> FeedbackCase | None:
     """Link the recording to a case the person picks (audited by the register); the case.
     Only its organisation's cases are offered: feedback is one client's, so are its calls."""
-    listed = await register.list_cases(CaseFilter(orgs=(org,)))
+    listed = await register.cases.find(CaseFilter(orgs=(org,)))
     handled = [c for c in listed if c.status is not CaseStatus.CLOSED]
     case = await app.push_screen_wait(CaseChoice(texts, handled, record_id))
     if case is None:
         return None
-    added = await register.link(case.id, [record_id])
+    added = await register.cases.link(case.id, [record_id])
     key = "case.linked" if added else "case.linked_already"
     app.notify(texts(key, id=record_id, ref=case.ref), markup=False)
     return case

@@ -106,7 +106,7 @@ class CasesScreen(Screen[None]):
     @work(exclusive=True, group="cases", exit_on_error=False)
     async def load(self, show: int | None = None) -> None:
         """A page of cases; `show` (a case id) is highlighted if it is there."""
-        self.cases = await self.register.list_cases(CaseFilter(status=self.status))
+        self.cases = await self.register.cases.find(CaseFilter(status=self.status))
         table = self.query_one(DataTable)
         table.clear()
         for case in self.cases:
@@ -133,7 +133,7 @@ class CasesScreen(Screen[None]):
 
     @work(exclusive=True, group="case", exit_on_error=False)
     async def read(self, case_id: int) -> None:
-        self.chosen = await self.register.case(case_id)
+        self.chosen = await self.register.cases.read(case_id)
         self.query_one("#case", Static).update(_details(self.chosen, self.texts))
 
     def action_status_filter(self) -> None:
@@ -157,7 +157,7 @@ class CasesScreen(Screen[None]):
 
     @work(exclusive=True, group="case", exit_on_error=False)
     async def move(self, case: FeedbackCase, to: CaseStatus) -> None:
-        self.chosen = await self.register.move_case(case.id, to)
+        self.chosen = await self.register.cases.move(case.id, to)
         self.load(show=case.id)
         self.query_one("#case", Static).update(_details(self.chosen, self.texts))
 
@@ -198,7 +198,9 @@ class CasesScreen(Screen[None]):
         if case is None or not 1 <= n <= len(case.records):
             return
         record_id = case.records[n - 1]
-        recording = await self.register.open_recording(record_id, Purpose.FEEDBACK, case_id=case.id)
+        recording = await self.register.recordings.open_recording(
+            record_id, Purpose.FEEDBACK, case_id=case.id
+        )
         self.post_message(self.Opened(recording, Purpose.FEEDBACK))
 
     def action_back(self) -> None:

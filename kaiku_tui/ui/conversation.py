@@ -32,8 +32,8 @@ from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.annotation import Anchor, CoachingSample, Score
 from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time, local
 from kaiku_tui.domain.recording import Channel, Recording, Speaker, TranscriptLine
-from kaiku_tui.recorded_audio import RecordingAudio
 from kaiku_tui.register import Register
+from kaiku_tui.register.recorded_audio import RecordingAudio
 from kaiku_tui.ui.case_forms import choose_and_link
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
@@ -276,7 +276,7 @@ class ConversationScreen(Screen[bool | None]):
     @work(exclusive=True, group="audio", exit_on_error=False)
     async def open_player(self, at: float | None) -> None:
         record_id = self.recording.summary.id
-        audio = await self.register.open_audio(record_id, self.purpose)
+        audio = await self.register.recordings.open_audio(record_id, self.purpose)
         self.audio = audio
         sink = choose_sink(self.register.config.audio_sink)
 
@@ -325,7 +325,9 @@ class ConversationScreen(Screen[bool | None]):
         async def audit() -> None:
             try:
                 for span in spans:
-                    await register.audio_played(record_id, purpose, span.start_s, span.end_s)
+                    await register.recordings.audio_played(
+                        record_id, purpose, span.start_s, span.end_s
+                    )
             finally:
                 if audio is not None:
                     await asyncio.to_thread(audio.close)
@@ -460,7 +462,7 @@ class ConversationScreen(Screen[bool | None]):
     async def load_notes(self) -> None:
         if not self.register.may(Action.ANNOTATION_READ):
             return
-        notes = await self.register.notes(self.recording.summary.id, self.purpose)
+        notes = await self.register.notes.read(self.recording.summary.id, self.purpose)
         shown = self.query_one("#notes", Static)
         shown.update(notes_text(notes, self.texts))
         shown.set_class(bool(notes), "-some")
@@ -483,7 +485,7 @@ class ConversationScreen(Screen[bool | None]):
         text = await self.app.push_screen_wait(NoteScreen(self.texts, anchor))
         if text is None:
             return
-        await self.register.add_note(self.recording.summary.id, text, anchor, self.purpose)
+        await self.register.notes.add(self.recording.summary.id, text, anchor, self.purpose)
         self.notify(self.texts("notes.added"), markup=False)
         self.load_notes()
 
@@ -497,7 +499,9 @@ class ConversationScreen(Screen[bool | None]):
 
     @work(exclusive=True, group="reveal", exit_on_error=False)
     async def action_reveal(self) -> None:
-        number = await self.register.reveal_phone(self.recording.summary.id, self.purpose)
+        number = await self.register.recordings.reveal_phone(
+            self.recording.summary.id, self.purpose
+        )
         self.phone = number
         self.query_one("#meta", Static).update(self._meta())
         self.notify(self.texts("conv.revealed" if number else "conv.withheld"), markup=False)

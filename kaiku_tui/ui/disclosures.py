@@ -78,7 +78,7 @@ class DisclosuresScreen(Screen[None]):
 
     @work(exclusive=True, group="dpo", exit_on_error=False)
     async def action_refresh(self) -> None:
-        subjects = self.register.subjects()
+        subjects = self.register.subjects
         self.disclosures = await subjects.disclosures()
         table = self.query_one("#disclosures", DataTable)
         table.clear()

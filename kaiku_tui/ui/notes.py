@@ -167,7 +167,7 @@ class NotesScreen(Screen[None]):
 
     @work(exclusive=True, group="notes", exit_on_error=False)
     async def load(self, show: int | None = None) -> None:
-        self.notes = await self.register.notes(self.record_id, self.purpose)
+        self.notes = await self.register.notes.read(self.record_id, self.purpose)
         listed = self.query_one(OptionList)
         listed.clear_options()
         for i, note in enumerate(self.notes):
@@ -215,9 +215,9 @@ class NotesScreen(Screen[None]):
     async def change(self, note: Note, text: str | None) -> None:
         """A new version with `text`, or (None) the withdrawal; through the register."""
         if text is None:
-            await self.register.withdraw_note(note.note_id, self.purpose)
+            await self.register.notes.withdraw(note.note_id, self.purpose)
         else:
-            await self.register.edit_note(note.note_id, text, self.purpose)
+            await self.register.notes.edit(note.note_id, text, self.purpose)
         self.notify(self.texts("notes.withdrawn_done" if text is None else "notes.edited_done"),
                     markup=False)  # fmt: skip
         self.load(show=note.note_id)

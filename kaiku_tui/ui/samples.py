@@ -91,13 +91,13 @@ class DrawForm(FormDialog[CoachingSample]):
     async def submit(self, values: Mapping[str, str]) -> CoachingSample:
         where, per_agent, agents, seed = sample_request(values, self.texts)
         if not agents:
-            agents = tuple(await self.register.coaching().agents(where))
+            agents = tuple(await self.register.coaching.agents(where))
         if not agents:
             raise FormError("date_from", self.texts("samples.no_agents"))
         assert where.started_from is not None and where.started_before is not None
         spec = SampleSpec(agents, where.started_from, where.started_before, per_agent, seed,
                           where.min_duration, where.max_duration)  # fmt: skip
-        return await self.register.draw_sample(spec)
+        return await self.register.coaching.draw(spec)
 
 
 def sample_text(sample: CoachingSample, done: frozenset[int], texts: Texts) -> Text:
@@ -160,7 +160,7 @@ class SamplesScreen(Screen[None]):
 
     @work(exclusive=True, group="samples", exit_on_error=False)
     async def load(self, show: int | None = None) -> None:
-        self.samples = await self.register.coaching().samples()
+        self.samples = await self.register.coaching.samples()
         table = self.query_one(DataTable)
         table.clear()
         for s in self.samples:
@@ -192,8 +192,8 @@ class SamplesScreen(Screen[None]):
         await self._refresh(sample_id)
 
     async def _refresh(self, sample_id: int) -> None:
-        self.chosen = await self.register.sample(sample_id)
-        scores = await self.register.scores(sample_id)
+        self.chosen = await self.register.coaching.sample(sample_id)
+        scores = await self.register.coaching.scores(sample_id)
         self.done = scored_by(scores, self.register.person.login)
         self.query_one("#sample", Static).update(sample_text(self.chosen, self.done, self.texts))
 
@@ -220,7 +220,7 @@ class SamplesScreen(Screen[None]):
         if not todo:
             self.notify(self.texts("samples.all_done", n=len(sample.record_ids)), markup=False)
             return
-        recording = await self.register.open_recording(todo[0], Purpose.QUALITY)
+        recording = await self.register.recordings.open_recording(todo[0], Purpose.QUALITY)
         position = sample.record_ids.index(todo[0]) + 1
         screen = ConversationScreen(self.register, self.texts, recording, Purpose.QUALITY, sample)
         self.app.push_screen(screen, self._after)

@@ -87,5 +87,5 @@ class ScoreForm(FormDialog[Score]):
                 raise FormError(name, self.texts("score.missing"))
             given.append((name, int(values[name])))
         score = Score(self.record_id, tuple(given), values["comment"].strip())
-        await self.register.score(self.sample.id, score)
+        await self.register.coaching.score(self.sample.id, score)
         return score

@@ -104,15 +104,15 @@ async def choose_and_tag(
 ) -> RecordingSummary | None:
     """Ask which tag, then put it on or take it off through the register (audited);
     the row with its new tags, or None when nothing changed."""
-    vocabulary = await register.tags()
+    vocabulary = await register.tags.vocabulary()
     choice = await app.push_screen_wait(TagScreen(texts, vocabulary, row.tags))
     if choice is None:
         return None
     if choice.add:
-        await register.add_tag(row.id, choice.tag, purpose)
+        await register.tags.add(row.id, choice.tag, purpose)
         tags = (*row.tags, check_tag(choice.tag))
     else:
-        await register.remove_tag(row.id, choice.tag, purpose)
+        await register.tags.remove(row.id, choice.tag, purpose)
         tags = tuple(t for t in row.tags if t != choice.tag)
     key = "tags.added" if choice.add else "tags.removed"
     app.notify(texts(key, tag=check_tag(choice.tag)), markup=False)

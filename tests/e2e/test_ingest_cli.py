@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kaiku_tui.config import load
 from kaiku_tui.domain.access import Purpose
-from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 from tests.e2e.conftest import Cli, run_cli
 from tests.unit.test_ingest_cdr import cdr_line
 
@@ -139,9 +139,9 @@ def asyncio_check_audio(config: Path, ids: list[int]) -> None:
         register = await Register.open(load(config), current_identity())
         try:
             for record_id in ids:
-                recording = await register.open_recording(record_id, Purpose.VERIFY)
+                recording = await register.recordings.open_recording(record_id, Purpose.VERIFY)
                 n = int(recording.summary.source_id.split(".")[1])
-                with await register.open_audio(record_id, Purpose.VERIFY) as audio:
+                with await register.recordings.open_audio(record_id, Purpose.VERIFY) as audio:
                     assert b"".join(audio.iter_bytes()) == alaw_wav(0.5, n)
         finally:
             await register.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kaiku_tui.identity import current_identity
+from kaiku_tui.register.identity import current_identity
 from tests.e2e.conftest import Cli, Result
 from tests.e2e.test_ingest_cli import CHAT, alaw_wav, write_export
 

@@ -29,8 +29,8 @@ from kaiku_tui.config import write_default
 from kaiku_tui.domain.access import Identity, Person, Role
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, NewRecording, Speaker, TranscriptLine
-from kaiku_tui.identity import current_identity
 from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
 
 HOSTILE = [
     "[bold]lihava[/bold]",
@@ -68,9 +68,9 @@ def register_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         me = current_identity()
         admin = await Register.initialise(config, Identity("pty.admin"), "Admin")
         try:
-            await admin.add_org(Organisation("ITU", "Itä-Uusimaa", None, None))
-            await admin.add_person(Person(me.login, "Tester", frozenset({Role.SUPERVISOR})))
-            await admin.add_recordings([hostile_chat()], source="test")
+            await admin.orgs.add(Organisation("ITU", "Itä-Uusimaa", None, None))
+            await admin.persons.add(Person(me.login, "Tester", frozenset({Role.SUPERVISOR})))
+            await admin.intake.add_recordings([hostile_chat()], source="test")
         finally:
             await admin.close()
 

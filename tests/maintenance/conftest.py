@@ -45,11 +45,11 @@ async def config_file(tmp_path: Path) -> AsyncIterator[Path]:
     config = load(path)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_org(Organisation("KESKI", "Keski", None, None))
-        await admin.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
-        await admin.add_recordings([recording(n) for n in range(4)], source="test")
-        await admin.add_recordings(
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.orgs.add(Organisation("KESKI", "Keski", None, None))
+        await admin.persons.add(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+        await admin.intake.add_recordings([recording(n) for n in range(4)], source="test")
+        await admin.intake.add_recordings(
             [recording(9, "KESKI"), recording(10, "KESKI", audio=False)], source="test"
         )
     finally:

@@ -11,7 +11,7 @@ import pytest
 from kaiku_tui.config import Config, load
 from kaiku_tui.domain.access import Identity
 from kaiku_tui.errors import AccessDenied, ConfigError, StoreError, UsageError
-from kaiku_tui.maintenance.restore import restore
+from kaiku_tui.register.upkeep.restore import restore
 from kaiku_tui.vault.keys import MasterKey
 from tests.maintenance.conftest import (
     ADMIN,
@@ -26,9 +26,9 @@ from tests.maintenance.conftest import (
 async def backup(config: Config, to: Path, *, link: bool = False) -> None:
     register = await opened(config)
     try:
-        report = await register.upkeep().backup(to, link=link)
+        report = await register.upkeep.backup(to, link=link)
         assert report.missing == ()
-        assert await register.upkeep().last_backup() is not None
+        assert await register.upkeep.last_backup() is not None
     finally:
         await register.close()
 
@@ -58,9 +58,9 @@ async def test_round_trip(config: Config, tmp_path: Path, link: bool) -> None:
     assert report.blobs == 5
     register = await opened(target)
     try:
-        verified = await register.verify_audit()
+        verified = await register.audit.verify()
         assert verified.problem is None and verified.checkpoints > 0
-        scanned = await register.upkeep().scan(
+        scanned = await register.upkeep.scan(
             org=None, sample=None, full=True, progress=lambda d, t: None
         )
         assert scanned.findings == () and scanned.blobs == 5
@@ -94,8 +94,8 @@ async def test_a_refused_restore_stays_audited_and_an_admin_continues_from_it(
     assert report.blobs == 5
     register = await opened(target)
     try:
-        assert (await register.verify_audit()).problem is None
-        scanned = await register.upkeep().scan(
+        assert (await register.audit.verify()).problem is None
+        scanned = await register.upkeep.scan(
             org=None, sample=None, full=True, progress=lambda d, t: None
         )
         assert scanned.findings == () and scanned.blobs == 5
@@ -149,8 +149,8 @@ async def test_backup_refuses_a_non_empty_target(config: Config, tmp_path: Path)
 async def test_maintenance_says_what_it_did(config: Config) -> None:
     register = await opened(config)
     try:
-        steps = await register.upkeep().tidy(vacuum=True)
-        status = await register.upkeep().key_status()
+        steps = await register.upkeep.tidy(vacuum=True)
+        status = await register.upkeep.key_status()
     finally:
         await register.close()
     assert [s.what for s in steps] == ["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM"]

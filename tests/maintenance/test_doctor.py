@@ -21,7 +21,7 @@ from kaiku_tui.maintenance.checks import (
     exit_code,
     warn,
 )
-from kaiku_tui.maintenance.doctor import diagnose
+from kaiku_tui.register.upkeep.diagnose import diagnose
 from kaiku_tui.vault.keys import MasterKey
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, maintain_events, opened
 
@@ -126,7 +126,7 @@ async def test_old_migration_fails_before_opening(config_file: Path, config: Con
 async def test_clock_behind_the_log_fails(config: Config) -> None:
     register = await opened(config)
     try:
-        checks = by_name(await register.upkeep().health(lambda: datetime(2020, 1, 1, tzinfo=UTC)))
+        checks = by_name(await register.upkeep.health(lambda: datetime(2020, 1, 1, tzinfo=UTC)))
     finally:
         await register.close()
     assert checks["clock"].status is Status.FAIL and "behind" in checks["clock"].detail
@@ -158,11 +158,10 @@ async def test_config_loads(config_file: Path) -> None:
 async def test_the_tui_gets_the_same_checks_from_an_open_register(
     config_file: Path, config: Config
 ) -> None:
-    from kaiku_tui.maintenance.doctor import diagnose_open
 
     register = await opened(config)
     try:
-        checks = await diagnose_open(register, environ={})
+        checks = await register.upkeep.doctor(environ={})
     finally:
         await register.close()
     fresh = await diagnose(config_file, ADMIN, environ={})

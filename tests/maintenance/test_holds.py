@@ -21,9 +21,9 @@ KESKI_SUPERVISOR = Identity("kaisa.keski")
 async def people(config: Config) -> Config:
     admin = await opened(config)
     try:
-        await admin.add_person(Person(REVIEWER.login, "R", frozenset({Role.REVIEWER})))
-        await admin.add_person(Person(DPO.login, "D", frozenset({Role.DPO})))
-        await admin.add_person(
+        await admin.persons.add(Person(REVIEWER.login, "R", frozenset({Role.REVIEWER})))
+        await admin.persons.add(Person(DPO.login, "D", frozenset({Role.DPO})))
+        await admin.persons.add(
             Person(KESKI_SUPERVISOR.login, "K", frozenset({Role.SUPERVISOR}), ("KESKI",))
         )
     finally:
@@ -34,7 +34,7 @@ async def people(config: Config) -> Config:
 async def set_hold(config: Config, who: Identity, **what: Any) -> Any:
     register = await opened(config, who)
     try:
-        return await register.holds().set(reason="riita", ref="KO-1", **what)
+        return await register.holds.set(reason="riita", ref="KO-1", **what)
     finally:
         await register.close()
 
@@ -57,15 +57,15 @@ async def test_supervisor_and_admin_hold_and_release_audited(people: Config) -> 
     assert by_sup.set_by == SUPERVISOR.login and by_sup.purpose is Purpose.BREACH
     admin = await opened(people)
     try:
-        released = await admin.holds().release(by_sup.id)
+        released = await admin.holds.release(by_sup.id)
         assert released.released_by == ADMIN.login and released.released_at is not None
-        assert [h.id for h in await admin.holds().list()] == [by_admin.id]
-        everything = await admin.holds().list(active_only=False)
+        assert [h.id for h in await admin.holds.list()] == [by_admin.id]
+        everything = await admin.holds.list(active_only=False)
         assert [h.id for h in everything] == [by_sup.id, by_admin.id]
         with pytest.raises(UsageError, match="released already"):
-            await admin.holds().release(by_sup.id)
+            await admin.holds.release(by_sup.id)
         with pytest.raises(NotFound, match="hold 99"):
-            await admin.holds().release(99)
+            await admin.holds.release(99)
     finally:
         await admin.close()
     done = [(e["action"], e.get("target"), e["outcome"]) for e in events(people)
@@ -85,9 +85,9 @@ async def test_a_hold_is_within_the_persons_scope(people: Config) -> None:
     (itu,) = await set_hold(people, SUPERVISOR, record_ids=[2])
     scoped = await opened(people, KESKI_SUPERVISOR)
     try:
-        assert [h.id for h in await scoped.holds().list()] == [keski.id]
+        assert [h.id for h in await scoped.holds.list()] == [keski.id]
         with pytest.raises(AccessDenied):
-            await scoped.holds().release(itu.id)
+            await scoped.holds.release(itu.id)
     finally:
         await scoped.close()
 

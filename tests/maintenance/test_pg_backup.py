@@ -20,9 +20,9 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.errors import AccessDenied, StoreError, UsageError
 from kaiku_tui.maintenance import pg_tools
 from kaiku_tui.maintenance.backup import BackupReport
-from kaiku_tui.maintenance.restore import restore
-from kaiku_tui.maintenance.upkeep import ScanReport
-from kaiku_tui.register import VerifyReport
+from kaiku_tui.register.audit_log import VerifyReport
+from kaiku_tui.register.upkeep.facet import ScanReport
+from kaiku_tui.register.upkeep.restore import restore
 from tests.contract import pg
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, opened
 from tests.maintenance.test_postgres import pg_register, with_password_file
@@ -111,7 +111,7 @@ async def test_backup_then_restore_into_an_empty_database(
 async def _add_supervisor(config: Config) -> None:
     register = await opened(config)
     try:
-        await register.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+        await register.persons.add(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
     finally:
         await register.close()
 
@@ -119,8 +119,8 @@ async def _add_supervisor(config: Config) -> None:
 async def _backup(config: Config, to: Path) -> tuple[BackupReport, int]:
     register = await opened(config)
     try:
-        report = await register.upkeep().backup(to, link=False)
-        return report, (await register.verify_audit()).head_seq
+        report = await register.upkeep.backup(to, link=False)
+        return report, (await register.audit.verify()).head_seq
     finally:
         await register.close()
 
@@ -128,11 +128,11 @@ async def _backup(config: Config, to: Path) -> tuple[BackupReport, int]:
 async def _check(config: Config) -> tuple[VerifyReport, ScanReport, list[tuple[object, str]]]:
     register = await opened(config)
     try:
-        verified = await register.verify_audit()
-        scanned = await register.upkeep().scan(
+        verified = await register.audit.verify()
+        scanned = await register.upkeep.scan(
             org=None, sample=None, full=True, progress=lambda d, t: None
         )
-        events = await register.audit_events(AuditQuery(action=MAINTAIN, limit=100))
+        events = await register.audit.events(AuditQuery(action=MAINTAIN, limit=100))
     finally:
         await register.close()
     tasks = [(e.criteria.get("task"), e.outcome) for _, e in events if e.criteria]

@@ -15,8 +15,8 @@ from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index.postgres_schema import MIGRATIONS
 from kaiku_tui.maintenance.checks import Status
-from kaiku_tui.maintenance.doctor import diagnose
 from kaiku_tui.register import Register
+from kaiku_tui.register.upkeep.diagnose import diagnose
 from kaiku_tui.vault.keys import MasterKey
 from tests.contract import pg
 from tests.maintenance.conftest import ADMIN, opened, recording
@@ -28,8 +28,8 @@ async def pg_register(tmp_path: Path, dsn: str) -> Path:
     config_file.write_text(config_file.read_text() + '\n[audio]\nsink = "none"\n')
     admin = await Register.initialise(load(config_file), ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_recordings([recording(n) for n in range(2)], source="test")
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.intake.add_recordings([recording(n) for n in range(2)], source="test")
     finally:
         await admin.close()
     return config_file
@@ -60,20 +60,20 @@ async def test_upkeep_backup_and_rotation(pg_server: pg.PgServer, tmp_path: Path
         config = load(await pg_register(tmp_path, dsn))
         register = await opened(config)
         try:
-            steps = await register.upkeep().tidy(vacuum=True)
+            steps = await register.upkeep.tidy(vacuum=True)
             assert [s.what for s in steps] == ["VACUUM (ANALYZE)"]
             # A register in a schema of its own (as each test here) is the DBA's to dump;
             # tests/maintenance/test_pg_backup.py backs whole databases up.
             with pytest.raises(StoreError, match="search_path"):
-                await register.upkeep().backup(tmp_path / "b", link=False)
-            report = await register.upkeep().rotate_keys({})
+                await register.upkeep.backup(tmp_path / "b", link=False)
+            report = await register.upkeep.rotate_keys({})
         finally:
             await register.close()
         assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == report.new_key_id
         register = await opened(config)
         try:
-            assert (await register.verify_audit()).problem is None
-            scanned = await register.upkeep().scan(
+            assert (await register.audit.verify()).problem is None
+            scanned = await register.upkeep.scan(
                 org=None, sample=None, full=True, progress=lambda d, t: None
             )
             assert scanned.findings == () and scanned.blobs == 2
@@ -90,7 +90,7 @@ async def test_doctor_names_a_migration_only_the_owner_may_run(
         owner_file = await pg_register(tmp_path / "owner", dsn)
         admin = await opened(load(owner_file))
         try:
-            await admin.add_person(Person(login.name, "App", frozenset({Role.ADMIN})))
+            await admin.persons.add(Person(login.name, "App", frozenset({Role.ADMIN})))
         finally:
             await admin.close()
         owner = await asyncpg.connect(dsn)

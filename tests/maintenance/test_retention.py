@@ -16,7 +16,8 @@ from kaiku_tui.config import Config
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.errors import AccessDenied, NotFound, StoreError, VaultError
-from kaiku_tui.register import Register, record_ref
+from kaiku_tui.register import Register
+from kaiku_tui.register.sealing import record_ref
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, blob_of, events, opened
@@ -53,7 +54,7 @@ def secrets_of(config: Config, ids: tuple[int, ...]) -> list[bytes]:
 async def verified(config: Config) -> None:
     admin = await opened(config)
     try:
-        assert (await admin.verify_audit()).problem is None
+        assert (await admin.audit.verify()).problem is None
     finally:
         await admin.close()
 
@@ -62,10 +63,10 @@ async def annotate(config: Config, record_id: int) -> int:
     """A note, a tag and a case linking the recording, by the supervisor; the case id."""
     sup = await opened(config, SUPERVISOR)
     try:
-        await sup.add_note(record_id, NOTE)
-        await sup.add_tag(record_id, "complaint")
-        case = await sup.add_case("ITU", "FB-1", "asiakas valitti")
-        await sup.link(case.id, [record_id])
+        await sup.notes.add(record_id, NOTE)
+        await sup.tags.add(record_id, "complaint")
+        case = await sup.cases.add("ITU", "FB-1", "asiakas valitti")
+        await sup.cases.link(case.id, [record_id])
         return case.id
     finally:
         await sup.close()
@@ -74,7 +75,7 @@ async def annotate(config: Config, record_id: int) -> int:
 async def set_rule(config: Config, **rule: Any) -> None:
     admin = await opened(config)
     try:
-        await admin.retention().set_org("ITU", **rule)
+        await admin.retention.set_org("ITU", **rule)
     finally:
         await admin.close()
 
@@ -82,7 +83,7 @@ async def set_rule(config: Config, **rule: Any) -> None:
 async def purge(config: Config, **options: Any) -> Any:
     admin = await opened(config)
     try:
-        return await admin.retention().purge(environ={}, **options)
+        return await admin.retention.purge(environ={}, **options)
     finally:
         await admin.close()
 
@@ -116,8 +117,8 @@ async def test_a_destroyed_recording_says_so_and_is_not_listed(config: Config) -
     try:
         with pytest.raises(NotFound, match=r"recording 2 was destroyed on \d\d\.\d\d\.\d{4} "
                            r"\(retention 30 days\)"):  # fmt: skip
-            await sup.open_recording(2, Purpose.QUALITY)
-        page = await sup.search(RecordingFilter())
+            await sup.recordings.open_recording(2, Purpose.QUALITY)
+        page = await sup.recordings.search(RecordingFilter())
         assert sorted(r.id for r in page.rows) == [5, 6]
     finally:
         await sup.close()
@@ -127,17 +128,17 @@ async def test_held_recordings_survive_and_are_used_only_for_the_hold(config: Co
     case_id = await annotate(config, 3)
     sup = await opened(config, SUPERVISOR)
     try:
-        (own,) = await sup.holds().set(record_ids=[2], reason="riita", ref="KO-1/2026")
-        (on_case,) = await sup.holds().set(case_id=case_id, reason="kantelu", ref="AVI-7",
+        (own,) = await sup.holds.set(record_ids=[2], reason="riita", ref="KO-1/2026")
+        (on_case,) = await sup.holds.set(case_id=case_id, reason="kantelu", ref="AVI-7",
                                            purpose=Purpose.AUTHORITY)  # fmt: skip
         with pytest.raises(AccessDenied, match="legal hold"):
-            await sup.open_recording(2, Purpose.QUALITY)
+            await sup.recordings.open_recording(2, Purpose.QUALITY)
         with pytest.raises(AccessDenied, match="legal hold"):
-            await sup.reveal_phone(3, Purpose.LEGAL_HOLD)
-        opened_held = await sup.open_recording(2, Purpose.LEGAL_HOLD)
+            await sup.recordings.reveal_phone(3, Purpose.LEGAL_HOLD)
+        opened_held = await sup.recordings.open_recording(2, Purpose.LEGAL_HOLD)
         assert opened_held.summary.id == 2 and opened_held.legal_hold
-        assert not (await sup.open_recording(1, Purpose.QUALITY)).legal_hold
-        assert (await sup.open_recording(3, Purpose.AUTHORITY)).summary.id == 3
+        assert not (await sup.recordings.open_recording(1, Purpose.QUALITY)).legal_hold
+        assert (await sup.recordings.open_recording(3, Purpose.AUTHORITY)).summary.id == 3
     finally:
         await sup.close()
     denied = [e for e in events(config) if e["outcome"] == "denied"]
@@ -148,7 +149,7 @@ async def test_held_recordings_survive_and_are_used_only_for_the_hold(config: Co
     await set_rule(config, retention_days=30)
     admin = await opened(config)
     try:
-        plan = await admin.retention().plan("ITU")
+        plan = await admin.retention.plan("ITU")
     finally:
         await admin.close()
     (itu,) = plan.orgs
@@ -161,7 +162,7 @@ async def test_held_recordings_survive_and_are_used_only_for_the_hold(config: Co
     assert [r[0] for r in rows(config, "SELECT id FROM recording ORDER BY id")] == [2, 3, 5, 6]
     sup = await opened(config, SUPERVISOR)
     try:
-        await sup.holds().release(own.id)
+        await sup.holds.release(own.id)
     finally:
         await sup.close()
     report = await purge(config)
@@ -173,7 +174,7 @@ async def test_held_recordings_survive_and_are_used_only_for_the_hold(config: Co
 async def test_a_purge_stopped_between_commit_and_blob_deletion_resumes(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kaiku_tui.retention.BATCH", 2)
+    monkeypatch.setattr("kaiku_tui.register.retention.BATCH", 2)
     await set_rule(config, retention_days=30)
     blobs = [blob_of(config, i) for i in ITU]
     real_delete = BlobStore.delete
@@ -191,7 +192,7 @@ async def test_a_purge_stopped_between_commit_and_blob_deletion_resumes(
     assert [e["outcome"] for e in events(config) if e["action"] == "retention.purge"][-1] == "error"
     admin = await opened(config)
     try:  # the files left are the tombstones' own, not orphans
-        scanned = await admin.upkeep().scan(
+        scanned = await admin.upkeep.scan(
             org=None, sample=None, full=False, progress=lambda d, t: None
         )
         assert scanned.findings == ()
@@ -210,8 +211,8 @@ async def test_shredding_leaves_no_key_that_opens_an_old_copy(
 ) -> None:
     admin = await opened(config)
     try:
-        await admin.upkeep().rotate_keys({})  # an earlier rotation left a retired key
-        await admin.retention().set_org("ITU", contract_end=date(2026, 1, 1))
+        await admin.upkeep.rotate_keys({})  # an earlier rotation left a retired key
+        await admin.retention.set_org("ITU", contract_end=date(2026, 1, 1))
     finally:
         await admin.close()
     key_dir = config.master_key_file.parent
@@ -263,7 +264,7 @@ async def test_shredding_leaves_no_key_that_opens_an_old_copy(
 async def test_a_shred_is_not_possible_while_a_hold_keeps_a_recording(config: Config) -> None:
     sup = await opened(config, SUPERVISOR)
     try:
-        await sup.holds().set(record_ids=[4], reason="riita", ref="KO-2")
+        await sup.holds.set(record_ids=[4], reason="riita", ref="KO-2")
     finally:
         await sup.close()
     await set_rule(config, contract_end=date(2026, 1, 1))
@@ -277,9 +278,9 @@ async def test_a_shred_is_not_possible_while_a_hold_keeps_a_recording(config: Co
 @pytest.mark.parametrize(
     ("who", "call"),
     [
-        (SUPERVISOR, lambda r: r.retention().plan()),
-        (SUPERVISOR, lambda r: r.retention().purge(environ={})),
-        (SUPERVISOR, lambda r: r.retention().set_org("ITU", retention_days=5)),
+        (SUPERVISOR, lambda r: r.retention.plan()),
+        (SUPERVISOR, lambda r: r.retention.purge(environ={})),
+        (SUPERVISOR, lambda r: r.retention.set_org("ITU", retention_days=5)),
     ],
 )
 async def test_only_admins_plan_purge_and_set_rules(config: Config, who: Any, call: Any) -> None:
@@ -308,7 +309,7 @@ async def test_register_open_sees_rules_for_the_browse_column(config: Config) ->
     await set_rule(config, retention_days=30)
     sup: Register = await opened(config, SUPERVISOR)
     try:
-        rules = await sup.retention().rules()
+        rules = await sup.retention.rules()
     finally:
         await sup.close()
     assert rules["ITU"].retention_days == 30 and rules["KESKI"].retention_days is None
@@ -323,15 +324,15 @@ from kaiku_tui.register import Register
 from kaiku_tui.vault.blobs import BlobStore
 from tests.maintenance.conftest import ADMIN
 
-import kaiku_tui.retention
-kaiku_tui.retention.BATCH = 2
+import kaiku_tui.register.retention
+kaiku_tui.register.retention.BATCH = 2
 # The first batch has committed when its blob files are about to be deleted: die there,
 # as a power cut or kill -9 would, with no cleanup, no error event, no close.
 BlobStore.delete = lambda self, ref: os.kill(os.getpid(), signal.SIGKILL)
 
 async def main():
     register = await Register.open(load(Path(sys.argv[1])), ADMIN, environ={})
-    await register.retention().purge(environ={})
+    await register.retention.purge(environ={})
 
 asyncio.run(main())
 """
@@ -367,10 +368,10 @@ async def test_a_shred_without_the_key_file_is_reported_and_finished_later(
     await set_rule(config, contract_end=date(2026, 1, 1))
     admin = await Register.open(config, ADMIN, environ={"KAIKU_MASTER_KEY": key_text})
     try:
-        report = await admin.retention().purge(environ={"KAIKU_MASTER_KEY": key_text})
+        report = await admin.retention.purge(environ={"KAIKU_MASTER_KEY": key_text})
         assert report.shredded == ("ITU",) and report.rekeyed is None
         assert report.rekey_problem and "KAIKU_MASTER_KEY" in report.rekey_problem
-        checks = {c.name: c for c in await admin.upkeep().health()}
+        checks = {c.name: c for c in await admin.upkeep.health()}
         assert checks["crypto-shredding"].status.value == "fail"
     finally:
         await admin.close()
@@ -378,7 +379,7 @@ async def test_a_shred_without_the_key_file_is_reported_and_finished_later(
     assert report.rekeyed is not None and report.destroyed == 0
     admin = await opened(config)
     try:
-        assert "crypto-shredding" not in {c.name for c in await admin.upkeep().health()}
+        assert "crypto-shredding" not in {c.name for c in await admin.upkeep.health()}
     finally:
         await admin.close()
     assert [e["outcome"] for e in events(config) if e["action"] == "retention.rekey"] == [

@@ -25,22 +25,22 @@ async def test_purge_and_shred_on_postgresql(pg_server: pg.PgServer, tmp_path: o
         config = load(config_file)
         admin = await Register.initialise(config, ADMIN, "Admin")
         try:
-            await admin.add_org(Organisation("ITU", "Itä", None, None))
-            await admin.add_person(Person(SUPERVISOR.login, "S", frozenset({Role.SUPERVISOR})))
-            await admin.add_recordings([recording(n) for n in range(3)], source="test")
+            await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+            await admin.persons.add(Person(SUPERVISOR.login, "S", frozenset({Role.SUPERVISOR})))
+            await admin.intake.add_recordings([recording(n) for n in range(3)], source="test")
         finally:
             await admin.close()
         sup = await opened(config, SUPERVISOR)
         try:
-            await sup.add_note(1, "Asiakkaan diagnoosi")
-            await sup.add_tag(1, "complaint")
-            (held,) = await sup.holds().set(record_ids=[3], reason="riita", ref="KO-1")
+            await sup.notes.add(1, "Asiakkaan diagnoosi")
+            await sup.tags.add(1, "complaint")
+            (held,) = await sup.holds.set(record_ids=[3], reason="riita", ref="KO-1")
         finally:
             await sup.close()
         admin = await opened(config)
         try:
-            await admin.retention().set_org("ITU", contract_end=date(2026, 1, 1))
-            first = await admin.retention().purge(environ={})
+            await admin.retention.set_org("ITU", contract_end=date(2026, 1, 1))
+            first = await admin.retention.purge(environ={})
             assert (first.destroyed, first.held, first.shredded) == (2, 1, ())
         finally:
             await admin.close()
@@ -56,16 +56,16 @@ async def test_purge_and_shred_on_postgresql(pg_server: pg.PgServer, tmp_path: o
             await db.close()
         sup = await opened(config, SUPERVISOR)
         try:
-            assert (await sup.open_recording(3, Purpose.LEGAL_HOLD)).summary.id == 3
-            await sup.holds().release(held.id)
+            assert (await sup.recordings.open_recording(3, Purpose.LEGAL_HOLD)).summary.id == 3
+            await sup.holds.release(held.id)
         finally:
             await sup.close()
         admin = await opened(config)
         try:
-            second = await admin.retention().purge(environ={})
+            second = await admin.retention.purge(environ={})
             assert (second.destroyed, second.shredded) == (1, ("ITU",))
             assert second.rekeyed is not None
-            assert (await admin.verify_audit()).problem is None
+            assert (await admin.audit.verify()).problem is None
         finally:
             await admin.close()
         db = await asyncpg.connect(dsn)

@@ -18,8 +18,8 @@ from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.phone import normalise
 from kaiku_tui.errors import ConfigError, UsageError
-from kaiku_tui.maintenance import rotation
-from kaiku_tui.maintenance.restore import restore
+from kaiku_tui.register.upkeep import rotation
+from kaiku_tui.register.upkeep.restore import restore
 from kaiku_tui.vault.keys import MasterKey
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, blob_of, maintain_events, opened
 from tests.maintenance.test_backup import backup, empty_target
@@ -28,7 +28,7 @@ from tests.maintenance.test_backup import backup, empty_target
 async def rotate(config: Config, *, destroy_old: bool = False) -> None:
     register = await opened(config)
     try:
-        await register.upkeep().rotate_keys({}, destroy_old=destroy_old)
+        await register.upkeep.rotate_keys({}, destroy_old=destroy_old)
     finally:
         await register.close()
 
@@ -38,8 +38,8 @@ async def assert_usable(config: Config, key_id: str) -> None:
     register = await opened(config)  # finishes a rotation that committed
     assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == key_id
     try:
-        assert (await register.verify_audit()).problem is None
-        scanned = await register.upkeep().scan(
+        assert (await register.audit.verify()).problem is None
+        scanned = await register.upkeep.scan(
             org=None, sample=None, full=True, progress=lambda d, t: None
         )
         assert scanned.findings == ()
@@ -47,9 +47,9 @@ async def assert_usable(config: Config, key_id: str) -> None:
         await register.close()
     supervisor = await opened(config, SUPERVISOR)
     try:
-        recording = await supervisor.open_recording(1, Purpose.QUALITY)
+        recording = await supervisor.recordings.open_recording(1, Purpose.QUALITY)
         assert recording.transcript[0].text == "viesti 0"
-        found = await supervisor.search(RecordingFilter(phone=normalise("040 123 4567")))
+        found = await supervisor.recordings.search(RecordingFilter(phone=normalise("040 123 4567")))
         assert len(found.rows) == 6, "the blind index survives: the search key is carried"
     finally:
         await supervisor.close()
@@ -99,7 +99,7 @@ async def test_crash_before_the_commit_leaves_the_old_state(
     monkeypatch.setattr(type(register._index), "rewrap_org_keys", crash)
     try:
         with pytest.raises(OSError):
-            await register.upkeep().rotate_keys({})
+            await register.upkeep.rotate_keys({})
     finally:
         await register.close()
     monkeypatch.undo()
@@ -119,7 +119,7 @@ async def test_crash_after_the_commit_is_finished_on_open(
     register = await opened(config)
     try:
         with pytest.raises(OSError):
-            await register.upkeep().rotate_keys({})
+            await register.upkeep.rotate_keys({})
     finally:
         await register.close()
     monkeypatch.undo()
@@ -132,7 +132,7 @@ KILLER = """
 import asyncio, os, signal, sys
 from kaiku_tui.config import load
 from kaiku_tui.domain.access import Identity
-from kaiku_tui.maintenance import rotation
+from kaiku_tui.register.upkeep import rotation
 from kaiku_tui.register import Register
 
 step = sys.argv[2]
@@ -157,7 +157,7 @@ rotation.start, rotation.finish = start, finish
 async def main():
     from pathlib import Path
     register = await Register.open(load(Path(sys.argv[1])), Identity("admin.aalto"), {})
-    await register.upkeep().rotate_keys({})
+    await register.upkeep.rotate_keys({})
 
 asyncio.run(main())
 """
@@ -200,6 +200,6 @@ async def test_rotation_refuses_a_key_from_the_environment(config: Config) -> No
     register = await opened(config)
     try:
         with pytest.raises(UsageError, match="key file"):
-            await register.upkeep().rotate_keys({"KAIKU_MASTER_KEY": "x"})
+            await register.upkeep.rotate_keys({"KAIKU_MASTER_KEY": "x"})
     finally:
         await register.close()

@@ -10,9 +10,9 @@ import pytest
 
 from kaiku_tui.config import Config
 from kaiku_tui.errors import AccessDenied
-from kaiku_tui.maintenance import upkeep
 from kaiku_tui.maintenance.scan import PROGRESS_FILE
-from kaiku_tui.maintenance.upkeep import ScanReport
+from kaiku_tui.register.upkeep import facet as upkeep
+from kaiku_tui.register.upkeep.facet import ScanReport
 from tests.maintenance.conftest import SUPERVISOR, blob_of, maintain_events, opened
 
 
@@ -21,7 +21,7 @@ async def scan(config: Config, **options: object) -> ScanReport:
     try:
         args: dict[str, object] = {"org": None, "sample": None, "full": False}
         args.update(options)
-        return await register.upkeep().scan(
+        return await register.upkeep.scan(
             progress=lambda done, total: None,
             **args,  # type: ignore[arg-type]
         )
@@ -105,7 +105,7 @@ async def test_resumes_after_the_last_batch(
     register = await opened(config)
     try:
         with pytest.raises(Stop):
-            await register.upkeep().scan(org=None, sample=None, full=False, progress=stop_after_two)
+            await register.upkeep.scan(org=None, sample=None, full=False, progress=stop_after_two)
     finally:
         await register.close()
     assert (config.data_dir / PROGRESS_FILE).exists()
@@ -119,7 +119,7 @@ async def test_non_admin_may_not_scan(config: Config) -> None:
     register = await opened(config, SUPERVISOR)
     try:
         with pytest.raises(AccessDenied):
-            await register.upkeep().scan(org=None, sample=None, full=False, progress=print)
+            await register.upkeep.scan(org=None, sample=None, full=False, progress=print)
     finally:
         await register.close()
     assert maintain_events(config, "scan")[-1]["outcome"] == "denied"
@@ -130,7 +130,7 @@ async def test_a_scoped_admin_scans_only_their_organisations(config: Config) -> 
 
     register = await opened(config)
     try:
-        await register.add_person(
+        await register.persons.add(
             Person("keski.admin", "K", frozenset({Role.ADMIN}), orgs=("KESKI",))
         )
     finally:
@@ -138,8 +138,8 @@ async def test_a_scoped_admin_scans_only_their_organisations(config: Config) -> 
     scoped = await opened(config, Identity("keski.admin"))
     try:
         with pytest.raises(AccessDenied):
-            await scoped.upkeep().scan(org="ITU", sample=None, full=False, progress=print)
-        report = await scoped.upkeep().scan(org="KESKI", sample=None, full=False, progress=print)
+            await scoped.upkeep.scan(org="ITU", sample=None, full=False, progress=print)
+        report = await scoped.upkeep.scan(org="KESKI", sample=None, full=False, progress=print)
     finally:
         await scoped.close()
     assert report.records == 2
@@ -161,7 +161,7 @@ async def test_every_other_task_is_refused_for_non_admins_and_audited(
     register = await opened(config, SUPERVISOR)
     try:
         with pytest.raises(AccessDenied):
-            await call(register.upkeep(), tmp_path)
+            await call(register.upkeep, tmp_path)
     finally:
         await register.close()
     events = maintain_events(config, task)

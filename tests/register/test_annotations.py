@@ -40,15 +40,15 @@ async def config(tmp_path: Path) -> AsyncIterator[Config]:
     config = config_for(tmp_path)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_org(Organisation("KESKI", "Keski", None, None))
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.orgs.add(Organisation("KESKI", "Keski", None, None))
         roles = {SUPERVISOR: Role.SUPERVISOR, DPO: Role.DPO, OTHER_REVIEWER: Role.REVIEWER}
         for who, role in roles.items():
-            await admin.add_person(Person(who.login, who.login, frozenset({role})))
+            await admin.persons.add(Person(who.login, who.login, frozenset({role})))
         keski = ("KESKI",)
-        await admin.add_person(Person(REVIEWER.login, "R", frozenset({Role.REVIEWER}), keski))
-        await admin.add_recordings([call(n) for n in range(5)], source="test")
-        await admin.add_recordings([call(9, "KESKI", None)], source="test")
+        await admin.persons.add(Person(REVIEWER.login, "R", frozenset({Role.REVIEWER}), keski))
+        await admin.intake.add_recordings([call(n) for n in range(5)], source="test")
+        await admin.intake.add_recordings([call(9, "KESKI", None)], source="test")
     finally:
         await admin.close()
     yield config
@@ -72,32 +72,32 @@ def raw_database(config: Config) -> bytes:
 async def test_note_versions_and_withdrawal(config: Config) -> None:
     reviewer = await as_(config, REVIEWER)
     try:
-        note = await reviewer.add_note(KESKI_RECORD, "first " + SECRET, Anchor(at_s=12.5))
-        edited = await reviewer.edit_note(note.note_id, "second " + SECRET)
+        note = await reviewer.notes.add(KESKI_RECORD, "first " + SECRET, Anchor(at_s=12.5))
+        edited = await reviewer.notes.edit(note.note_id, "second " + SECRET)
         assert [v.text for v in edited.versions] == ["first " + SECRET, "second " + SECRET]
         assert edited.current.anchor == Anchor(at_s=12.5) and edited.author == REVIEWER.login
-        seen = await reviewer.notes(KESKI_RECORD, Purpose.QUALITY)
+        seen = await reviewer.notes.read(KESKI_RECORD, Purpose.QUALITY)
         assert [n.note_id for n in seen] == [note.note_id] and len(seen[0].versions) == 2
-        withdrawn = await reviewer.withdraw_note(note.note_id)
+        withdrawn = await reviewer.notes.withdraw(note.note_id)
         assert withdrawn.withdrawn and withdrawn.current.text == ""
-        assert await reviewer.notes(KESKI_RECORD, Purpose.QUALITY) == []
+        assert await reviewer.notes.read(KESKI_RECORD, Purpose.QUALITY) == []
         with pytest.raises(UsageError, match="withdrawn already"):
-            await reviewer.withdraw_note(note.note_id)
+            await reviewer.notes.withdraw(note.note_id)
         with pytest.raises(UsageError, match="is withdrawn; write a new note"):
-            await reviewer.edit_note(note.note_id, "back again")
+            await reviewer.notes.edit(note.note_id, "back again")
     finally:
         await reviewer.close()
     for who in (ADMIN, DPO):
         reader = await as_(config, who)
         try:
-            kept = await reader.notes(KESKI_RECORD, Purpose.ACCESS_REQUEST)
+            kept = await reader.notes.read(KESKI_RECORD, Purpose.ACCESS_REQUEST)
         finally:
             await reader.close()
         assert [len(n.versions) for n in kept] == [3] and kept[0].withdrawn
         assert kept[0].versions[1].text == "second " + SECRET
     sup = await as_(config, SUPERVISOR)
     try:
-        assert await sup.notes(KESKI_RECORD, Purpose.FEEDBACK) == []  # withdrawn: not for them
+        assert await sup.notes.read(KESKI_RECORD, Purpose.FEEDBACK) == []  # withdrawn: not for them
     finally:
         await sup.close()
     done = actions(config, REVIEWER.login)
@@ -109,17 +109,17 @@ async def test_note_versions_and_withdrawal(config: Config) -> None:
 async def test_nobody_edits_another_persons_note(config: Config) -> None:
     author = await as_(config, OTHER_REVIEWER)
     try:
-        note = await author.add_note(1, "minun", Anchor(message=2))
+        note = await author.notes.add(1, "minun", Anchor(message=2))
     finally:
         await author.close()
     sup = await as_(config, SUPERVISOR)
     try:
         with pytest.raises(AccessDenied, match="nobody edits another's note"):
-            await sup.edit_note(note.note_id, "hänen")
+            await sup.notes.edit(note.note_id, "hänen")
         with pytest.raises(AccessDenied):
-            await sup.withdraw_note(note.note_id)
+            await sup.notes.withdraw(note.note_id)
         with pytest.raises(NotFound):
-            await sup.edit_note(9999, "ei ole")
+            await sup.notes.edit(9999, "ei ole")
     finally:
         await sup.close()
     denied = [e for e in events(config) if e["outcome"] == "denied"]
@@ -131,11 +131,11 @@ async def test_roles_and_scope_for_notes(config: Config) -> None:
     admin, reviewer = await as_(config, ADMIN), await as_(config, REVIEWER)
     try:
         with pytest.raises(AccessDenied, match="may not annotate"):
-            await admin.add_note(1, "ylläpitäjä")
+            await admin.notes.add(1, "ylläpitäjä")
         with pytest.raises(AccessDenied, match="organisation ITU"):
-            await reviewer.add_note(1, "ei omaa")
+            await reviewer.notes.add(1, "ei omaa")
         with pytest.raises(AccessDenied, match="organisation ITU"):
-            await reviewer.notes(1, Purpose.QUALITY)
+            await reviewer.notes.read(1, Purpose.QUALITY)
     finally:
         await admin.close()
         await reviewer.close()
@@ -149,18 +149,20 @@ async def test_roles_and_scope_for_notes(config: Config) -> None:
 async def test_tags_add_remove_filter_and_vocabulary(config: Config) -> None:
     reviewer = await as_(config, OTHER_REVIEWER)
     try:
-        assert await reviewer.add_tag(2, "Coaching:Empathy")
-        assert not await reviewer.add_tag(2, "coaching:empathy")
-        assert await reviewer.add_tag(3, "oma-tagi")
-        page = await reviewer.search(RecordingFilter(tag="coaching:empathy"))
+        assert await reviewer.tags.add(2, "Coaching:Empathy")
+        assert not await reviewer.tags.add(2, "coaching:empathy")
+        assert await reviewer.tags.add(3, "oma-tagi")
+        page = await reviewer.recordings.search(RecordingFilter(tag="coaching:empathy"))
         assert [r.id for r in page.rows] == [2] and page.rows[0].tags == ("coaching:empathy",)
-        vocabulary = {t.tag: t for t in await reviewer.tags()}
+        vocabulary = {t.tag: t for t in await reviewer.tags.vocabulary()}
         assert vocabulary["coaching:empathy"].count == 1 and vocabulary["complaint"].count == 0
         assert vocabulary["oma-tagi"].managed is False
-        assert await reviewer.remove_tag(2, "coaching:empathy")
-        assert (await reviewer.search(RecordingFilter(tag="coaching:empathy"))).rows == ()
+        assert await reviewer.tags.remove(2, "coaching:empathy")
+        assert (
+            await reviewer.recordings.search(RecordingFilter(tag="coaching:empathy"))
+        ).rows == ()
         with pytest.raises(UsageError, match="is not a tag"):
-            await reviewer.add_tag(2, "two words")
+            await reviewer.tags.add(2, "two words")
     finally:
         await reviewer.close()
     done = actions(config, OTHER_REVIEWER.login)
@@ -168,8 +170,8 @@ async def test_tags_add_remove_filter_and_vocabulary(config: Config) -> None:
     dpo = await as_(config, DPO)
     try:
         with pytest.raises(AccessDenied):
-            await dpo.add_tag(2, "complaint")
-        assert {t.tag: t.count for t in await dpo.tags()}["oma-tagi"] == 1
+            await dpo.tags.add(2, "complaint")
+        assert {t.tag: t.count for t in await dpo.tags.vocabulary()}["oma-tagi"] == 1
     finally:
         await dpo.close()
 
@@ -180,34 +182,34 @@ async def test_tags_add_remove_filter_and_vocabulary(config: Config) -> None:
 async def test_case_flow_link_move_findings_and_open_from_it(config: Config) -> None:
     sup = await as_(config, SUPERVISOR)
     try:
-        case = await sup.add_case("ITU", "PAL-2026-17", "Soittaja ei saanut aikaa",
+        case = await sup.cases.add("ITU", "PAL-2026-17", "Soittaja ei saanut aikaa",
                                   date(2026, 5, 2))  # fmt: skip
         assert (case.status, case.owner, case.received) == ("open", SUPERVISOR.login, "2026-05-02")
-        assert await sup.link(case.id, [1, 2]) == 2
-        assert await sup.link(case.id, [2]) == 0
+        assert await sup.cases.link(case.id, [1, 2]) == 2
+        assert await sup.cases.link(case.id, [2]) == 0
         with pytest.raises(UsageError, match="is KESKI's, case 1 ITU's"):
-            await sup.link(case.id, [3, KESKI_RECORD])
-        assert (await sup.case(case.id)).records == (1, 2)  # neither of the two linked
-        await sup.move_case(case.id, CaseStatus.INVESTIGATING)
+            await sup.cases.link(case.id, [3, KESKI_RECORD])
+        assert (await sup.cases.read(case.id)).records == (1, 2)  # neither of the two linked
+        await sup.cases.move(case.id, CaseStatus.INVESTIGATING)
         with pytest.raises(UsageError, match="can move to resolved"):
-            await sup.move_case(case.id, CaseStatus.CLOSED)
-        await sup.set_case(case.id, findings=SECRET, owner=SUPERVISOR.login)
-        got = await sup.case(case.id)
+            await sup.cases.move(case.id, CaseStatus.CLOSED)
+        await sup.cases.change(case.id, findings=SECRET, owner=SUPERVISOR.login)
+        got = await sup.cases.read(case.id)
         assert got.findings == SECRET and got.records == (1, 2) and got.status == "investigating"
-        listed = await sup.list_cases(CaseFilter(status=CaseStatus.INVESTIGATING))
+        listed = await sup.cases.find(CaseFilter(status=CaseStatus.INVESTIGATING))
         assert [c.id for c in listed] == [case.id] and listed[0].findings == ""
-        assert await sup.list_cases(CaseFilter(status=CaseStatus.CLOSED)) == []
-        assert await sup.list_cases(CaseFilter(before_id=case.id)) == []
-        record = await sup.open_recording(2, Purpose.FEEDBACK, case_id=case.id)
+        assert await sup.cases.find(CaseFilter(status=CaseStatus.CLOSED)) == []
+        assert await sup.cases.find(CaseFilter(before_id=case.id)) == []
+        record = await sup.recordings.open_recording(2, Purpose.FEEDBACK, case_id=case.id)
         assert record.summary.id == 2
         with pytest.raises(UsageError, match="not linked"):
-            await sup.open_recording(3, Purpose.FEEDBACK, case_id=case.id)
+            await sup.recordings.open_recording(3, Purpose.FEEDBACK, case_id=case.id)
         with pytest.raises(UsageError, match="for feedback"):
-            await sup.open_recording(2, Purpose.QUALITY, case_id=case.id)
-        exported = await sup.export_case(case.id, "/tmp/case.json")
+            await sup.recordings.open_recording(2, Purpose.QUALITY, case_id=case.id)
+        exported = await sup.cases.export(case.id, "/tmp/case.json")
         assert [r.id for r in exported.recordings] == [1, 2]
         with pytest.raises(UsageError, match="exists already"):
-            await sup.add_case("ITU", "PAL-2026-17", "again")
+            await sup.cases.add("ITU", "PAL-2026-17", "again")
     finally:
         await sup.close()
     opened = [e for e in events(config) if e["action"] == "record.open"][-1]
@@ -223,21 +225,21 @@ async def test_case_flow_link_move_findings_and_open_from_it(config: Config) -> 
 async def test_case_permissions(config: Config) -> None:
     sup = await as_(config, SUPERVISOR)
     try:
-        case = await sup.add_case("ITU", "PAL-1", "Palaute")
+        case = await sup.cases.add("ITU", "PAL-1", "Palaute")
     finally:
         await sup.close()
     reviewer, admin, dpo = [await as_(config, w) for w in (REVIEWER, ADMIN, DPO)]
     try:
         with pytest.raises(AccessDenied, match="may not case.manage"):
-            await reviewer.add_case("KESKI", "PAL-2", "Palaute")
+            await reviewer.cases.add("KESKI", "PAL-2", "Palaute")
         with pytest.raises(AccessDenied, match="may not case.read"):
-            await reviewer.list_cases()
+            await reviewer.cases.find()
         with pytest.raises(AccessDenied, match="may not case.manage"):
-            await admin.move_case(case.id, CaseStatus.INVESTIGATING)
-        assert (await admin.case(case.id)).ref == "PAL-1"
+            await admin.cases.move(case.id, CaseStatus.INVESTIGATING)
+        assert (await admin.cases.read(case.id)).ref == "PAL-1"
         with pytest.raises(AccessDenied, match="may not case.export"):
-            await admin.export_case(case.id, "x.json")
-        assert [c.ref for c in await dpo.list_cases()] == ["PAL-1"]
+            await admin.cases.export(case.id, "x.json")
+        assert [c.ref for c in await dpo.cases.find()] == ["PAL-1"]
     finally:
         for r in (reviewer, admin, dpo):
             await r.close()
@@ -254,22 +256,22 @@ SPEC = SampleSpec(("Aino",), 1_789_000_000, 1_791_000_000, per_agent=2, seed=7)
 async def test_sample_is_reproducible_recorded_and_scored(config: Config) -> None:
     reviewer = await as_(config, OTHER_REVIEWER)
     try:
-        sample = await reviewer.draw_sample(SPEC)
-        again = await reviewer.draw_sample(SPEC)
+        sample = await reviewer.coaching.draw(SPEC)
+        again = await reviewer.coaching.draw(SPEC)
         assert sample.record_ids == again.record_ids and len(sample.record_ids) == 2
-        assert (await reviewer.sample(sample.id)).spec == SPEC
+        assert (await reviewer.coaching.sample(sample.id)).spec == SPEC
         first = sample.record_ids[0]
         score = Score(first, tuple((c, 4) for c in ("greeting", "understanding", "accuracy",
                                                    "empathy", "closing")), SECRET)  # fmt: skip
-        await reviewer.score(sample.id, score)
+        await reviewer.coaching.score(sample.id, score)
         with pytest.raises(UsageError, match="scored already"):
-            await reviewer.score(sample.id, score)
+            await reviewer.coaching.score(sample.id, score)
         outside = next(i for i in range(1, 6) if i not in sample.record_ids)
         with pytest.raises(NotFound, match="not in sample"):
-            await reviewer.score(sample.id, Score(outside, score.scores))
-        [given] = await reviewer.scores(sample.id)
+            await reviewer.coaching.score(sample.id, Score(outside, score.scores))
+        [given] = await reviewer.coaching.scores(sample.id)
         assert given.score == score and given.scorer == OTHER_REVIEWER.login
-        narrow = await reviewer.draw_sample(
+        narrow = await reviewer.coaching.draw(
             SampleSpec(("Aino",), 1_789_000_000, 1_791_000_000, 5, 7, min_duration=103)
         )
         assert set(narrow.record_ids) == {4, 5, 6}  # durations 103, 104 and 109 s
@@ -291,8 +293,8 @@ REFUSING = ("note", "recording_tag", "feedback_case", "case_link", "coaching_sam
 async def test_a_refused_change_leaves_no_event(config: Config, table: str) -> None:
     sup = await as_(config, SUPERVISOR)
     try:
-        case = await sup.add_case("ITU", "PAL-9", "Palaute")
-        sample = await sup.draw_sample(SPEC)
+        case = await sup.cases.add("ITU", "PAL-9", "Palaute")
+        sample = await sup.coaching.draw(SPEC)
         db = sqlite3.connect(config.sqlite_path)
         db.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} "
                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")  # fmt: skip
@@ -303,12 +305,14 @@ async def test_a_refused_change_leaves_no_event(config: Config, table: str) -> N
         scores = tuple((c, 3) for c in ("greeting", "understanding", "accuracy", "empathy",
                                         "closing"))  # fmt: skip
         attempts = {
-            "note": lambda: sup.add_note(1, "x"),
-            "recording_tag": lambda: sup.add_tag(1, "complaint"),
-            "feedback_case": lambda: sup.add_case("ITU", "PAL-10", "x"),
-            "case_link": lambda: sup.link(case.id, [1]),
-            "coaching_sample": lambda: sup.draw_sample(SPEC),
-            "sample_score": lambda: sup.score(sample.id, Score(sample.record_ids[0], scores)),
+            "note": lambda: sup.notes.add(1, "x"),
+            "recording_tag": lambda: sup.tags.add(1, "complaint"),
+            "feedback_case": lambda: sup.cases.add("ITU", "PAL-10", "x"),
+            "case_link": lambda: sup.cases.link(case.id, [1]),
+            "coaching_sample": lambda: sup.coaching.draw(SPEC),
+            "sample_score": lambda: sup.coaching.score(
+                sample.id, Score(sample.record_ids[0], scores)
+            ),
         }
         with pytest.raises(StoreError, match="injected failure"):
             await attempts[table]()
@@ -320,19 +324,19 @@ async def test_a_refused_change_leaves_no_event(config: Config, table: str) -> N
 async def test_samples_are_listed_and_a_missing_one_is_audited(config: Config) -> None:
     reviewer = await as_(config, OTHER_REVIEWER)
     try:
-        first = await reviewer.draw_sample(SPEC)
-        second = await reviewer.draw_sample(SPEC)
-        agents = await reviewer.coaching().agents(RecordingFilter(1_789_000_000, 1_791_000_000))
+        first = await reviewer.coaching.draw(SPEC)
+        second = await reviewer.coaching.draw(SPEC)
+        agents = await reviewer.coaching.agents(RecordingFilter(1_789_000_000, 1_791_000_000))
         assert "Aino" in agents and agents == sorted(set(agents))
-        listed = await reviewer.coaching().samples()
+        listed = await reviewer.coaching.samples()
         assert [s.id for s in listed] == [second.id, first.id] and listed[0].spec == SPEC
-        assert [s.id for s in await reviewer.coaching().samples(before_id=second.id)] == [first.id]
+        assert [s.id for s in await reviewer.coaching.samples(before_id=second.id)] == [first.id]
         with pytest.raises(NotFound, match="sample 999 does not exist"):
-            await reviewer.sample(999)
+            await reviewer.coaching.sample(999)
         with pytest.raises(NotFound, match="not in sample 999"):
-            await reviewer.score(999, Score(1, tuple((c, 3) for c in CRITERIA)))
+            await reviewer.coaching.score(999, Score(1, tuple((c, 3) for c in CRITERIA)))
         with pytest.raises(NotFound, match="sample 999 does not exist"):
-            await reviewer.scores(999)
+            await reviewer.coaching.scores(999)
     finally:
         await reviewer.close()
     failed = [e for e in events(config) if e["outcome"] == "error"]

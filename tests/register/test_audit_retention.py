@@ -16,7 +16,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from kaiku_tui import register as register_module
 from kaiku_tui.audit.chain import event_from_body
 from kaiku_tui.audit.cut import CUT_INFO, cut_file, named_recordings
 from kaiku_tui.config import Config, load
@@ -25,8 +24,9 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import AccessDenied, UsageError
 from kaiku_tui.index.base import AuditRow
-from kaiku_tui.maintenance.restore import restore
 from kaiku_tui.register import Register
+from kaiku_tui.register import gate as register_module
+from kaiku_tui.register.upkeep.restore import restore
 from tests.contract import pg
 from tests.maintenance.conftest import recording
 from tests.register.test_concurrency import configure, index_url
@@ -68,23 +68,23 @@ async def _build(config: Config) -> None:
     an admin session."""
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
-        await admin.add_person(
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.persons.add(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+        await admin.persons.add(
             Person(SCOPED_ADMIN.login, "Aapo", frozenset({Role.ADMIN}), orgs=("ITU",))
         )
         two = [recording(1, audio=False), recording(2, audio=False)]
-        await admin.add_recordings(two, source="t")
+        await admin.intake.add_recordings(two, source="t")
         for _ in range(5):
-            await admin.list_orgs()
+            await admin.orgs.listing()
     finally:
         await admin.close()
     supervisor = await Register.open(config, SUPERVISOR, environ={})
     try:
-        await supervisor.open_recording(1, Purpose.QUALITY)
-        await supervisor.list_orgs()
-        await supervisor.open_recording(2, Purpose.QUALITY)
-        await supervisor.list_orgs()
+        await supervisor.recordings.open_recording(1, Purpose.QUALITY)
+        await supervisor.orgs.listing()
+        await supervisor.recordings.open_recording(2, Purpose.QUALITY)
+        await supervisor.orgs.listing()
     finally:
         await supervisor.close()
 
@@ -148,11 +148,11 @@ async def test_plan_then_cut_keeps_the_rest_untouched_and_verifiable(setup: Setu
     async with opened(setup.config) as admin:
         before = await rows(admin)
         blocker = first_naming(before, 1)
-        plan = await admin.audit_retention().plan()
+        plan = await admin.audit_retention.plan()
         assert (plan.first_seq, plan.upto, plan.events) == (1, blocker - 1, blocker - 1)
         assert plan.kept_because is not None and "recording 1" in plan.kept_because
         assert (await rows(admin))[: len(before)] == before  # a dry run
-        cut, removed = await admin.audit_retention().cut()
+        cut, removed = await admin.audit_retention.cut()
         assert removed == cut.events == blocker - 1
         after = await rows(admin)
     assert after[0].seq == blocker and after[0].prev_hash == cut.upto_hash
@@ -165,7 +165,7 @@ async def test_plan_then_cut_keeps_the_rest_untouched_and_verifiable(setup: Setu
     assert cut_events[-1][1].criteria is not None
     assert cut_events[-1][1].criteria["upto"] == cut.upto
     async with opened(setup.config) as admin:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
         assert await admin._index.get_info(CUT_INFO) == f"{cut.upto} {cut.upto_hash.hex()}"
     assert report.problem is None, report.problem
     assert report.cut_seq == cut.upto and report.checked == report.head_seq - cut.upto
@@ -175,11 +175,11 @@ async def test_plan_then_cut_keeps_the_rest_untouched_and_verifiable(setup: Setu
 
 async def test_a_destroyed_recording_lets_the_cut_go_on(setup: Setup) -> None:
     async with opened(setup.config) as admin:
-        first, _ = await admin.audit_retention().cut()
+        first, _ = await admin.audit_retention.cut()
         await sql(setup, "DELETE FROM recording WHERE id = 1")
         all_rows = await rows(admin)
-        second, removed = await admin.audit_retention().cut()
-        report = await admin.verify_audit()
+        second, removed = await admin.audit_retention.cut()
+        report = await admin.audit.verify()
     assert second.first_seq == first.upto + 1 and second.upto == first_naming(all_rows, 2) - 1
     assert removed == second.upto - first.upto > 0
     assert report.problem is None and report.cut_seq == second.upto
@@ -203,7 +203,7 @@ async def test_a_recording_destroyed_within_the_rule_still_keeps_its_events(
     )
     async with opened(setup.config) as admin:
         all_rows = await rows(admin)
-        plan = await admin.audit_retention().plan()
+        plan = await admin.audit_retention.plan()
     blocker = first_naming(all_rows, 1 if stops_at_1 else 2)
     assert plan.upto == blocker - 1, plan.kept_because
 
@@ -213,21 +213,21 @@ async def test_nothing_is_cut_within_the_rule(setup: Setup) -> None:
     day in the future is refused, and audited."""
     async with opened(setup.config) as admin:
         count = len(await rows(admin))
-        plan, removed = await admin.audit_retention().cut(
+        plan, removed = await admin.audit_retention.cut(
             (THREE_YEARS_AGO + timedelta(days=365)).date()
         )
         assert (plan.events, removed, plan.upto_hash) == (0, 0, None)
         assert plan.kept_because is not None and "within the rule" in plan.kept_because
         with pytest.raises(UsageError, match="after today"):
-            await admin.audit_retention().cut(date.today() + timedelta(days=1))
+            await admin.audit_retention.cut(date.today() + timedelta(days=1))
         assert (await rows(admin))[0].seq == 1 and len(await rows(admin)) > count
-        failed = await admin.audit_events(AuditQuery(action="audit.retain", limit=10))
+        failed = await admin.audit.events(AuditQuery(action="audit.retain", limit=10))
     assert [e.outcome for _, e in failed][-1] == "error"
 
 
 async def test_a_forged_cut_hiding_more_deleted_events_is_found(setup: Setup) -> None:
     async with opened(setup.config) as admin:
-        cut, _ = await admin.audit_retention().cut()
+        cut, _ = await admin.audit_retention.cut()
         later = (await rows(admin))[3]
     # The owner rewrites the record of the cut, then deletes up to it (the database
     # lets rows go up to the recorded cut).
@@ -239,14 +239,14 @@ async def test_a_forged_cut_hiding_more_deleted_events_is_found(setup: Setup) ->
     )
     await sql(setup, "DELETE FROM audit_event WHERE seq <= $1", later.seq)
     async with opened(setup.config) as admin:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
     assert report.problem is not None
     assert f"audit cut at seq {later.seq} that no signed cut checkpoint" in str(report.problem)
 
 
 async def test_deleting_past_the_cut_is_refused_then_found(setup: Setup) -> None:
     async with opened(setup.config) as admin:
-        cut, _ = await admin.audit_retention().cut()
+        cut, _ = await admin.audit_retention.cut()
     victim = cut.upto + 2
     with pytest.raises((sqlite3.DatabaseError, asyncpg.PostgresError), match="append-only"):
         await sql(setup, "DELETE FROM audit_event WHERE seq = $1", victim)
@@ -256,7 +256,7 @@ async def test_deleting_past_the_cut_is_refused_then_found(setup: Setup) -> None
         await sql(setup, "ALTER TABLE audit_event DISABLE TRIGGER USER")
     await sql(setup, "DELETE FROM audit_event WHERE seq = $1", victim)
     async with opened(setup.config) as admin:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
     assert report.problem is not None and report.problem.seq == victim, report.problem
 
 
@@ -264,11 +264,11 @@ async def test_deleting_past_the_cut_is_refused_then_found(setup: Setup) -> None
 async def test_refused_unless_an_admin_who_sees_everything(setup: Setup, who: Identity) -> None:
     async with opened(setup.config, who) as person:
         with pytest.raises(AccessDenied):
-            await person.audit_retention().cut()
+            await person.audit_retention.cut()
         with pytest.raises(AccessDenied):
-            await person.audit_retention().plan()
+            await person.audit_retention.plan()
     async with opened(setup.config) as admin:
-        events = await admin.audit_events(AuditQuery(action="audit.retain", limit=10))
+        events = await admin.audit.events(AuditQuery(action="audit.retain", limit=10))
         first = (await rows(admin))[0].seq
     assert [(e.actor, e.outcome) for _, e in events] == [(who.login, "denied")] * 2
     assert first == 1
@@ -325,15 +325,15 @@ async def test_a_cut_register_backs_up_and_restores(
         then.setattr(register_module, "datetime", _Then)
         await _build(config)
     async with opened(config) as admin:
-        cut, _ = await admin.audit_retention().cut()
-        await admin.upkeep().backup(tmp_path / "backup", link=False)
+        cut, _ = await admin.audit_retention.cut()
+        await admin.upkeep.backup(tmp_path / "backup", link=False)
     assert (tmp_path / "backup" / "audit-cuts.jsonl").exists()
     target = load(configure(tmp_path / "target", ""))
     shutil.copyfile(config.master_key_file, target.master_key_file)
     target.master_key_file.chmod(0o600)
     await restore(target, ADMIN, tmp_path / "backup", environ={})
     async with opened(target) as admin:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
     assert report.problem is None and report.cut_seq == cut.upto
 
 
@@ -347,10 +347,10 @@ async def test_a_cut_register_migrates_to_postgresql_and_verifies(
         await _build(config)
     async with pg_server.schema() as dsn:
         async with opened(config) as admin:
-            cut, _ = await admin.audit_retention().cut()
-            report = await admin.migrate_to(dsn, lambda copied: None)
+            cut, _ = await admin.audit_retention.cut()
+            report = await admin.audit.migrate_to(dsn, lambda copied: None)
         assert report.problem is None, report.problem
         moved = load(configure(tmp_path / "source", dsn))
         async with opened(moved) as admin:
-            verified = await admin.verify_audit()
+            verified = await admin.audit.verify()
     assert verified.problem is None and verified.cut_seq == cut.upto

@@ -35,7 +35,7 @@ def _act(config_file: str, login: str) -> int:
         register = await Register.open(load(Path(config_file)), Identity(login), environ={})
         try:
             for _ in range(ACTIONS):
-                await register.list_orgs()
+                await register.orgs.listing()
         finally:
             await register.close()
         return ACTIONS
@@ -65,11 +65,11 @@ async def setup(config: Config, logins: list[str]) -> None:
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
         for login in logins:
-            await admin.add_person(Person(login, login, frozenset({Role.REVIEWER})))
+            await admin.persons.add(Person(login, login, frozenset({Role.REVIEWER})))
     finally:
         await admin.close()
     admin = await Register.open(config, ADMIN, environ={})
-    await admin.set_person(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
+    await admin.persons.change(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
     await admin.close()
 
 
@@ -90,8 +90,8 @@ async def test_twenty_processes_each_event_once(
         assert done == [ACTIONS] * PROCESSES
         admin = await Register.open(config, ADMIN, environ={})
         try:
-            report = await admin.verify_audit()
-            events = await admin.audit_events(AuditQuery(action="org.list", limit=10 * 4000))
+            report = await admin.audit.verify()
+            events = await admin.audit.events(AuditQuery(action="org.list", limit=10 * 4000))
         finally:
             await admin.close()
     assert report.problem is None, report.problem

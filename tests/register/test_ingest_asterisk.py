@@ -80,8 +80,8 @@ async def config(tmp_path: Path) -> AsyncIterator[Config]:
     config = from_mapping({"register": {"data_dir": str(tmp_path / "data")}}, None)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.persons.add(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
     finally:
         await admin.close()
     yield config
@@ -134,7 +134,7 @@ async def ingest(config: Config, export: Export) -> int:
 async def by_source(config: Config) -> dict[str, int]:
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        page = await register.search(RecordingFilter(), limit=1000)
+        page = await register.recordings.search(RecordingFilter(), limit=1000)
     finally:
         await register.close()
     return {r.source_id: r.id for r in page.rows}
@@ -143,7 +143,7 @@ async def by_source(config: Config) -> dict[str, int]:
 async def stored_audio(config: Config, record_id: int) -> bytes:
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        with await register.open_audio(record_id, Purpose.QUALITY) as audio:
+        with await register.recordings.open_audio(record_id, Purpose.QUALITY) as audio:
             whole = b"".join(audio.iter_bytes())
             fmt = audio.wav_format()
             pcm = b"".join(iter_pcm16(audio.read, fmt, frames_per_chunk=1000))
@@ -184,7 +184,7 @@ async def test_each_encoding_is_stored_byte_for_byte_and_decodes_as_sox(
     assert whole == original
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        with await register.open_audio(record_id, Purpose.QUALITY) as audio:
+        with await register.recordings.open_audio(record_id, Purpose.QUALITY) as audio:
             fmt = audio.wav_format()
             ours = b"".join(iter_pcm16(audio.read, fmt))
     finally:
@@ -217,13 +217,13 @@ async def test_admin_may_not_play_and_audio_of_a_chat_is_not_found(
     admin = await Register.open(config, ADMIN, environ={})
     try:
         with pytest.raises(Exception, match="may not audio.play"):
-            await admin.open_audio(record_id, Purpose.QUALITY)
+            await admin.recordings.open_audio(record_id, Purpose.QUALITY)
     finally:
         await admin.close()
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
         with pytest.raises(NotFound, match="does not exist"):
-            await register.open_audio(record_id + 100, Purpose.QUALITY)
+            await register.recordings.open_audio(record_id + 100, Purpose.QUALITY)
     finally:
         await register.close()
 
@@ -404,7 +404,9 @@ async def test_vtt_transcript_is_imported_with_sides(
     assert await ingest(config, export) == EXIT_OK
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        recording = await register.open_recording((await by_source(config))[uid], Purpose.QUALITY)
+        recording = await register.recordings.open_recording(
+            (await by_source(config))[uid], Purpose.QUALITY
+        )
     finally:
         await register.close()
     assert recording.summary.has_audio and recording.summary.has_transcript
@@ -439,7 +441,7 @@ async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
     monkeypatch.setattr(register._index, "append_audit", failing)
     try:
         with pytest.raises(AuditFailure):
-            await register.open_audio(record_id, Purpose.QUALITY)
+            await register.recordings.open_audio(record_id, Purpose.QUALITY)
     finally:
         monkeypatch.undo()
         await register.close()
@@ -478,7 +480,9 @@ async def test_the_players_source_is_what_open_audio_returns(
     assert await ingest(config, export) == EXIT_OK
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        with await register.open_audio((await by_source(config))[uid], Purpose.QUALITY) as audio:
+        with await register.recordings.open_audio(
+            (await by_source(config))[uid], Purpose.QUALITY
+        ) as audio:
             read = shared(audio)
             fmt = validate(read, read.size, "stored")
             columns = list(iter_envelope(read, fmt, 16))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from kaiku_tui import migration
 from kaiku_tui.config import Config, load, with_index
 from kaiku_tui.domain.access import Identity, Role
 from kaiku_tui.domain.auditlog import AuditQuery
@@ -22,7 +21,7 @@ from kaiku_tui.domain.migration import MigrationReport, TableCopied
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import StoreError, UsageError
 from kaiku_tui.ingest.demo import DEMO_ORGS, DemoSpec, generate
-from kaiku_tui.register import Register
+from kaiku_tui.register import Register, migration
 from tests.contract import pg
 from tests.register.test_concurrency import configure
 
@@ -45,16 +44,16 @@ def stop_in(table: str) -> migration.Progress:
 async def build(config: Config) -> None:
     register = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await register.set_person(ADMIN.login, frozenset(Role), ())
+        await register.persons.change(ADMIN.login, frozenset(Role), ())
     finally:
         await register.close()
     register = await Register.open(config, ADMIN, environ={})
     try:
         for org in DEMO_ORGS:
-            await register.add_org(org)
+            await register.orgs.add(org)
         rows = list(generate(DemoSpec(records=RECORDS, end=date(2026, 11, 1))))
         for org in {r.org for r in rows}:
-            await register.add_recordings([r for r in rows if r.org == org], source="test")
+            await register.intake.add_recordings([r for r in rows if r.org == org], source="test")
     finally:
         await register.close()
 
@@ -78,7 +77,7 @@ async def registers(
 async def migrate(config: Config, to: str, progress: migration.Progress) -> MigrationReport:
     register = await Register.open(config, ADMIN, environ={})
     try:
-        return await register.migrate_to(to, progress)
+        return await register.audit.migrate_to(to, progress)
     finally:
         await register.close()
 
@@ -87,9 +86,9 @@ async def act(config: Config, work: str) -> None:
     register = await Register.open(config, ADMIN, environ={})
     try:
         if work == "read":
-            await register.list_orgs()
+            await register.orgs.listing()
         else:
-            await register.add_org(Organisation("UUSI", "Uusi", None, date(2030, 1, 1)))
+            await register.orgs.add(Organisation("UUSI", "Uusi", None, date(2030, 1, 1)))
     finally:
         await register.close()
 
@@ -114,8 +113,8 @@ async def test_stopped_copy_is_unusable_then_resumed(
         assert 0 < copied["recording"] < RECORDS  # only what the first run had not copied
         copy = await Register.open(with_index(config, target), ADMIN, environ={})
         try:
-            verified = await copy.verify_audit()
-            orgs = await copy.list_orgs()
+            verified = await copy.audit.verify()
+            orgs = await copy.orgs.listing()
         finally:
             await copy.close()
         assert verified.problem is None and verified.checked == report.head_seq + 1
@@ -173,7 +172,7 @@ async def test_a_copy_that_does_not_verify_stays_unusable(
             await Register.open(with_index(config, target), ADMIN, environ={})
         register = await Register.open(config, ADMIN, environ={})
         try:
-            events = await register.audit_events(AuditQuery(action="register.migrate"))
+            events = await register.audit.events(AuditQuery(action="register.migrate"))
         finally:
             await register.close()
         assert [e.outcome for _, e in events] == ["ok", "error"]

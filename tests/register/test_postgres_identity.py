@@ -77,12 +77,12 @@ async def setup(pg_server: pg.PgServer, tmp_path: Path) -> AsyncIterator[Setup]:
                 for who in ("hki", "pirha", "stranger", "admin")
             }
             for org, n in PER_ORG.items():
-                await admin.add_org(Organisation(org, org, date(2024, 1, 1), date(2030, 1, 1)))
-                await admin.add_recordings(recordings(org, n), source="test")
+                await admin.orgs.add(Organisation(org, org, date(2024, 1, 1), date(2030, 1, 1)))
+                await admin.intake.add_recordings(recordings(org, n), source="test")
                 person = Person(logins[org.lower()].name, org, frozenset({Role.SUPERVISOR}), (org,))
-                await admin.add_person(person)
+                await admin.persons.add(person)
             admin_login = Person(logins["admin"].name, "Admin", frozenset({Role.ADMIN}))
-            await admin.add_person(admin_login)
+            await admin.persons.add(admin_login)
         finally:
             await admin.close()
         yield Setup(config, tmp_path, logins)
@@ -95,22 +95,22 @@ async def test_each_login_is_its_own_person_and_sees_its_own_organisation(setup:
         try:
             assert register.person.login == login  # not "jump", the OS login
             assert register.person.orgs == (org,)
-            page = await register.search(RecordingFilter(), limit=50)
+            page = await register.recordings.search(RecordingFilter(), limit=50)
             assert {r.org for r in page.rows} == {org} and len(page.rows) == PER_ORG[org]
-            opened = await register.open_recording(page.rows[0].id, Purpose.FEEDBACK)
+            opened = await register.recordings.open_recording(page.rows[0].id, Purpose.FEEDBACK)
             assert opened.summary.org == org
         finally:
             await register.close()
     admin = await Register.open(setup.owner_config, ADMIN, environ={})
     try:
-        await admin.set_person(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
+        await admin.persons.change(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
         for who in ("hki", "pirha"):
             login = setup.logins[who].name
-            events = await admin.audit_events(AuditQuery(actor=login, limit=100))
+            events = await admin.audit.events(AuditQuery(actor=login, limit=100))
             actions = [e.action for _, e in events]
             assert actions == ["session.open", "search", "record.open"], actions
             assert all(e.client_host == "192.0.2.7" for _, e in events)
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
     finally:
         await admin.close()
     assert report.problem is None, report.problem
@@ -127,8 +127,8 @@ async def test_the_database_hides_other_organisations_even_from_the_app(setup: S
     register = await Register.open(setup.config_of("hki"), SHARED_OS_LOGIN, environ={})
     try:
         with pytest.raises(NotFound):
-            await register.open_recording(pirha_id, Purpose.FEEDBACK)
-        count = await register.count(RecordingFilter(), cap=None)
+            await register.recordings.open_recording(pirha_id, Purpose.FEEDBACK)
+        count = await register.recordings.count(RecordingFilter(), cap=None)
         assert count.value == PER_ORG["HKI"]
     finally:
         await register.close()
@@ -139,8 +139,8 @@ async def test_a_login_that_is_no_person_is_refused_and_audited(setup: Setup) ->
         await Register.open(setup.config_of("stranger"), SHARED_OS_LOGIN, environ={})
     admin = await Register.open(setup.owner_config, ADMIN, environ={})
     try:
-        await admin.set_person(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
-        events = await admin.audit_events(AuditQuery(actor=setup.logins["stranger"].name))
+        await admin.persons.change(ADMIN.login, frozenset({Role.ADMIN, Role.DPO}), ())
+        events = await admin.audit.events(AuditQuery(actor=setup.logins["stranger"].name))
     finally:
         await admin.close()
     assert [(e.action, e.outcome) for _, e in events] == [("session.open", "denied")]
@@ -169,16 +169,16 @@ async def test_an_admin_login_maintains_the_register_through_the_app_role(setup:
     application role's privileges; a supervisor login may not do it even by hand."""
     register = await Register.open(setup.config_of("admin"), SHARED_OS_LOGIN, environ={})
     try:
-        await register.add_org(Organisation("VARHA", "VARHA", date(2024, 1, 1), None))
-        added = await register.add_recordings(recordings("VARHA", 3), source="test")
+        await register.orgs.add(Organisation("VARHA", "VARHA", date(2024, 1, 1), None))
+        added = await register.intake.add_recordings(recordings("VARHA", 3), source="test")
         assert added.added == 3
-        await register.set_person(setup.logins["hki"].name, frozenset({Role.SUPERVISOR}),
+        await register.persons.change(setup.logins["hki"].name, frozenset({Role.SUPERVISOR}),
                                   ("HKI", "VARHA"))  # fmt: skip
     finally:
         await register.close()
     hki = await Register.open(setup.config_of("hki"), SHARED_OS_LOGIN, environ={})
     try:
-        count = await hki.count(RecordingFilter(), cap=None)
+        count = await hki.recordings.count(RecordingFilter(), cap=None)
     finally:
         await hki.close()
     assert count.value == PER_ORG["HKI"] + 3  # the database follows the new scope at once
@@ -201,7 +201,7 @@ async def test_init_with_database_identity_makes_the_owner_login_the_admin(
         register = await Register.initialise(load(path), SHARED_OS_LOGIN, "Owner")
         try:
             owner = register.person.login
-            persons = await register.list_persons()
+            persons = await register.persons.listing()
         finally:
             await register.close()
         conn = await asyncpg.connect(dsn)

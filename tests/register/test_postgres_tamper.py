@@ -21,7 +21,7 @@ ADMIN = Identity("admin.aalto")
 async def verify(config_file: Path) -> str | None:
     register = await Register.open(load(config_file), ADMIN, environ={})
     try:
-        report = await register.verify_audit()
+        report = await register.audit.verify()
     finally:
         await register.close()
     return None if report.problem is None else report.problem.message
@@ -44,7 +44,7 @@ async def test_tampering_past_the_trigger_is_found(
         register = await Register.initialise(load(config_file), ADMIN, "Admin")
         try:
             for _ in range(10):
-                await register.list_orgs()
+                await register.orgs.listing()
         finally:
             await register.close()
         db = await asyncpg.connect(dsn)

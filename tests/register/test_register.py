@@ -40,14 +40,14 @@ async def config(tmp_path: Path) -> AsyncIterator[Config]:
     config = config_for(tmp_path)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, None))
-        await admin.add_org(Organisation("KESKI", "Keski", None, None))
-        await admin.add_person(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
-        await admin.add_person(
+        await admin.orgs.add(Organisation("ITU", "Itä", None, None))
+        await admin.orgs.add(Organisation("KESKI", "Keski", None, None))
+        await admin.persons.add(Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR})))
+        await admin.persons.add(
             Person(REVIEWER.login, "Reijo", frozenset({Role.REVIEWER}), orgs=("KESKI",))
         )
-        await admin.add_recordings([call(n) for n in range(5)], source="test")
-        await admin.add_recordings([call(9, "KESKI", None)], source="test")
+        await admin.intake.add_recordings([call(n) for n in range(5)], source="test")
+        await admin.intake.add_recordings([call(9, "KESKI", None)], source="test")
     finally:
         await admin.close()
     yield config
@@ -69,7 +69,7 @@ async def test_admin_may_not_read_content(config: Config) -> None:
     admin = await opened(config, ADMIN)
     try:
         with pytest.raises(AccessDenied, match="may not record.open"):
-            await admin.open_recording(1, Purpose.QUALITY)
+            await admin.recordings.open_recording(1, Purpose.QUALITY)
     finally:
         await admin.close()
     last = [e for e in events(config) if e["outcome"] == "denied"][-1]
@@ -81,7 +81,7 @@ async def test_denied_ingest_keeps_its_source(config: Config) -> None:
     reviewer = await opened(config, REVIEWER)
     try:
         with pytest.raises(AccessDenied):
-            await reviewer.add_recordings([call(20, "KESKI")], source="cdr.csv")
+            await reviewer.intake.add_recordings([call(20, "KESKI")], source="cdr.csv")
     finally:
         await reviewer.close()
     last = [e for e in events(config) if e["outcome"] == "denied"][-1]
@@ -91,11 +91,11 @@ async def test_denied_ingest_keeps_its_source(config: Config) -> None:
 async def test_scope_denies_and_audits(config: Config) -> None:
     reviewer = await opened(config, REVIEWER)
     try:
-        page = await reviewer.search(RecordingFilter())
+        page = await reviewer.recordings.search(RecordingFilter())
         assert {r.org for r in page.rows} == {"KESKI"}
-        itu = (await reviewer.search(RecordingFilter(), limit=1)).rows[0].id
+        itu = (await reviewer.recordings.search(RecordingFilter(), limit=1)).rows[0].id
         with pytest.raises(AccessDenied, match="organisation ITU"):
-            await reviewer.open_recording(itu - 1, Purpose.QUALITY)
+            await reviewer.recordings.open_recording(itu - 1, Purpose.QUALITY)
     finally:
         await reviewer.close()
     last = [e for e in events(config) if e["outcome"] == "denied"][-1]
@@ -105,12 +105,14 @@ async def test_scope_denies_and_audits(config: Config) -> None:
 async def test_open_reveal_and_count_are_audited(config: Config) -> None:
     sup = await opened(config, SUPERVISOR)
     try:
-        found = await sup.search(RecordingFilter(phone="+358401234567"))
+        found = await sup.recordings.search(RecordingFilter(phone="+358401234567"))
         assert len(found.rows) == 5 and all(r.phone_masked.endswith("67") for r in found.rows)
-        record = await sup.open_recording(found.rows[0].id, Purpose.FEEDBACK)
+        record = await sup.recordings.open_recording(found.rows[0].id, Purpose.FEEDBACK)
         assert record.transcript[0].text.startswith("viesti") and record.phone is None
-        assert await sup.reveal_phone(found.rows[0].id, Purpose.FEEDBACK) == "+358401234567"
-        count = await sup.count(RecordingFilter(orgs=("ITU",)))
+        assert (
+            await sup.recordings.reveal_phone(found.rows[0].id, Purpose.FEEDBACK) == "+358401234567"
+        )
+        count = await sup.recordings.count(RecordingFilter(orgs=("ITU",)))
         assert (count.value, count.exact) == (5, True)
     finally:
         await sup.close()
@@ -126,7 +128,7 @@ async def test_missing_record_is_an_audited_error(config: Config) -> None:
     sup = await opened(config, SUPERVISOR)
     try:
         with pytest.raises(NotFound):
-            await sup.open_recording(999, Purpose.VERIFY)
+            await sup.recordings.open_recording(999, Purpose.VERIFY)
     finally:
         await sup.close()
     error = [e for e in events(config) if e["outcome"] == "error"][-1]
@@ -144,7 +146,7 @@ async def test_altered_ciphertext_names_the_record_and_reveals_nothing(config: C
     sup = await opened(config, SUPERVISOR)
     try:
         with pytest.raises(VaultError, match="ITU/src-0"):
-            await sup.open_recording(1, Purpose.VERIFY)
+            await sup.recordings.open_recording(1, Purpose.VERIFY)
     finally:
         await sup.close()
     errors = [e for e in events(config) if e["outcome"] == "error"]
@@ -155,9 +157,9 @@ async def test_altered_ciphertext_names_the_record_and_reveals_nothing(config: C
 async def test_verify_and_audit_read(config: Config) -> None:
     admin = await opened(config, ADMIN)
     try:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
         assert report.problem is None and report.checked >= 9
-        shown = await admin.audit_events(AuditQuery(action="ingest"))
+        shown = await admin.audit.events(AuditQuery(action="ingest"))
         assert [e.detail for _, e in shown] == ["test", "test"]
     finally:
         await admin.close()
@@ -166,7 +168,7 @@ async def test_verify_and_audit_read(config: Config) -> None:
 async def test_disabled_person_is_refused(config: Config) -> None:
     admin = await opened(config, ADMIN)
     try:
-        await admin.disable_person(SUPERVISOR.login)
+        await admin.persons.disable(SUPERVISOR.login)
     finally:
         await admin.close()
     with pytest.raises(AccessDenied, match="not an active named person"):

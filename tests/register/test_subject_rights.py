@@ -1,4 +1,4 @@
-"""The data subject's rights through `Register.subjects()`: find, requests, the access copy,
+"""The data subject's rights through `register.subjects`: find, requests, the access copy,
 the log report, disclosures, review at the premises; who may, and what each leaves in the
 audit log."""
 
@@ -63,21 +63,21 @@ async def config(tmp_path: Path) -> AsyncIterator[Config]:
         (wavs / f"{n}.wav").write_bytes(alaw_wav(0.25, n))
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä", None, date(2030, 12, 31), 3650))
-        await admin.add_org(Organisation("KESKI", "Keski", None, None))
+        await admin.orgs.add(Organisation("ITU", "Itä", None, date(2030, 12, 31), 3650))
+        await admin.orgs.add(Organisation("KESKI", "Keski", None, None))
         staff = {
             SUPERVISOR: ("Sari", Role.SUPERVISOR, ()), DPO: ("Dora", Role.DPO, ()),
             ITU_SUPERVISOR: ("Sanna", Role.SUPERVISOR, ("ITU",)),
             REVIEWER: ("Reijo", Role.REVIEWER, ("KESKI",)),
         }  # fmt: skip
         for who, (name, role, orgs) in staff.items():
-            await admin.add_person(Person(who.login, name, frozenset({role}), orgs))
-        await admin.add_recordings(
+            await admin.persons.add(Person(who.login, name, frozenset({role}), orgs))
+        await admin.intake.add_recordings(
             [recording(1, "ITU", ANNA, audio=wavs / "1.wav"),
              recording(2, "ITU", ANNA, Channel.CHAT),
              recording(4, "ITU", BERT)], source="test",
         )  # fmt: skip
-        await admin.add_recordings(
+        await admin.intake.add_recordings(
             [recording(3, "KESKI", ANNA, audio=wavs / "3.wav"), recording(5, "KESKI", None)],
             source="test",
         )
@@ -100,7 +100,7 @@ def head(config: Config) -> int:
 async def test_find_takes_every_spelling_and_every_channel(config: Config) -> None:
     dora = await as_(config, DPO)
     try:
-        rights = dora.subjects()
+        rights = dora.subjects
         for spelling in ("0401234567", "+358401234567", "00358401234567", "040 123 4567",
                          "040-123 45 67", "+358 (0)40 1234567"):  # fmt: skip
             found = await rights.find(spelling)
@@ -125,54 +125,58 @@ async def test_the_log_report_lists_exactly_the_events_about_the_persons_recordi
     keski: set[int] = set()
     sari = await as_(config, SUPERVISOR)
     try:
-        await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
+        await sari.recordings.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
         expected.add(head(config))
-        with await sari.open_audio(ANNA_ITU_CALL, Purpose.VERIFY):
+        with await sari.recordings.open_audio(ANNA_ITU_CALL, Purpose.VERIFY):
             expected.add(head(config))
-        await sari.add_tag(ANNA_CHAT, "palaute")
+        await sari.tags.add(ANNA_CHAT, "palaute")
         expected.add(head(config))
-        await sari.open_recording(BERT_CALL, Purpose.VERIFY)  # Bert's: not in Anna's report
-        await sari.search(RecordingFilter())  # a list page that showed Anna's rows
+        await sari.recordings.open_recording(
+            BERT_CALL, Purpose.VERIFY
+        )  # Bert's: not in Anna's report
+        await sari.recordings.search(RecordingFilter())  # a list page that showed Anna's rows
         expected.add(head(config))
         keski.add(head(config))  # the page showed her KESKI call too
         listed = head(config)
-        await sari.search(RecordingFilter(phone=BERT))  # showed only Bert's: not about Anna
-        case = await sari.add_case("ITU", "FB-1", "asiakas valitti")  # no recording yet
-        await sari.link(case.id, [ANNA_CHAT])  # the case's link shows Anna's chat
+        await sari.recordings.search(
+            RecordingFilter(phone=BERT)
+        )  # showed only Bert's: not about Anna
+        case = await sari.cases.add("ITU", "FB-1", "asiakas valitti")  # no recording yet
+        await sari.cases.link(case.id, [ANNA_CHAT])  # the case's link shows Anna's chat
         expected.add(head(config))
         linked = head(config)
     finally:
         await sari.close()
     reijo = await as_(config, REVIEWER)
     try:
-        await reijo.add_note(ANNA_KESKI_CALL, "hyvä puhelu")
+        await reijo.notes.add(ANNA_KESKI_CALL, "hyvä puhelu")
         noted = head(config)
         expected.add(head(config))
         keski.add(head(config))
         with pytest.raises(AccessDenied):  # outside his scope: audited, by target
-            await reijo.open_recording(ANNA_CHAT, Purpose.QUALITY)
+            await reijo.recordings.open_recording(ANNA_CHAT, Purpose.QUALITY)
         expected.add(head(config))
     finally:
         await reijo.close()
     sanna = await as_(config, ITU_SUPERVISOR)
     try:
-        await sanna.search(RecordingFilter(phone=ANNA))  # by her number: subject
+        await sanna.recordings.search(RecordingFilter(phone=ANNA))  # by her number: subject
         expected.add(head(config))
     finally:
         await sanna.close()
     admin = await as_(config, ADMIN)
     try:
         with pytest.raises(AccessDenied):
-            await admin.open_recording(ANNA_KESKI_CALL, Purpose.QUALITY)
+            await admin.recordings.open_recording(ANNA_KESKI_CALL, Purpose.QUALITY)
         expected.add(head(config))
         keski.add(head(config))
     finally:
         await admin.close()
     dora = await as_(config, DPO)
     try:
-        report = await dora.subjects().access_log("040 123 4567")
-        only_keski = await dora.subjects().access_log(ANNA, org="KESKI")
-        nothing = await dora.subjects().access_log(ANNA, until=TODAY - timedelta(days=1))
+        report = await dora.subjects.access_log("040 123 4567")
+        only_keski = await dora.subjects.access_log(ANNA, org="KESKI")
+        nothing = await dora.subjects.access_log(ANNA, until=TODAY - timedelta(days=1))
     finally:
         await dora.close()
     assert {e.seq for e in report} == expected
@@ -203,28 +207,28 @@ async def test_the_log_report_shows_the_destruction_and_the_use_of_destroyed_rec
     reijo = await as_(config, REVIEWER)
     try:
         with pytest.raises(AccessDenied):  # KESKI's reviewer: by target only
-            await reijo.open_recording(ANNA_CHAT, Purpose.QUALITY)
+            await reijo.recordings.open_recording(ANNA_CHAT, Purpose.QUALITY)
         by_target = {head(config)}
     finally:
         await reijo.close()
     admin = await as_(config, ADMIN)
     try:
-        await admin.retention().set_org("ITU", retention_days=30)
-        await admin.retention().purge(environ={})
+        await admin.retention.set_org("ITU", retention_days=30)
+        await admin.retention.purge(environ={})
     finally:
         await admin.close()
     sari = await as_(config, SUPERVISOR)
     try:
         with pytest.raises(NotFound, match="was destroyed"):
-            await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
+            await sari.recordings.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
         by_target.add(head(config))
     finally:
         await sari.close()
     dora = await as_(config, DPO)
     try:
-        report = await dora.subjects().access_log(ANNA)
-        found = await dora.subjects().find(ANNA)
-        only_keski = await dora.subjects().access_log(ANNA, org="KESKI")
+        report = await dora.subjects.access_log(ANNA)
+        found = await dora.subjects.find(ANNA)
+        only_keski = await dora.subjects.access_log(ANNA, org="KESKI")
     finally:
         await dora.close()
     assert [r.id for r in found] == [ANNA_KESKI_CALL]  # the destroyed ones are gone
@@ -240,15 +244,15 @@ async def test_the_access_copy_is_the_imported_audio_byte_for_byte(
 ) -> None:
     sari = await as_(config, SUPERVISOR)
     try:
-        await sari.open_recording(ANNA_ITU_CALL, Purpose.FEEDBACK)
-        await sari.holds().set(record_ids=[ANNA_CHAT], reason="riita", ref="KO-1")
+        await sari.recordings.open_recording(ANNA_ITU_CALL, Purpose.FEEDBACK)
+        await sari.holds.set(record_ids=[ANNA_CHAT], reason="riita", ref="KO-1")
     finally:
         await sari.close()
     to = tmp_path / "copy"
     to.mkdir()  # an empty folder is fine
     dora = await as_(config, DPO)
     try:
-        rights = dora.subjects()
+        rights = dora.subjects
         await rights.add_request("TS-1", RequestKind.ACCESS, TODAY, "0401234567")
         before = head(config)
         report = await rights.export("+358 40 123 4567", to, "TS-1")
@@ -302,7 +306,7 @@ async def test_export_refuses_what_it_cannot_do_in_one_line(config: Config, tmp_
     (full / "x").write_text("x")
     dora = await as_(config, DPO)
     try:
-        rights = dora.subjects()
+        rights = dora.subjects
         await rights.add_request("TS-2", RequestKind.ACCESS, TODAY, BERT)
         await rights.add_request("LOG-1", RequestKind.LOG, TODAY, ANNA)
         with pytest.raises(UsageError, match="full: the folder is not empty"):
@@ -332,7 +336,7 @@ async def test_export_refuses_what_it_cannot_do_in_one_line(config: Config, tmp_
 async def test_disclosure_to_an_authority_is_logged(config: Config, tmp_path: Path) -> None:
     dora = await as_(config, DPO)
     try:
-        rights = dora.subjects()
+        rights = dora.subjects
         await rights.add_request("POL-9", RequestKind.AUTHORITY, TODAY, None)
         done = await rights.disclose([ANNA_ITU_CALL, BERT_CALL], "Poliisi", "Poliisilaki 4:3",
                                      "POL-9", tmp_path / "pol")  # fmt: skip
@@ -354,7 +358,7 @@ async def test_disclosure_to_an_authority_is_logged(config: Config, tmp_path: Pa
     assert trail[-1]["criteria"] == {"manifest_sha256": done.manifest_sha256}
     admin = await as_(config, ADMIN)  # the log names no content: an admin may read it
     try:
-        assert [d.id for d in await admin.subjects().disclosures()] == [done.id]
+        assert [d.id for d in await admin.subjects.disclosures()] == [done.id]
     finally:
         await admin.close()
 
@@ -364,7 +368,7 @@ async def test_each_operation_is_the_dpos_and_refusals_are_audited(
     config: Config, tmp_path: Path, who: Identity
 ) -> None:
     register = await as_(config, who)
-    rights = register.subjects()
+    rights = register.subjects
     calls = {
         "subject.access": [lambda: rights.find(ANNA),
                            lambda: rights.export(ANNA, tmp_path / "x", "R"),
@@ -393,30 +397,30 @@ async def test_each_operation_is_the_dpos_and_refusals_are_audited(
 async def test_review_at_the_premises_is_playback_of_the_persons_own(config: Config) -> None:
     dora = await as_(config, DPO)
     try:
-        rights = dora.subjects()
+        rights = dora.subjects
         await rights.add_request("TS-5", RequestKind.ACCESS, TODAY, ANNA)
         before = head(config)
         review = await rights.start_premises_review("TS-5")
         assert dora.premises == review
-        page = await dora.search(RecordingFilter())  # only hers, whatever was asked
+        page = await dora.recordings.search(RecordingFilter())  # only hers, whatever was asked
         assert [r.id for r in page.rows] == [ANNA_KESKI_CALL, ANNA_CHAT, ANNA_ITU_CALL]
-        opened = await dora.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
+        opened = await dora.recordings.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)
         assert opened.transcript
-        with await dora.open_audio(ANNA_ITU_CALL, Purpose.VERIFY) as audio:
+        with await dora.recordings.open_audio(ANNA_ITU_CALL, Purpose.VERIFY) as audio:
             assert audio.size > 0
         with pytest.raises(AccessDenied, match="not the data subject's of TS-5"):
-            await dora.open_recording(BERT_CALL, Purpose.VERIFY)
+            await dora.recordings.open_recording(BERT_CALL, Purpose.VERIFY)
         with pytest.raises(AccessDenied, match="playback only: no phone.reveal"):
-            await dora.reveal_phone(ANNA_ITU_CALL, Purpose.VERIFY)
+            await dora.recordings.reveal_phone(ANNA_ITU_CALL, Purpose.VERIFY)
         with pytest.raises(AccessDenied, match="playback only: no annotation.read"):
-            await dora.notes(ANNA_ITU_CALL, Purpose.VERIFY)
+            await dora.notes.read(ANNA_ITU_CALL, Purpose.VERIFY)
         with pytest.raises(AccessDenied, match="playback only: no subject.access"):
             await rights.find(BERT)
         with pytest.raises(UsageError, match="a review for TS-5 is under way"):
             await rights.start_premises_review("TS-5")
         await rights.end_premises_review()
         assert dora.premises is None
-        assert await dora.reveal_phone(ANNA_ITU_CALL, Purpose.ACCESS_REQUEST) == ANNA
+        assert await dora.recordings.reveal_phone(ANNA_ITU_CALL, Purpose.ACCESS_REQUEST) == ANNA
     finally:
         await dora.close()
     during = events(config)[before:-1]
@@ -431,23 +435,25 @@ async def test_review_at_the_premises_is_playback_of_the_persons_own(config: Con
 async def test_a_scoped_dpo_sees_only_their_organisations(config: Config) -> None:
     admin = await as_(config, ADMIN)
     try:
-        await admin.add_person(Person("kaija.dpo", "Kaija", frozenset({Role.DPO}), ("KESKI",)))
+        await admin.persons.add(Person("kaija.dpo", "Kaija", frozenset({Role.DPO}), ("KESKI",)))
     finally:
         await admin.close()
     reijo = await as_(config, REVIEWER)
     try:
-        await reijo.add_note(ANNA_KESKI_CALL, "KESKI:n puhelu")
+        await reijo.notes.add(ANNA_KESKI_CALL, "KESKI:n puhelu")
         note_seq = head(config)
     finally:
         await reijo.close()
     sari = await as_(config, SUPERVISOR)
     try:
-        await sari.open_recording(ANNA_ITU_CALL, Purpose.VERIFY)  # ITU's: not in Kaija's report
+        await sari.recordings.open_recording(
+            ANNA_ITU_CALL, Purpose.VERIFY
+        )  # ITU's: not in Kaija's report
     finally:
         await sari.close()
     kaija = await as_(config, Identity("kaija.dpo"))
     try:
-        rights = kaija.subjects()
+        rights = kaija.subjects
         assert [r.id for r in await rights.find(ANNA)] == [ANNA_KESKI_CALL]
         find_seq = head(config)  # her own find showed Anna's KESKI call: in the report
         with pytest.raises(AccessDenied, match="may not see organisation ITU"):

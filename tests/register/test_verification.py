@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kaiku_tui import verification
 from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.access import Identity
-from kaiku_tui.register import Register
+from kaiku_tui.register import Register, verification
 
 ADMIN = Identity("admin.aalto")
 EVENTS = 120
@@ -25,7 +24,7 @@ async def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     register = await Register.initialise(config, ADMIN, "Admin")
     try:
         for _ in range(EVENTS):
-            await register.list_orgs()
+            await register.orgs.listing()
     finally:
         await register.close()
     return config
@@ -42,7 +41,7 @@ def tamper(config: Config, sql: str, *params: object) -> None:
 async def verify(config: Config) -> tuple[int, str | None]:
     register = await Register.open(config, ADMIN, environ={})
     try:
-        report = await register.verify_audit()
+        report = await register.audit.verify()
     finally:
         await register.close()
     return report.checked, None if report.problem is None else report.problem.message

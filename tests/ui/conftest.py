@@ -94,16 +94,16 @@ async def build_register(
     config = config or config_for(folder)
     admin = await Register.initialise(config, ADMIN, "Admin")
     try:
-        await admin.add_org(Organisation("ITU", "Itä-Uusimaa", None, None))
-        await admin.add_org(Organisation("KESKI", "Keski-Uusimaa", None, None))
+        await admin.orgs.add(Organisation("ITU", "Itä-Uusimaa", None, None))
+        await admin.orgs.add(Organisation("KESKI", "Keski-Uusimaa", None, None))
         roles = frozenset({Role.SUPERVISOR})
-        await admin.add_person(Person(SUPERVISOR.login, "Sari Supervisor", roles))
+        await admin.persons.add(Person(SUPERVISOR.login, "Sari Supervisor", roles))
         reviewer = frozenset({Role.REVIEWER})
-        await admin.add_person(Person(REVIEWER_LOGIN, "Reijo Reviewer", reviewer))
+        await admin.persons.add(Person(REVIEWER_LOGIN, "Reijo Reviewer", reviewer))
         for org in ("ITU", "KESKI"):
             rows = [r for r in map(recording, days) if r.org == org]
             if rows:
-                await admin.add_recordings(rows, source="test")
+                await admin.intake.add_recordings(rows, source="test")
     finally:
         await admin.close()
     return config

@@ -27,11 +27,11 @@ async def a_case(config: Config) -> tuple[int, list[int]]:
     """A case of ITU with two linked recordings; its id and theirs (in id order)."""
     register = await Register.open(config, SUPERVISOR, environ={})
     try:
-        page = await register.search(RecordingFilter(orgs=("ITU",)), limit=2)
+        page = await register.recordings.search(RecordingFilter(orgs=("ITU",)), limit=2)
         ids = sorted(r.id for r in page.rows)
         summary = "Asiakas ei saanut takaisinsoittoa"
-        case = await register.add_case("ITU", "PAL-2026-0042", summary, date(2026, 11, 20))
-        await register.link(case.id, ids)
+        case = await register.cases.add("ITU", "PAL-2026-0042", summary, date(2026, 11, 20))
+        await register.cases.link(case.id, ids)
         return case.id, ids
     finally:
         await register.close()
@@ -207,7 +207,7 @@ async def test_a_dpo_reads_cases_but_has_no_keys_to_change_them(
     await a_case(config)
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        await admin.add_person(Person("dora.dpo", "Dora", frozenset({Role.DPO})))
+        await admin.persons.add(Person("dora.dpo", "Dora", frozenset({Role.DPO})))
     finally:
         await admin.close()
     app = make_app(identity=Identity("dora.dpo"))

@@ -25,7 +25,7 @@ async def add_dpo(config: Config) -> None:
     """Dora, the data protection officer, named by the admin."""
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        await admin.add_person(Person(DPO.login, "Dora DPO", frozenset({Role.DPO})))
+        await admin.persons.add(Person(DPO.login, "Dora DPO", frozenset({Role.DPO})))
     finally:
         await admin.close()
 
@@ -36,8 +36,8 @@ async def a_disclosure_and_requests(config: Config, folder: Path) -> list[int]:
     await add_dpo(config)
     dora = await Register.open(config, DPO, environ={})
     try:
-        ids = sorted(r.id for r in (await dora.search(RecordingFilter(), limit=2)).rows)
-        rights = dora.subjects()
+        ids = sorted(r.id for r in (await dora.recordings.search(RecordingFilter(), limit=2)).rows)
+        rights = dora.subjects
         await rights.add_request("POL-9", RequestKind.AUTHORITY, TODAY, None)
         await rights.disclose(ids, "Poliisi", "Poliisilaki 4:3", "POL-9", folder / "copy")
         phone = "040 123 4567"

@@ -120,15 +120,15 @@ async def test_anothers_note_cannot_be_changed_and_the_dpo_sees_withdrawn(
 ) -> None:
     writer = await Register.open(config, SUPERVISOR, environ={})
     try:
-        page = await writer.search(RecordingFilter(), limit=1)
+        page = await writer.recordings.search(RecordingFilter(), limit=1)
         record_id = page.rows[0].id
-        await writer.add_note(record_id, "pysyy")
-        gone = await writer.add_note(record_id, "poistuu")
-        await writer.withdraw_note(gone.note_id)
+        await writer.notes.add(record_id, "pysyy")
+        gone = await writer.notes.add(record_id, "poistuu")
+        await writer.notes.withdraw(gone.note_id)
         admin = await Register.open(config, ADMIN, environ={})
         try:
-            await admin.add_person(Person(REVIEWER_LOGIN + "2", "R2", frozenset({Role.REVIEWER})))
-            await admin.add_person(Person("dora.dpo", "Dora", frozenset({Role.DPO})))
+            await admin.persons.add(Person(REVIEWER_LOGIN + "2", "R2", frozenset({Role.REVIEWER})))
+            await admin.persons.add(Person("dora.dpo", "Dora", frozenset({Role.DPO})))
         finally:
             await admin.close()
     finally:

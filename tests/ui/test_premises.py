@@ -20,7 +20,7 @@ async def a_request(config: Config) -> None:
     await add_dpo(config)
     dora = await Register.open(config, DPO, environ={})
     try:
-        await dora.subjects().add_request("TS-5", RequestKind.ACCESS, TODAY, "040 0000012")
+        await dora.subjects.add_request("TS-5", RequestKind.ACCESS, TODAY, "040 0000012")
     finally:
         await dora.close()
 
@@ -28,7 +28,7 @@ async def a_request(config: Config) -> None:
 def review_app(config: Config, language: str = "en") -> KaikuApp:
     async def opener() -> Register:  # as `kaiku-tui review TS-5` opens it
         register = await Register.open(config, DPO, environ={})
-        await register.subjects().start_premises_review("TS-5")
+        await register.subjects.start_premises_review("TS-5")
         return register
 
     return KaikuApp(opener, Texts(language), today=lambda: TODAY)

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from kaiku_tui.config import Config
-from kaiku_tui.maintenance.restore import restore
 from kaiku_tui.register import Register
+from kaiku_tui.register.upkeep.restore import restore
 from tests.ui.conftest import ADMIN, AppFactory, config_for
 from tests.ui.pilot import settle, shown_rows
 
@@ -19,7 +19,7 @@ async def test_restored_register_opens_in_the_tui(
 ) -> None:
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        await admin.upkeep().backup(tmp_path / "backup", link=False)
+        await admin.upkeep.backup(tmp_path / "backup", link=False)
     finally:
         await admin.close()
     restored = config_for(tmp_path / "restored")

@@ -21,17 +21,17 @@ async def rules_and_a_hold(config: Config) -> int:
     recording of 26 November is held. Returns its id."""
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        await admin.retention().set_org("ITU", retention_days=20)
-        await admin.retention().set_org("KESKI", contract_end=date(2026, 12, 1))
+        await admin.retention.set_org("ITU", retention_days=20)
+        await admin.retention.set_org("KESKI", contract_end=date(2026, 12, 1))
     finally:
         await admin.close()
     sari = await Register.open(config, SUPERVISOR, environ={})
     try:
         from kaiku_tui.domain.browse import RecordingFilter
 
-        rows = (await sari.search(RecordingFilter(orgs=("ITU",)), limit=100)).rows
+        rows = (await sari.recordings.search(RecordingFilter(orgs=("ITU",)), limit=100)).rows
         held = next(r.id for r in rows if r.started_at == started(26))
-        await sari.holds().set(record_ids=[held], reason="Valitus AVIlle", ref="AVI-7")
+        await sari.holds.set(record_ids=[held], reason="Valitus AVIlle", ref="AVI-7")
         return held
     finally:
         await sari.close()

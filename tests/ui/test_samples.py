@@ -65,9 +65,9 @@ async def test_draw_a_sample_and_score_it(config: Config, make_app: AppFactory) 
         assert screen.done == {sample.record_ids[0]}
     register = await Register.open(config, REVIEWER, environ={})
     try:
-        again = await register.draw_sample(sample.spec)
+        again = await register.coaching.draw(sample.spec)
         assert again.record_ids == sample.record_ids  # the same seed draws the same
-        (given,) = await register.scores(sample.id)
+        (given,) = await register.coaching.scores(sample.id)
         assert dict(given.score.scores) == {"greeting": 4, "understanding": 5, "accuracy": 3,
                                             "empathy": 4, "closing": 2}  # fmt: skip
         assert given.score.comment == "hyvä lopetus"
@@ -138,7 +138,7 @@ async def test_scores_typed_ahead_are_not_lost(config: Config, make_app: AppFact
     try:
         spec = SampleSpec(("Aino Agentti",), day_start(date(2026, 11, 1)),
                           day_start(date(2026, 11, 28)), per_agent=1, seed=3)  # fmt: skip
-        sample = await register.draw_sample(spec)
+        sample = await register.coaching.draw(spec)
     finally:
         await register.close()
     app = make_app(identity=REVIEWER)

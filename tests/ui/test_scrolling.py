@@ -25,7 +25,7 @@ async def big_register(folder: Path) -> Config:
             replace(recording(1), started_at=first + 600 * i, source_id=f"old-{i}", transcript=())
             for i in range(ROWS)
         ]
-        await admin.add_recordings(rows, source="test")
+        await admin.intake.add_recordings(rows, source="test")
     finally:
         await admin.close()
     return config

@@ -109,7 +109,7 @@ async def test_score_form_in_finnish(here: Path, make_app: AppFactory) -> None:
         await settle(pilot)
         assert app.register is not None
         spec = SampleSpec(("Aino Agentti",), started(1), started(27), 1, 7)
-        await app.register.draw_sample(spec)
+        await app.register.coaching.draw(spec)
         await pilot.press("s")
         await settle(pilot)
         await pilot.press("enter")

@@ -94,7 +94,7 @@ def test_first_kept_stops_at_age_or_a_kept_recording() -> None:
     ("language", "words"), [("en", "starts at event 42"), ("fi", "tapahtumasta 42")]
 )
 def test_the_screens_say_where_a_cut_log_starts(language: str, words: str) -> None:
-    from kaiku_tui.register import VerifyReport
+    from kaiku_tui.register.audit_log import VerifyReport
     from kaiku_tui.ui.audit_log import intact
     from kaiku_tui.ui.i18n import Texts
 

@@ -1,4 +1,6 @@
-"""Annotations between the register and the index: sealing and opening their texts.
+"""Sealing and opening what the index keeps encrypted: transcripts, numbers, annotations.
+
+A recording's transcript and phone number are sealed with its own record key.
 
 Note texts and score comments are sealed with the recording's own key (as its
 transcript is), so crypto-shredding a recording shreds what was written about
@@ -25,12 +27,39 @@ from kaiku_tui.domain.annotation import (
     SampleSpec,
     Score,
 )
+from kaiku_tui.domain.recording import Speaker, TranscriptLine
 from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample, StoredScore
 from kaiku_tui.vault.fields import decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import RecordKey
 
 NOTE_FIELD = "note"
 COMMENT_FIELD = "score comment"
+
+
+def record_ref(org: str, source_id: str) -> str:
+    """The name of a record in every key's and ciphertext's associated data."""
+    return f"{org}/{source_id}"
+
+
+def seal_transcript(key: RecordKey, lines: Sequence[TranscriptLine]) -> bytes | None:
+    if not lines:
+        return None
+    data = [{"at": x.at, "speaker": x.speaker, "role": x.role.value, "text": x.text} for x in lines]
+    return encrypt_field(key, "transcript", json.dumps(data, ensure_ascii=False).encode())
+
+
+def open_transcript(key: RecordKey, blob: bytes | None) -> tuple[TranscriptLine, ...]:
+    if blob is None:
+        return ()
+    data = json.loads(decrypt_field(key, "transcript", blob))
+    return tuple(
+        TranscriptLine(float(x["at"]), str(x["speaker"]), Speaker(x["role"]), str(x["text"]))
+        for x in data
+    )
+
+
+def open_field(key: RecordKey, field: str, blob: bytes | None) -> str | None:
+    return None if blob is None else decrypt_field(key, field, blob).decode()
 
 
 def case_key_ref(org: str, ref: str) -> str:

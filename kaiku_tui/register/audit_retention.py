@@ -24,17 +24,15 @@ from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kaiku_tui.audit.chain import AuditEvent, event_from_body
 from kaiku_tui.audit.cut import cut_file, first_kept, named_recordings, retain_since
 from kaiku_tui.domain.access import Action
 from kaiku_tui.errors import KaikuError, StoreError, TamperDetected, UsageError
 from kaiku_tui.index.base import AuditRow, Index
-from kaiku_tui.vault.keys import MasterKey
-
-if TYPE_CHECKING:
-    from kaiku_tui.register import Register
+from kaiku_tui.register.audit_log import AuditLog
+from kaiku_tui.register.gate import Gate
 
 ACTION = Action.AUDIT_RETAIN
 _BATCH = 2_000
@@ -65,20 +63,20 @@ class AuditRetention:
 
     def __init__(
         self,
-        register: Register,
+        gate: Gate,
         index: Index,
-        master: MasterKey,
+        audit_log: AuditLog,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
-        self._register = register
+        self._gate = gate
         self._index = index
-        self._master = master
+        self._audit_log = audit_log
         self._today = today
 
     async def plan(self, as_of: date | None = None) -> RetainPlan:
         day = await self._authorized(as_of)
         plan = await self._plan(day)
-        await self._register._audit(
+        await self._gate.audit(
             ACTION.value, criteria={**plan.criteria(), "dry_run": True}, result_count=plan.events
         )
         return plan
@@ -90,29 +88,28 @@ class AuditRetention:
         try:
             return await self._cut(day)
         except KaikuError as err:
-            await self._register._failed(ACTION, err, criteria=criteria)
+            await self._gate.failed(ACTION, err, criteria=criteria)
             raise
 
     async def _authorized(self, as_of: date | None) -> date:
-        register = self._register
         criteria: dict[str, Any] = {"as_of": None if as_of is None else as_of.isoformat()}
-        await register._authorize(ACTION, criteria=criteria)
-        person = register.person
+        await self._gate.authorize(ACTION, criteria=criteria)
+        person = self._gate.person
         if person.orgs:
             message = (
                 f"{person.login} sees only some organisations; the audit cut needs an admin "
                 "who sees them all (whether a recording still exists decides what may go)"
             )
-            await register._deny(ACTION.value, "outside scope", message, criteria=criteria)
+            await self._gate.deny(ACTION.value, "outside scope", message, criteria=criteria)
         today = self._today()
         if as_of is not None and as_of > today:
             err = UsageError(f"--as-of {as_of}: after today ({today}); the rule is a minimum")
-            await register._failed(ACTION, err, criteria=criteria)
+            await self._gate.failed(ACTION, err, criteria=criteria)
             raise err
         return as_of or today
 
     async def _cut(self, day: date) -> tuple[RetainPlan, int]:
-        report = await self._register.verify_audit()
+        report = await self._audit_log.verify()
         if report.problem is not None:
             raise TamperDetected(
                 f"the audit chain does not verify ({report.problem}); nothing was cut: "
@@ -120,14 +117,12 @@ class AuditRetention:
             )
         plan = await self._plan(day)
         if plan.upto_hash is None:
-            await self._register._audit(ACTION.value, criteria=plan.criteria(), result_count=0)
+            await self._gate.audit(ACTION.value, criteria=plan.criteria(), result_count=0)
             return plan, 0
         await self._sign(plan.upto, plan.upto_hash)
-        event = self._register._event(
-            ACTION.value, criteria=plan.criteria(), result_count=plan.events
-        )
+        event = self._gate.event(ACTION.value, criteria=plan.criteria(), result_count=plan.events)
         removed = await self._index.cut_audit(plan.upto, plan.upto_hash, event)
-        await self._register._count_event()
+        await self._gate.counted()
         if removed != plan.events:  # the transaction is committed: say so, loudly
             raise StoreError(
                 f"audit cut at seq {plan.upto}: {removed} events deleted, {plan.events} planned"
@@ -136,9 +131,10 @@ class AuditRetention:
 
     async def _sign(self, seq: int, digest: bytes) -> None:
         """The signed cut checkpoint, before any row goes: a cut is never unvouched."""
-        key = self._master.checkpoint_signing_key()
-        cuts = cut_file(self._register.config.checkpoint_file)
-        written = await asyncio.to_thread(cuts.append, seq, digest, key, self._master.key_id)
+        master = self._gate.keys.master
+        key = master.checkpoint_signing_key()
+        cuts = cut_file(self._gate.config.checkpoint_file)
+        written = await asyncio.to_thread(cuts.append, seq, digest, key, master.key_id)
         if (written.seq, written.hash) != (seq, digest):
             raise StoreError(
                 f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the index "
@@ -146,7 +142,7 @@ class AuditRetention:
             )
 
     async def _plan(self, day: date) -> RetainPlan:
-        config = self._register.config
+        config = self._gate.config
         since = retain_since(day, config.audit_retain_years, config.audit_retain_days)
         before = datetime.combine(since, time(), UTC)
         first: int | None = None

@@ -1,6 +1,6 @@
-"""The Register's maintenance facet: what an admin runs to keep a register sound.
+"""The register's maintenance facet: what an admin runs to keep a register sound.
 
-`Register.upkeep()` hands one out; every method authorizes `register.maintain`
+`register.upkeep`; every method authorizes `register.maintain`
 (admins only; a refusal is audited by the register) and audits what it did.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kaiku_tui.audit.chain import event_from_body
 from kaiku_tui.audit.cut import cut_file
@@ -25,7 +25,7 @@ from kaiku_tui.index import upkeep as index_upkeep
 from kaiku_tui.index.base import Index
 from kaiku_tui.index.transfer import RECORDING
 from kaiku_tui.maintenance import backup as files
-from kaiku_tui.maintenance import pg_tools, rotation
+from kaiku_tui.maintenance import pg_tools
 from kaiku_tui.maintenance.checks import Check, fail, ok, warn
 from kaiku_tui.maintenance.scan import (
     PROGRESS_FILE,
@@ -36,11 +36,12 @@ from kaiku_tui.maintenance.scan import (
     check_record,
     orphans,
 )
+from kaiku_tui.register.audit_log import AuditLog
+from kaiku_tui.register.gate import Gate
+from kaiku_tui.register.sealing import record_ref
+from kaiku_tui.register.upkeep import doctor, rotation
 from kaiku_tui.vault.blobs import BlobStore
-from kaiku_tui.vault.keys import ENV_VAR, MasterKey
-
-if TYPE_CHECKING:
-    from kaiku_tui.register import Register
+from kaiku_tui.vault.keys import ENV_VAR
 
 ACTION = Action.MAINTAIN.value
 _BATCH = 500
@@ -94,22 +95,34 @@ class KeyStatus:
 class Upkeep:
     """Doctor (the checks that need the register), scan, backup, index upkeep, key status."""
 
-    def __init__(
-        self, register: Register, index: Index, master: MasterKey, blobs: BlobStore
-    ) -> None:
-        self._register = register
+    def __init__(self, gate: Gate, index: Index, blobs: BlobStore, audit_log: AuditLog) -> None:
+        self._gate = gate
         self._index = index
-        self._master = master
         self._blobs = blobs
+        self._audit_log = audit_log
 
     async def _authorize(self, task: str) -> None:
-        await self._register._authorize(Action.MAINTAIN, criteria={"task": task})
+        await self._gate.authorize(Action.MAINTAIN, criteria={"task": task})
 
     async def _audit(self, task: str, outcome: str = "ok", **fields: Any) -> None:
         criteria = {"task": task, **fields.pop("criteria", {})}
-        await self._register._audit(ACTION, outcome, criteria=criteria, **fields)
+        await self._gate.audit(ACTION, outcome, criteria=criteria, **fields)
 
     # -- doctor ---------------------------------------------------------------------
+
+    async def doctor(
+        self,
+        environ: Mapping[str, str] = os.environ,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> list[Check]:
+        """The doctor's checks for a register already open (the TUI's admin screen): the
+        same list as `kaiku-tui doctor`, without opening a second session. Admins only."""
+        config = self._gate.config
+        checks = [ok("configuration", f"{config.source or 'defaults'} is valid")]
+        checks += [doctor.key_file(config, environ), *doctor.index_file(config)]
+        checks += [doctor.ssh(environ), doctor.audio(config, environ)]
+        checks.append(ok("register opens", f"at {self._index.location}"))
+        return checks + await self.health(now)
 
     async def health(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Check]:
         """The checks that need the open register, each ok / warn / fail with a fix."""
@@ -119,7 +132,7 @@ class Upkeep:
             *await self._privileges(),
             await self._chain(),
             await self._clock(now()),
-            _checkpoint_file(self._register.config.checkpoint_file),
+            _checkpoint_file(self._gate.config.checkpoint_file),
             _blob_store(self._blobs.root),
             *await self._shred_rekey(),
         ]
@@ -180,7 +193,7 @@ class Upkeep:
     async def _chain(self) -> Check:
         name = "audit chain"
         try:
-            report = await self._register.verify_audit()
+            report = await self._audit_log.verify()
         except KaikuError as err:  # e.g. the checkpoint file cannot be read
             return fail(name, str(err), "fix the file or store named; then kaiku-tui audit verify")
         if report.problem is not None:
@@ -247,10 +260,10 @@ class Upkeep:
             )
             for o in orgs
         )  # fmt: skip
-        key_file = None if ENV_VAR in os.environ else self._register.config.master_key_file
+        key_file = None if ENV_VAR in os.environ else self._gate.config.master_key_file
         since = _mtime(key_file) if key_file else None
         await self._audit("keys.status", result_count=len(states))
-        return KeyStatus(self._master.key_id, key_file, since, states)
+        return KeyStatus(self._gate.keys.key_id, key_file, since, states)
 
     async def rotate_keys(
         self, environ: Mapping[str, str], *, destroy_old: bool = False
@@ -263,8 +276,8 @@ class Upkeep:
                 f"keys rotate works on a key file; unset {ENV_VAR}, rotate the file, then "
                 "put the new file's content in the variable"
             )
-        old = self._master
-        key_file = self._register.config.master_key_file
+        old = self._gate.keys.master
+        key_file = self._gate.config.master_key_file
         new = await asyncio.to_thread(rotation.start, key_file, old)
         orgs = await self._index.list_orgs()
         wrapped = [
@@ -276,10 +289,9 @@ class Upkeep:
             if o.wrapped_key is not None
         ]
         criteria = {"task": "keys.rotate", "from": old.key_id, "to": new.key_id}
-        event = self._register._event(ACTION, criteria=criteria, result_count=len(wrapped))
+        event = self._gate.event(ACTION, criteria=criteria, result_count=len(wrapped))
         await self._index.rewrap_org_keys(wrapped, new.key_id, event)
-        self._register._rekeyed(new)
-        self._master = new
+        self._gate.keys.rekeyed(new)
         retired = await asyncio.to_thread(rotation.finish, key_file, old.key_id)
         if destroy_old:
             retired.unlink()
@@ -312,9 +324,9 @@ class Upkeep:
         for a whole scan, the blobs no recording names. Resumes an unfinished scan."""
         await self._authorize("scan")
         if org is not None:  # an admin limited to some organisations scans only those
-            await self._register._authorize_org(Action.MAINTAIN, org, criteria={"task": "scan"})
+            await self._gate.authorize_org(Action.MAINTAIN, org, criteria={"task": "scan"})
         options: dict[str, object] = {"org": org, "sample": sample, "full": full}
-        path = self._register.config.data_dir / PROGRESS_FILE
+        path = self._gate.config.data_dir / PROGRESS_FILE
         state = (None if sample else ScanState.load(path, options)) or ScanState(options)
         resumed = state.after_id
         await self._audit("scan", criteria={**options, "resumed_after": resumed})
@@ -357,15 +369,13 @@ class Upkeep:
             progress(state.after_id, total)
 
     async def _check_batch(self, state: ScanState, batch: list[Candidate], full: bool) -> None:
-        from kaiku_tui.register import record_ref
-
         for c in batch:
             state.records += 1
             if c.wrapped_key is None:
                 state.shredded += 1
                 continue
             try:
-                org_key = await self._register._org_key(c.org)
+                org_key = await self._gate.keys.org_key(c.org)
             except KaikuError as err:
                 state.findings.append(Finding(c.id, "no-org-key", str(err)))
                 continue
@@ -429,15 +439,15 @@ class Upkeep:
         await self._index.put_info(
             "maintenance.last_backup",
             f"{datetime.now(UTC).isoformat(timespec='seconds')} {to}",
-            self._register._event(ACTION, criteria={"task": "backup.recorded"}),
+            self._gate.event(ACTION, criteria={"task": "backup.recorded"}),
         )
         return report
 
     async def _write_backup(self, to: Path, *, link: bool, started: float) -> files.BackupReport:
         # The checkpoint files first, the snapshot after: every checkpoint copied then
         # covers a seq the snapshot holds (a later one would read as a truncated log).
-        await self._register._checkpoint()
-        config = self._register.config
+        await self._gate.checkpoint()
+        config = self._gate.config
         for source, name in (
             (config.checkpoint_file, files.CHECKPOINT_FILE),
             (cut_file(config.checkpoint_file).path, files.CUTS_FILE),
@@ -454,7 +464,7 @@ class Upkeep:
         entries, missing = await asyncio.to_thread(
             files.copy_blobs, self._blobs, refs, to, link=link
         )
-        manifest = {**files.new_manifest(self._master.key_id, head, entries), **facts}
+        manifest = {**files.new_manifest(self._gate.keys.key_id, head, entries), **facts}
         for name in files.INDEX_FILES:
             if (to / name).exists():
                 files.add_file(to, manifest, name)
@@ -467,7 +477,7 @@ class Upkeep:
     async def _dump(self, target: Path) -> tuple[list[str], int, dict[str, object]]:
         """pg_dump of an exported snapshot, held open while it runs, whose blob references
         are read in the same transaction; then the dump is read back and compared."""
-        config = self._register.config
+        config = self._gate.config
         async with index_upkeep.pg_snapshot(self._index) as snap:
             await asyncio.to_thread(pg_tools.dump, config, snap.id, target)
         found = await asyncio.to_thread(pg_tools.check_dump, config, target)
@@ -492,7 +502,7 @@ class Upkeep:
         """May this person restore? Asked of the restored index before any blob is placed:
         a refusal is audited there and the index stays (maintenance/restore.py)."""
         criteria = {"task": "restore", "from": str(source), "backup_head_seq": head_seq}
-        await self._register._authorize(Action.MAINTAIN, criteria=criteria)
+        await self._gate.authorize(Action.MAINTAIN, criteria=criteria)
 
     async def restored(
         self, source: Path, head_seq: int, blobs: int, *, resumed: bool = False

@@ -28,7 +28,7 @@ from kaiku_tui.domain.dates import iso
 from kaiku_tui.domain.recording import RecordingSummary, TranscriptLine
 from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import UsageError
-from kaiku_tui.recorded_audio import RecordingAudio
+from kaiku_tui.register.recorded_audio import RecordingAudio
 from kaiku_tui.vault.keys import fsync_directory
 
 MANIFEST = "manifest.json"

@@ -1,10 +1,5 @@
-"""`kaiku-tui doctor`: every check of a register's health, as plain data.
-
-`diagnose()` is what the TUI's admin screen calls too. The checks that need no
-register (configuration, key file, index file, audio, SSH) run first and do
-not stop at the first failure; the register is opened only when they allow,
-and the checks behind it (chain, clock, blob store, …) come from
-`Register.upkeep().health()`, which is admin-only and audited.
+"""The doctor's checks that need no register: configuration, key file, index file,
+SSH and audio. Each is ok / warn / fail with what to do.
 """
 
 from __future__ import annotations
@@ -14,80 +9,16 @@ import pwd
 import shlex
 import sqlite3
 import stat
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kaiku_tui.config import Config, load
-from kaiku_tui.domain.access import Identity
-from kaiku_tui.errors import AccessDenied, KaikuError
-from kaiku_tui.maintenance.checks import Check, Status, fail, ok, warn
+from kaiku_tui.config import Config
+from kaiku_tui.errors import KaikuError
+from kaiku_tui.maintenance.checks import Check, fail, ok, warn
 from kaiku_tui.vault.keys import ENV_VAR, MasterKey
 
-if TYPE_CHECKING:
-    from kaiku_tui.register import Register
 
-
-async def diagnose(
-    config_file: Path,
-    identity: Identity,
-    environ: Mapping[str, str] = os.environ,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> list[Check]:
-    """All of the doctor's checks. Raises AccessDenied for a non-admin (audited)."""
-    try:
-        config = load(config_file)
-    except KaikuError as err:
-        return [fail("configuration", str(err), f"fix {config_file}; config.example.toml")]
-    checks = [ok("configuration", f"{config_file} is valid")]
-    key = _key_file(config, environ)
-    checks += [key, *_index_file(config), _ssh(environ), _audio(config, environ)]
-    if any(c.status is Status.FAIL for c in checks):
-        return checks
-    return checks + await _register_checks(config, identity, environ, now)
-
-
-async def diagnose_open(
-    register: Register,
-    environ: Mapping[str, str] = os.environ,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> list[Check]:
-    """The doctor's checks for a register already open (the TUI's admin screen): the
-    same list as `diagnose`, without opening a second session. Admins only (audited)."""
-    config = register.config
-    checks = [ok("configuration", f"{config.source or 'defaults'} is valid")]
-    checks += [_key_file(config, environ), *_index_file(config), _ssh(environ)]
-    checks += [_audio(config, environ), ok("register opens", f"at {register.location}")]
-    return checks + await register.upkeep().health(now)
-
-
-async def _register_checks(
-    config: Config,
-    identity: Identity,
-    environ: Mapping[str, str],
-    now: Callable[[], datetime],
-) -> list[Check]:
-    from kaiku_tui.register import Register
-
-    try:
-        register = await Register.open(config, identity, environ)
-    except AccessDenied:
-        raise
-    except KaikuError as err:
-        return [fail("register opens", str(err), _open_fix(str(err)))]
-    checks = [ok("register opens", f"as {identity.login} at {register.location}")]
-    try:
-        checks += await register.upkeep().health(now)
-    finally:
-        try:  # closing signs a checkpoint: a file that cannot take it fails here too
-            await register.close()
-        except KaikuError as err:
-            checks.append(fail("register closes", str(err), "fix what fails above first"))
-    return checks
-
-
-def _open_fix(message: str) -> str:
+def open_fix(message: str) -> str:
     if "is not the key of the register" in message:
         return "use this register's master key file (from where it is kept safe, not a backup)"
     if "which only the owner of its tables may run" in message:
@@ -98,7 +29,7 @@ def _open_fix(message: str) -> str:
     return "check [index] in the configuration and that the database is up"
 
 
-def _key_file(config: Config, environ: Mapping[str, str]) -> Check:
+def key_file(config: Config, environ: Mapping[str, str]) -> Check:
     name = "master key"
     if ENV_VAR in environ:
         detail = f"from the variable {ENV_VAR}"
@@ -134,7 +65,7 @@ def _login_of(uid: int) -> str:
         return str(uid)
 
 
-def _index_file(config: Config) -> list[Check]:
+def index_file(config: Config) -> list[Check]:
     """SQLite only, read-only and before opening: opening migrates an old index."""
     if config.is_network:
         return []
@@ -164,14 +95,14 @@ def _index_file(config: Config) -> list[Check]:
     return [ok(name, f"{path} at migration {version} (current)")]
 
 
-def _ssh(environ: Mapping[str, str]) -> Check:
+def ssh(environ: Mapping[str, str]) -> Check:
     client = environ.get("SSH_CLIENT") or environ.get("SSH_CONNECTION")
     if client:
         return ok("session", f"under SSH from {client.split()[0]}")
     return ok("session", "a local terminal (not SSH)")
 
 
-def _audio(config: Config, environ: Mapping[str, str]) -> Check:
+def audio(config: Config, environ: Mapping[str, str]) -> Check:
     """Opening a sink briefly is the only true test of sound: a library can be there and
     the device not. No sound is normal on a jump host: a warning, with the way to it."""
     from kaiku_tui.audio.sinks import NoAudioDevice, choose_sink

@@ -1,4 +1,4 @@
-"""The Register's facet for the data subject's rights (issue 8): `Register.subjects()`.
+"""The Register's facet for the data subject's rights (issue 8): `register.subjects`.
 
 * find: every call and chat of a phone number (any Finnish spelling), by its blind index;
 * requests: received and answered dates, the one-month deadline (GDPR art. 12(3));
@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kaiku_tui import subject_copy
 from kaiku_tui.audit.chain import AuditEvent, event_from_body, format_utc
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Purpose
@@ -42,13 +41,12 @@ from kaiku_tui.domain.subject import (
 )
 from kaiku_tui.errors import NotFound, StoreError, UsageError, VaultError
 from kaiku_tui.index.base import Index, StoredRecording
-from kaiku_tui.recorded_audio import RecordingAudio
-from kaiku_tui.register import _transcript
-from kaiku_tui.retention import rule_of
+from kaiku_tui.register import subject_copy
+from kaiku_tui.register.gate import Gate
+from kaiku_tui.register.recorded_audio import RecordingAudio
+from kaiku_tui.register.retention import rule_of
+from kaiku_tui.register.sealing import open_transcript
 from kaiku_tui.vault.blobs import BlobStore
-
-if TYPE_CHECKING:
-    from kaiku_tui.register import Register
 
 _ACCESS = Purpose.ACCESS_REQUEST.value
 _LOG = Purpose.LOG_REQUEST.value
@@ -87,29 +85,29 @@ class CopyReport:
 
 
 class SubjectRights:
-    """Use `register.subjects()`; every method is the DPO's (domain/access.py POLICY)."""
+    """Use `register.subjects`; every method is the DPO's (domain/access.py POLICY)."""
 
-    def __init__(self, register: Register, index: Index, blobs: BlobStore) -> None:
-        self._register = register
+    def __init__(self, gate: Gate, index: Index, blobs: BlobStore) -> None:
+        self._gate = gate
         self._index = index
         self._blobs = blobs
 
     @property
     def _person_scope(self) -> tuple[str, ...]:
-        return self._register.person.orgs
+        return self._gate.person.orgs
 
     def _bidx(self, raw_phone: str) -> str:
         """The blind index (hex) of a number in any Finnish spelling; a bad one → UsageError."""
-        return self._register._bidx(phones.normalise(raw_phone)).hex()
+        return self._gate.keys.blind_index(phones.normalise(raw_phone)).hex()
 
     # -- find ------------------------------------------------------------------------------
 
     async def find(self, phone: str) -> list[RecordingSummary]:
         """Every call and chat of the number in the DPO's scope, oldest first."""
-        await self._register._authorize(Action.SUBJECT_ACCESS, purpose=_ACCESS)
+        await self._gate.authorize(Action.SUBJECT_ACCESS, purpose=_ACCESS)
         subject = self._bidx(phone)
         rows = await self._recordings(subject)
-        await self._register._audit(
+        await self._gate.audit(
             "subject.find", subject=subject, purpose=_ACCESS, result_count=len(rows),
             revealed=tuple(str(r.summary.id) for r in rows),
         )  # fmt: skip
@@ -125,26 +123,26 @@ class SubjectRights:
     ) -> SubjectRequest:
         ref = check_request_ref(ref)
         target = f"request:{ref}"
-        await self._register._authorize(Action.SUBJECT_REQUEST, target=target)
+        await self._gate.authorize(Action.SUBJECT_REQUEST, target=target)
         if received > _today():
             raise UsageError(f"--received {received.isoformat()} is in the future")
         if phone is None and kind is not RequestKind.AUTHORITY:
             raise UsageError(f"a request of kind {kind} needs --phone (whose recordings)")
         subject = self._bidx(phone) if phone is not None else None
-        request = SubjectRequest(ref, kind, received, None, subject, self._register.person.login)
+        request = SubjectRequest(ref, kind, received, None, subject, self._gate.person.login)
         criteria = {"kind": kind.value, "received": received.isoformat()}
-        event = self._register._event(
+        event = self._gate.event(
             "subject.request.add", target=target, subject=subject, criteria=criteria
         )
         await self._index.add_subject_request(request, event)
-        await self._register._count_event()
+        await self._gate.counted()
         return request
 
     async def requests(self) -> list[SubjectRequest]:
         """Every request, unanswered first; `SubjectRequest.urgency` says which to warn of."""
-        await self._register._authorize(Action.SUBJECT_REQUEST)
+        await self._gate.authorize(Action.SUBJECT_REQUEST)
         found = await self._index.subject_requests()
-        await self._register._audit("subject.request.list", result_count=len(found))
+        await self._gate.audit("subject.request.list", result_count=len(found))
         return found
 
     async def answer(self, ref: str, day: date | None = None) -> SubjectRequest:
@@ -155,12 +153,12 @@ class SubjectRights:
         return await self._answered(request, day or _today())
 
     async def _answered(self, request: SubjectRequest, day: date) -> SubjectRequest:
-        event = self._register._event(
+        event = self._gate.event(
             "subject.request.answer", target=f"request:{request.ref}", subject=request.subject,
             request_ref=request.ref, criteria={"answered": day.isoformat()},
         )  # fmt: skip
         await self._index.answer_subject_request(request.ref, day.isoformat(), event)
-        await self._register._count_event()
+        await self._gate.counted()
         return replace(request, answered=day)
 
     async def _request(
@@ -168,11 +166,11 @@ class SubjectRights:
     ) -> SubjectRequest:
         """The recorded request `ref` (authorized for `action`), of `kind`, about `subject`."""
         ref = check_request_ref(ref)
-        await self._register._authorize(action, request_ref=ref)
+        await self._gate.authorize(action, request_ref=ref)
         request = await self._index.subject_request(ref)
         if request is None:
             err = NotFound(f"request {ref!r} is not recorded (kaiku-tui subject request add)")
-            await self._register._failed(action, err, request_ref=ref)
+            await self._gate.failed(action, err, request_ref=ref)
             raise err
         if kind is not None and request.kind is not kind:
             raise UsageError(f"request {ref} is of kind {request.kind}, not {kind}")
@@ -184,7 +182,7 @@ class SubjectRights:
 
     async def export(self, phone: str, to: Path, request_ref: str) -> CopyReport:
         """The copy for the customer (`subject_copy.py`); answers the request."""
-        await self._register._authorize(Action.SUBJECT_ACCESS, purpose=_ACCESS)
+        await self._gate.authorize(Action.SUBJECT_ACCESS, purpose=_ACCESS)
         subject = self._bidx(phone)
         subject_copy.check_target(to)
         request = await self._request(request_ref, Action.SUBJECT_ACCESS, RequestKind.ACCESS,
@@ -215,7 +213,7 @@ class SubjectRights:
                 items.append(await self._item(row, history))
         except (VaultError, StoreError) as err:
             subject_copy.close_audio(items)
-            await self._register._failed(action, err, subject=subject, **fields)
+            await self._gate.failed(action, err, subject=subject, **fields)
             raise
         return items
 
@@ -227,10 +225,10 @@ class SubjectRights:
         durable before a byte is written; if one fails, the opened audio is closed."""
         try:
             for row in rows:
-                await self._register._audit(action, **_record(row), **fields,
+                await self._gate.audit(action, **_record(row), **fields,
                                             revealed=(str(row.summary.id),))  # fmt: skip
             if whole is not None:
-                await self._register._audit("subject.export", **whole)
+                await self._gate.audit("subject.export", **whole)
         except BaseException:
             subject_copy.close_audio(items)
             raise
@@ -238,7 +236,7 @@ class SubjectRights:
     async def _item(
         self, row: StoredRecording, history: dict[str, list[AuditEvent]]
     ) -> subject_copy.CopyItem:
-        key = await self._register._record_key(row)
+        key = await self._gate.keys.record_key(row)
         audio = None
         if row.blob_ref is not None:
             reader = await asyncio.to_thread(self._blobs.open, row.blob_ref, key)
@@ -246,10 +244,10 @@ class SubjectRights:
         events = history.get(str(row.summary.id), [])
         org = await self._index.get_org(row.summary.org)
         held = bool(await self._index.holds_on(row.summary.id))
-        grace = self._register.config.grace_days
+        grace = self._gate.config.grace_days
         return subject_copy.CopyItem(
             row.summary, org.org.name if org else row.summary.org,
-            _transcript(key, row.transcript_enc), audio, _purposes(events),
+            open_transcript(key, row.transcript_enc), audio, _purposes(events),
             _recipients(events), _retention(row, org.org if org else None, grace, held),
         )  # fmt: skip
 
@@ -278,7 +276,7 @@ class SubjectRights:
             )
         except OSError as exc:
             err = UsageError(f"--to {to}: cannot write the copy ({exc.strerror or exc})")
-            await self._register._failed(action, err, detail=str(to))
+            await self._gate.failed(action, err, detail=str(to))
             raise err from None
         entry_id = 0
         try:
@@ -309,14 +307,14 @@ class SubjectRights:
         (`log-request`). With `request_ref` (a `log`
         request about this number) the request is answered."""
         criteria = {"from": _iso(since), "to": _iso(until), "org": org}
-        await self._register._authorize(Action.SUBJECT_LOG, purpose=_LOG, criteria=criteria)
+        await self._gate.authorize(Action.SUBJECT_LOG, purpose=_LOG, criteria=criteria)
         subject = self._bidx(phone)
         request = None
         if request_ref is not None:
             request = await self._request(request_ref, Action.SUBJECT_LOG, RequestKind.LOG,
                                           subject)  # fmt: skip
         entries = await self._log_entries(subject, since, until, org)
-        await self._register._audit(
+        await self._gate.audit(
             "subject.log", subject=subject, purpose=_LOG, criteria=criteria,
             request_ref=request.ref if request else None, result_count=len(entries),
         )  # fmt: skip
@@ -327,11 +325,11 @@ class SubjectRights:
     async def _log_entries(
         self, subject: str, since: date | None, until: date | None, org: str | None
     ) -> list[LogEntry]:
-        if org is not None and not self._register.person.sees_org(org):
-            message = f"{self._register.person.login} may not see organisation {org}"
-            await self._register._deny(Action.SUBJECT_LOG.value, "outside scope", message,
+        if org is not None and not self._gate.person.sees_org(org):
+            message = f"{self._gate.person.login} may not see organisation {org}"
+            await self._gate.deny(Action.SUBJECT_LOG.value, "outside scope", message,
                                        org=org, subject=subject)  # fmt: skip
-        orgs = self._register.person.scope((org,) if org else ())
+        orgs = self._gate.person.scope((org,) if org else ())
         rows = await self._index.recordings_of_subject(bytes.fromhex(subject), orgs)
         ids = {str(r.summary.id) for r in rows} | await self._destroyed(subject, orgs)
         lo = day_start(since) if since else None
@@ -369,19 +367,19 @@ class SubjectRights:
         covers the whole recording), recorded in the disclosure log; answers the request."""
         authority = check_free_text("--authority", authority)
         legal_basis = check_free_text("--legal-basis", legal_basis)
-        await self._register._authorize(Action.DISCLOSE, purpose=_AUTHORITY, recipient=authority)
+        await self._gate.authorize(Action.DISCLOSE, purpose=_AUTHORITY, recipient=authority)
         if not record_ids:
             raise UsageError("disclose: name at least one recording id")
         subject_copy.check_target(to)
         request = await self._request(request_ref, Action.DISCLOSE, RequestKind.AUTHORITY)
-        rows = [await self._register._stored(Action.DISCLOSE, i, Purpose.AUTHORITY)
+        rows = [await self._gate.recording(Action.DISCLOSE, i, Purpose.AUTHORITY)
                 for i in dict.fromkeys(record_ids)]  # fmt: skip
         fields = {"purpose": _AUTHORITY, "request_ref": request.ref, "recipient": authority,
                   "legal_basis": legal_basis}  # fmt: skip
         items = await self._items(rows, None, fields, Action.DISCLOSE)
         await self._audit_revealed("disclose.record", rows, fields, items)
         ids = tuple(r.summary.id for r in rows)
-        entry = Disclosure(0, _now(), self._register.person.login, authority, legal_basis,
+        entry = Disclosure(0, _now(), self._gate.person.login, authority, legal_basis,
                            request.ref, ids, "")  # fmt: skip
         header = _header("disclosure to an authority", request.ref, authority)
         header["legal_basis"] = legal_basis
@@ -391,22 +389,22 @@ class SubjectRights:
         return replace(entry, id=report.disclosure_id, manifest_sha256=report.manifest_sha256)
 
     async def _record_disclosure(self, entry: Disclosure) -> int:
-        event = self._register._event(
+        event = self._gate.event(
             Action.DISCLOSE.value, purpose=_AUTHORITY, request_ref=entry.request_ref,
             recipient=entry.authority, legal_basis=entry.legal_basis,
             result_count=len(entry.record_ids), revealed=tuple(map(str, entry.record_ids)),
             criteria={"manifest_sha256": entry.manifest_sha256},
         )  # fmt: skip
         entry_id = await self._index.add_disclosure(entry, event)
-        await self._register._count_event()
+        await self._gate.counted()
         return entry_id
 
     async def disclosures(self, limit: int = 500) -> list[Disclosure]:
         """The disclosure log (luovutusloki), newest first: for `disclosures list` and the
         DPO's screen."""
-        await self._register._authorize(Action.DISCLOSURE_READ)
+        await self._gate.authorize(Action.DISCLOSURE_READ)
         found = await self._index.disclosures(limit)
-        await self._register._audit("disclosure.list", result_count=len(found))
+        await self._gate.audit("disclosure.list", result_count=len(found))
         return found
 
     # -- review at the premises ----------------------------------------------------------------
@@ -415,24 +413,24 @@ class SubjectRights:
         """Flag this session as a data subject's review at the premises for an `access`
         request: from now on every event carries the request's reference and the purpose
         `access-request`, only search, open and play are allowed, and only the request's
-        person's recordings are found or opened (register.py enforces it)."""
-        if self._register.premises is not None:
-            raise UsageError(f"a review for {self._register.premises.request_ref} is under way")
+        person's recordings are found or opened (the gate enforces it)."""
+        if self._gate.premises is not None:
+            raise UsageError(f"a review for {self._gate.premises.request_ref} is under way")
         request = await self._request(request_ref, Action.SUBJECT_ACCESS, RequestKind.ACCESS)
         if request.subject is None:
             raise UsageError(f"request {request.ref} names no phone number")
-        await self._register._audit("subject.premises.start", subject=request.subject,
+        await self._gate.audit("subject.premises.start", subject=request.subject,
                                     purpose=_ACCESS, request_ref=request.ref)  # fmt: skip
         review = PremisesReview(request.ref, request.subject)
-        self._register._premises = review
+        self._gate.flag_premises(review)
         return review
 
     async def end_premises_review(self) -> None:
-        review = self._register.premises
+        review = self._gate.premises
         if review is None:
             return
-        await self._register._audit("subject.premises.end", subject=review.subject)
-        self._register._premises = None
+        await self._gate.audit("subject.premises.end", subject=review.subject)
+        self._gate.flag_premises(None)
 
 
 def _record(row: StoredRecording) -> dict[str, Any]:

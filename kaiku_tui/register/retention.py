@@ -1,6 +1,6 @@
 """The Register's retention facet: organisations' rules, the plan, the purge, the shred.
 
-`Register.retention()` hands one out. The rule and the dates are pure
+`register.retention` hands one out. The rule and the dates are pure
 (`domain/retention.py`); this module reads and destroys through the index, in
 batches, each batch one transaction with one `retention.purge` event per
 recording (the data subject's log request finds the destruction by the
@@ -40,12 +40,14 @@ from kaiku_tui.errors import KaikuError, NotFound, UsageError
 from kaiku_tui.index import upkeep as index_upkeep
 from kaiku_tui.index.base import DueRecording, Index, StoredOrg, StoredTombstone
 from kaiku_tui.index.retention_sql import REKEY
+from kaiku_tui.register.directory import Orgs
+from kaiku_tui.register.gate import Gate
+from kaiku_tui.register.upkeep.facet import Upkeep
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.keys import fsync_directory
 
 if TYPE_CHECKING:
     from kaiku_tui.audit.chain import AuditEvent
-    from kaiku_tui.register import Register
 
 BATCH = 500
 FIRST_IDS = 10  # ids the plan names per organisation and kind
@@ -78,18 +80,22 @@ def rule_of(org: Organisation, grace_days: int) -> RetentionRule:
 class Retention:
     """Rules, plan, purge and crypto-shredding; authorized and audited through the register."""
 
-    def __init__(self, register: Register, index: Index, blobs: BlobStore) -> None:
-        self._register = register
+    def __init__(
+        self, gate: Gate, index: Index, blobs: BlobStore, orgs: Orgs, upkeep: Upkeep
+    ) -> None:
+        self._gate = gate
         self._index = index
         self._blobs = blobs
-        self._grace = register.config.grace_days
+        self._orgs_facet = orgs
+        self._upkeep = upkeep
+        self._grace = gate.config.grace_days
 
     # -- rules -----------------------------------------------------------------------
 
     async def rules(self) -> dict[str, RetentionRule]:
         """Every organisation's rule in scope, for a browse row's "destroyed in N days"
         (`domain.retention.days_left(rule, started_at, today)`)."""
-        orgs = await self._register.list_orgs()
+        orgs = await self._orgs_facet.listing()
         return {o.code: rule_of(o, self._grace) for o in orgs}
 
     async def set_org(
@@ -100,11 +106,11 @@ class Retention:
         retention_days: int | None | Keep = KEEP,
     ) -> Organisation:
         """Change an organisation's contract end and retention days; audited old -> new."""
-        await self._register._authorize_org(Action.ORG_MANAGE, code, target=code)
+        await self._gate.authorize_org(Action.ORG_MANAGE, code, target=code)
         stored = await self._index.get_org(code)
         if stored is None:
             err = NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
-            await self._register._failed(Action.ORG_MANAGE, err, org=code, target=code)
+            await self._gate.failed(Action.ORG_MANAGE, err, org=code, target=code)
             raise err
         old = stored.org
         end = old.contract_end if isinstance(contract_end, Keep) else contract_end
@@ -114,23 +120,23 @@ class Retention:
             "contract_end": [_iso(old.contract_end), _iso(end)],
             "retention_days": [old.retention_days, days],
         }
-        event = self._register._event("org.set", org=code, target=code, criteria=changes)
+        event = self._gate.event("org.set", org=code, target=code, criteria=changes)
         await self._index.set_org_rule(code, end, days, event)
-        await self._register._count_event()
+        await self._gate.counted()
         return Organisation(old.code, old.name, old.contract_start, end, days)
 
     # -- the plan --------------------------------------------------------------------
 
     async def _orgs(self, org: str | None) -> list[StoredOrg]:
         criteria = {"org": org}
-        await self._register._authorize(Action.RETENTION, criteria=criteria)
+        await self._gate.authorize(Action.RETENTION, criteria=criteria)
         if org is not None:
-            await self._register._authorize_org(Action.RETENTION, org, criteria=criteria)
+            await self._gate.authorize_org(Action.RETENTION, org, criteria=criteria)
             stored = await self._index.get_org(org)
             if stored is None:
                 raise NotFound(f"organisation {org!r} does not exist (kaiku-tui orgs list)")
             return [stored]
-        person = self._register.person
+        person = self._gate.person
         return [o for o in await self._index.list_orgs() if person.sees_org(o.org.code)]
 
     async def plan(self, org: str | None = None, as_of: date | None = None) -> RetentionPlan:
@@ -139,7 +145,7 @@ class Retention:
         day = as_of or _today()
         plans = [await self._org_plan(o, day) for o in await self._orgs(org)]
         plan = RetentionPlan(day, tuple(plans))
-        await self._register._audit(
+        await self._gate.audit(
             "retention.plan",
             criteria={"org": org, "as_of": day.isoformat()},
             result_count=plan.due_now,
@@ -211,7 +217,7 @@ class Retention:
         master key so that no old copy of the index can unwrap them."""
         orgs = await self._orgs(org)
         day = as_of or _today()
-        await self._register._audit("retention.purge", criteria={"org": org, "as_of": str(day)},
+        await self._gate.audit("retention.purge", criteria={"org": org, "as_of": str(day)},
                                     detail="started")  # fmt: skip
         run = _Run()
         try:
@@ -222,7 +228,7 @@ class Retention:
             shredded = [o for o in orgs if await self._shred_if_due(o, day)]
             await index_upkeep.after_purge(self._index)
         except KaikuError as err:
-            await self._register._audit("retention.purge", "error", detail=str(err),
+            await self._gate.audit("retention.purge", "error", detail=str(err),
                                         result_count=run.destroyed)  # fmt: skip
             raise
         rekeyed, problem = await self._rekey_if_pending(environ)
@@ -260,14 +266,14 @@ class Retention:
         await self._index.purge(tombstones, events, run.blobs_pending)
         run.blobs_pending = []
         run.destroyed += len(batch)
-        await self._register._count_event()
+        await self._gate.counted()
         refs = [(r.id, r.blob_ref) for r in batch if r.blob_ref is not None]
         await asyncio.to_thread(self._delete_blobs, [ref for _, ref in refs])
         run.blobs += len(refs)
         run.blobs_pending = [i for i, _ in refs]
 
     def _purge_event(self, r: DueRecording, org: str, reason: str) -> AuditEvent:
-        return self._register._event(
+        return self._gate.event(
             "retention.purge",
             org=org,
             target=str(r.id),
@@ -285,7 +291,7 @@ class Retention:
         while pending := await self._index.pending_blobs(BATCH):
             await asyncio.to_thread(self._delete_blobs, [ref for _, ref in pending])
             ids = [i for i, _ in pending]
-            event = self._register._event(
+            event = self._gate.event(
                 "retention.purge", criteria={"blobs_of": ids}, result_count=len(ids),
                 detail="resumed: blob files of destroyed recordings deleted",
             )  # fmt: skip
@@ -294,7 +300,7 @@ class Retention:
         return done
 
     async def _close_run(self, run: _Run) -> None:
-        event = self._register._event(
+        event = self._gate.event(
             "retention.purge", result_count=run.destroyed,
             criteria={"held": run.held, "blobs": run.blobs}, detail="finished",
         )  # fmt: skip
@@ -310,14 +316,14 @@ class Retention:
             return False
         if await self._count(rule.org, LOWEST, EVERYTHING) > 0:
             return False  # held recordings keep the key
-        event = self._register._event(
+        event = self._gate.event(
             "retention.shred", org=rule.org, target=rule.org,
             detail=f"contract ended {_iso(rule.contract_end)} + grace {rule.grace_days}; "
             "organisation key and its cases' content destroyed",
         )  # fmt: skip
         await self._index.shred_org(rule.org, event)
-        self._register._org_keys.pop(rule.org, None)
-        await self._register._count_event()
+        self._gate.keys.forget(rule.org)
+        await self._gate.counted()
         return True
 
     async def _rekey_if_pending(
@@ -328,20 +334,20 @@ class Retention:
         if await self._index.get_info(REKEY) != "pending":
             return None, None
         try:
-            report = await self._register.upkeep().rotate_keys(
+            report = await self._upkeep.rotate_keys(
                 os.environ if environ is None else environ, destroy_old=True
             )
         except UsageError as err:
             detail = f"master key not rotated after a shred: {err}"
-            await self._register._audit("retention.rekey", "error", detail=detail)
+            await self._gate.audit("retention.rekey", "error", detail=detail)
             return None, str(err)
-        removed = await asyncio.to_thread(_destroy_retired, self._register.config.master_key_file)
-        event = self._register._event(
+        removed = await asyncio.to_thread(_destroy_retired, self._gate.config.master_key_file)
+        event = self._gate.event(
             "retention.rekey", criteria={"to": report.new_key_id, "retired_destroyed": removed},
             detail="every retired master key destroyed: older backups can no longer be read",
         )  # fmt: skip
         await self._index.put_info(REKEY, "done", event)
-        await self._register._count_event()
+        await self._gate.counted()
         return report.new_key_id, None
 
 

@@ -229,3 +229,11 @@ def _refuse_changes(rows: Sequence[AuditRow], target: Index, fresh_start: str) -
 
 def _audit_row(row: AuditRow) -> Row:
     return (row.seq, row.body.decode("utf-8"), row.prev_hash, row.hash, row.mac)
+
+
+def fresh_start(config: Config) -> str:
+    """How to empty a target, for the messages that refuse it."""
+    if config.is_network:
+        return "drop and re-create that database (or schema), then run migrate again"
+    path = config.sqlite_path
+    return f"delete {path} (and {path.name}-wal, {path.name}-shm), then run migrate again"

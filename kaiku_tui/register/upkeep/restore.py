@@ -24,7 +24,6 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kaiku_tui.audit.chain import event_from_body
 from kaiku_tui.audit.cut import cut_file
@@ -33,11 +32,9 @@ from kaiku_tui.domain.access import Action, Identity
 from kaiku_tui.errors import AccessDenied, ConfigError, UsageError
 from kaiku_tui.maintenance import backup as files
 from kaiku_tui.maintenance import pg_tools
+from kaiku_tui.register.door import Register
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.keys import MasterKey
-
-if TYPE_CHECKING:
-    from kaiku_tui.register import Register
 
 MAINTAIN = Action.MAINTAIN.value
 
@@ -66,12 +63,12 @@ async def restore(
     refused: AccessDenied | None = None
     try:
         try:
-            await register.upkeep().restoring(source, head)
+            await register.upkeep.restoring(source, head)
         except AccessDenied as err:
             refused = err  # audited in the restored index, which stays: no blob is placed
         else:
             blobs = _place(config, source, manifest, placed)
-            await register.upkeep().restored(source, head, blobs, resumed=kept)
+            await register.upkeep.restored(source, head, blobs, resumed=kept)
     except BaseException:
         await register.close()
         _remove(placed)
@@ -89,8 +86,6 @@ async def _open_restored(
     """The index and its checkpoint files in place (unless an earlier restore of this
     backup left them), opened by the restoring login: the register's audit log is where
     the restore is decided. Blobs, the content, come only after."""
-    from kaiku_tui.register import Register
-
     try:
         if not kept:
             if config.is_network:

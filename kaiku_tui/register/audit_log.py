@@ -1,0 +1,128 @@
+"""The register's audit-log facet: verifying the chain, reading events, and moving
+the whole register to another database (admins and the DPO).
+
+Verification recomputes every hash and MAC (verification.py), and compares the
+chain with the signed checkpoints and with the cut that audit retention left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from kaiku_tui.audit.chain import AuditEvent, Problem, event_from_body
+from kaiku_tui.audit.checkpoint import CheckpointFile
+from kaiku_tui.audit.cut import CUT_INFO, cut_file, verified_start
+from kaiku_tui.config import Config, index_location, with_index
+from kaiku_tui.domain.access import Action
+from kaiku_tui.domain.auditlog import AuditQuery
+from kaiku_tui.domain.migration import MigrationReport
+from kaiku_tui.errors import KaikuError
+from kaiku_tui.index.base import Index
+from kaiku_tui.register import migration
+from kaiku_tui.register.gate import Gate
+from kaiku_tui.register.verification import verify_log
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    head_seq: int
+    checkpoints: int
+    problem: Problem | None
+    cut_seq: int = 0  # the log starts after this seq (audit retention); 0: at seq 1
+
+
+class AuditLog:
+    def __init__(self, gate: Gate, index: Index, config: Config) -> None:
+        self._gate = gate
+        self._index = index
+        self._config = config
+        self._checkpoints = CheckpointFile(config.checkpoint_file)
+
+    async def verify(self) -> VerifyReport:
+        """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
+        await self._gate.authorize(Action.AUDIT_VERIFY)
+        report = await self.verify_index(self._index, self._config)
+        problem = report.problem
+        outcome = "ok" if problem is None else "error"
+        await self._gate.audit(
+            Action.AUDIT_VERIFY.value,
+            outcome,
+            result_count=report.checked,
+            detail=None if problem is None else str(problem),
+        )
+        return report
+
+    async def verify_index(self, index: Index, config: Config) -> VerifyReport:
+        """Verify `index` (this register's, or a copy of it) without auditing: the
+        caller has authorized and audits the outcome."""
+        master = self._gate.keys.master
+        public = master.checkpoint_signing_key().public_key()
+        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
+        cuts = await asyncio.to_thread(cut_file(self._config.checkpoint_file).read, public)
+        origin, problem = verified_start(await index.get_info(CUT_INFO), cuts)
+        cut_seq = 0 if origin is None else origin[0] - 1
+        if problem is not None:
+            last = await index.audit_head()
+            return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
+        found = await verify_log(index, config, master.audit_mac_key(), checkpoints, origin)
+        head = found.head[0] if found.head else 0
+        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq)
+
+    async def events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
+        await self._gate.authorize(Action.AUDIT_READ)
+        bodies = await self._index.audit_bodies(query)
+        criteria = {k: v for k, v in vars(query).items() if v is not None}
+        await self._gate.audit(Action.AUDIT_READ.value, criteria=criteria,
+                               result_count=len(bodies))  # fmt: skip
+        return [event_from_body(b) for b in bodies]
+
+    # -- moving the register to another database ---------------------------------------
+
+    async def migrate_to(self, to: str, progress: migration.Progress) -> MigrationReport:
+        """Copy the whole register into the empty database `to` and verify the copy there.
+
+        Audited in this register before the copy begins, so the event is in the copy too.
+        The copy is made usable only once its chain verifies."""
+        target_config = with_index(self._config, to)
+        where = index_location(target_config)
+        await self._gate.authorize(Action.MIGRATE, target=where)
+        mac_key = self._gate.keys.master.audit_mac_key()
+        try:
+            target = await migration.open_target(target_config, mac_key, to)
+        except KaikuError as err:
+            await self._gate.failed(Action.MIGRATE, err, target=where)
+            raise
+        try:
+            return await self._migrate(target, target_config, where, progress)
+        except KaikuError as err:
+            await self._gate.failed(Action.MIGRATE, err, target=where)
+            raise
+        finally:
+            await target.close()
+
+    async def _migrate(
+        self, target: Index, target_config: Config, where: str, progress: migration.Progress
+    ) -> MigrationReport:
+        kind = "postgresql" if target_config.is_network else "sqlite"
+        await self._gate.audit(Action.MIGRATE.value, target=where, criteria={"to": kind})
+        key_id = self._gate.keys.key_id
+        copy = await migration.copy_register(
+            self._index, target, key_id, migration.fresh_start(target_config), progress
+        )
+        verified = await self.verify_index(target, target_config)
+        problem = None if verified.problem is None else str(verified.problem)
+        # A copy that does not verify is never made usable. Only then does the source
+        # get an event after the copy: a usable copy and its source end on one head.
+        if problem is None:
+            await migration.finish(target, key_id)
+        else:
+            detail = f"the copy does not verify: {problem}"
+            await self._gate.audit(Action.MIGRATE.value, "error", target=where, detail=detail)
+        source_head = await self._index.audit_head()
+        ahead = (source_head[0] if source_head else 0) - verified.head_seq
+        return MigrationReport(
+            where, copy.tables, copy.resumed, verified.checked, verified.head_seq,
+            verified.checkpoints, problem, max(ahead, 0),
+        )  # fmt: skip
