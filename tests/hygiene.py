@@ -157,7 +157,9 @@ class _Imports(ast.NodeVisitor):
         return self.found
 
     def _add(self, target: str, node: ast.stmt) -> None:
-        self.found.append(Import(target, node.lineno, self.type_checking > 0, self.functions > 0))
+        found = Import(target, node.lineno, self.type_checking > 0, self.functions > 0)
+        if found not in self.found:  # `from m import a, b` is one import of m
+            self.found.append(found)
 
     def visit_If(self, node: ast.If) -> None:
         guarded = _is_type_checking(node.test)
@@ -319,7 +321,7 @@ def find_private_uses(
             continue
         violations += _private_imports(module, modules)
         violations += _private_attributes(module, strict_receivers)
-    return sorted(violations, key=lambda v: (str(v.path), v.line, v.message))
+    return sorted(set(violations), key=lambda v: (str(v.path), v.line, v.message))
 
 
 def _private_imports(module: Module, modules: dict[str, Module]) -> list[Violation]:

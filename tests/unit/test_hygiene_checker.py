@@ -336,6 +336,23 @@ def test_layer_rules_are_data(tmp_path: Path) -> None:
     assert hygiene.check(root) == []  # without rules, the same package is clean
 
 
+def test_one_import_of_many_names_is_one_violation(tmp_path: Path) -> None:
+    root = plant(
+        tmp_path,
+        {
+            "rooms/__init__.py": "",
+            "rooms/a.py": "from pkg.faces import x, y\nfrom pkg.b import _p, _q\n",
+            "faces.py": "x = y = 1\n",
+            "b.py": "_p = _q = 1\n",
+        },
+    )
+    assert hygiene.check(root, [LayerRule("no faces", ("pkg.rooms",), ("pkg.faces",))]) == [
+        "pkg/rooms/a.py:2: imports the private name _p from pkg.b",
+        "pkg/rooms/a.py:2: imports the private name _q from pkg.b",
+        "pkg/rooms/a.py:1: no faces: pkg.rooms.a imports pkg.faces",
+    ]  # by kind: packages, cycles, private names, layers
+
+
 def test_exact_patterns_and_exceptions(tmp_path: Path) -> None:
     helpers = ("pkg.cli.common", "pkg.cli.main")
     rule = LayerRule(
