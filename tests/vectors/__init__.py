@@ -1,0 +1,1 @@
+"""Reference vectors of the on-disk formats (see make_vectors.py)."""
