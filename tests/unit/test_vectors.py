@@ -265,10 +265,10 @@ async def test_the_register_opens_verifies_and_decrypts(register_copy: Path) -> 
 
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        report = await admin.verify_audit()
+        report = await admin.audit.verify()
         assert report.problem is None, report.problem
         assert report.checked > REG["audit_events"] and report.checkpoints >= 2
-        assert [o.code for o in await admin.list_orgs()] == [REG["org"]]
+        assert [o.code for o in await admin.orgs.listing()] == [REG["org"]]
     finally:
         await admin.close()
 
@@ -276,11 +276,11 @@ async def test_the_register_opens_verifies_and_decrypts(register_copy: Path) -> 
     assert hashlib.sha256(wav).hexdigest() == REG["audio_sha256"]
     sup = await Register.open(config, SUPERVISOR, environ={})
     try:
-        page = await sup.search(RecordingFilter())
+        page = await sup.recordings.search(RecordingFilter())
         by_source = {r.source_id: r for r in page.rows}
         expected = {r["source_id"]: r for r in REG["recordings"]}
         assert set(by_source) == set(expected)
-        found = await sup.search(RecordingFilter(phone=REG["phone"]))
+        found = await sup.recordings.search(RecordingFilter(phone=REG["phone"]))
         with_phone = {s for s, r in expected.items() if r["phone"] == REG["phone"]}
         assert {r.source_id for r in found.rows} == with_phone
         for source_id, summary in by_source.items():
@@ -290,18 +290,18 @@ async def test_the_register_opens_verifies_and_decrypts(register_copy: Path) -> 
                 want["started_at"],
                 want["has_audio"],
             )
-            record = await sup.open_recording(summary.id, Purpose.QUALITY)
+            record = await sup.recordings.open_recording(summary.id, Purpose.QUALITY)
             lines = [
                 {"at": t.at, "speaker": t.speaker, "role": t.role.value, "text": t.text}
                 for t in record.transcript
             ]
             assert lines == want["transcript"]
-            assert await sup.reveal_phone(summary.id, Purpose.VERIFY) == want["phone"]
+            assert await sup.recordings.reveal_phone(summary.id, Purpose.VERIFY) == want["phone"]
             if want["has_audio"]:
-                with await sup.open_audio(summary.id, Purpose.QUALITY) as audio:
+                with await sup.recordings.open_audio(summary.id, Purpose.QUALITY) as audio:
                     assert audio.size == len(wav)
                     assert b"".join(audio.iter_bytes()) == wav
-                notes = await sup.notes(summary.id, Purpose.QUALITY)
+                notes = await sup.notes.read(summary.id, Purpose.QUALITY)
                 assert [n.current.text for n in notes] == [REG["note"]]
                 assert REG["tag"] in summary.tags
     finally:
@@ -309,9 +309,9 @@ async def test_the_register_opens_verifies_and_decrypts(register_copy: Path) -> 
 
     admin = await Register.open(config, ADMIN, environ={})
     try:
-        assert (await admin.verify_audit()).problem is None  # our reads are in the chain too
+        assert (await admin.audit.verify()).problem is None  # our reads are in the chain too
         with pytest.raises(AccessDenied):  # the policy still holds on old data
-            await admin.reveal_phone(next(iter(by_source.values())).id, Purpose.VERIFY)
+            await admin.recordings.reveal_phone(next(iter(by_source.values())).id, Purpose.VERIFY)
     finally:
         await admin.close()
 
@@ -324,9 +324,9 @@ async def test_a_flipped_byte_in_the_registers_blob_is_detected(register_copy: P
     config = load(register_copy / "config.toml")
     sup = await Register.open(config, SUPERVISOR, environ={})
     try:
-        page = await sup.search(RecordingFilter())
+        page = await sup.recordings.search(RecordingFilter())
         (with_audio,) = [r for r in page.rows if r.has_audio]
         with pytest.raises(VaultError, match="does not authenticate"):
-            await sup.open_audio(with_audio.id, Purpose.QUALITY)
+            await sup.recordings.open_audio(with_audio.id, Purpose.QUALITY)
     finally:
         await sup.close()

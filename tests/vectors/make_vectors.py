@@ -41,7 +41,8 @@ from kaiku_tui.config import load
 from kaiku_tui.domain.access import Identity, Person, Purpose, Role
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, NewRecording, Speaker, TranscriptLine
-from kaiku_tui.register import Register, record_ref
+from kaiku_tui.register import Register
+from kaiku_tui.register.sealing import record_ref
 from kaiku_tui.vault.fields import blind_index, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
 from kaiku_tui.vault.stream import encrypt_stream
@@ -250,17 +251,17 @@ async def write_register(expected: dict[str, Any]) -> None:
     with fixed_master_key():
         admin = await Register.initialise(config, ADMIN, "Vector Admin")
     try:
-        await admin.add_org(REGISTER_ORG)
+        await admin.orgs.add(REGISTER_ORG)
         supervisor = Person(SUPERVISOR.login, "Vector Super", frozenset({Role.SUPERVISOR}))
-        await admin.add_person(supervisor)
-        added = await admin.add_recordings(news, source="make_vectors.py")
+        await admin.persons.add(supervisor)
+        added = await admin.intake.add_recordings(news, source="make_vectors.py")
         assert added.added == len(news), added
     finally:
         await admin.close()
     sup = await Register.open(config, SUPERVISOR, environ={})
     try:
-        await sup.add_note(1, "Vector note: asiakas tyytyväinen.", purpose=Purpose.QUALITY)
-        await sup.add_tag(1, "vector-tag", purpose=Purpose.QUALITY)
+        await sup.notes.add(1, "Vector note: asiakas tyytyväinen.", purpose=Purpose.QUALITY)
+        await sup.tags.add(1, "vector-tag", purpose=Purpose.QUALITY)
     finally:
         await sup.close()
     expected["register"] = {
