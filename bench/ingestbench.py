@@ -131,15 +131,18 @@ async def split(config: Config, cdr: Path, rec: Path) -> Split:
     encrypt_s = index_s = 0.0
     added = 0
     try:
-        org_key = await register._org_key("ITU")
+        intake = register.intake  # its phases, timed apart (private: this is a bench)
+        org_key = await register._gate.keys.org_key("ITU")
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
             t0 = time.perf_counter()
-            fresh = await register._fresh("ITU", batch)
+            fresh = await intake._fresh("ITU", batch)
             t1 = time.perf_counter()
-            rows = await register._seal_all(org_key, fresh)
+            rows = await intake._seal_all(org_key, fresh)
             t2 = time.perf_counter()
-            event = register._event("ingest", org="ITU", detail="bench", result_count=len(rows))
+            event = register._gate.event(
+                "ingest", org="ITU", detail="bench", result_count=len(rows)
+            )
             result = await register._index.add_recordings(rows, event)
             t3 = time.perf_counter()
             encrypt_s += t2 - t1

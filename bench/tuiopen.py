@@ -83,19 +83,19 @@ class OpenTimes:
 
 def notes_loaded(app: KaikuApp) -> set[int]:
     """Ids whose notes the conversation screen has received. The screen's worker sets
-    the notes line in the same step as its `Register.notes` call returns, so when this
+    the notes line in the same step as its `register.notes.read` call returns, so when this
     set holds an id the line is there."""
     assert app.register is not None
     register = app.register
     loaded: set[int] = set()
-    notes = register.notes
+    notes = register.notes.read
 
     async def counted(record_id: int, purpose: Purpose) -> Any:
         result = await notes(record_id, purpose)
         loaded.add(record_id)
         return result
 
-    register.notes = counted  # type: ignore[method-assign]
+    register.notes.read = counted  # type: ignore[method-assign]
     return loaded
 
 

@@ -427,7 +427,7 @@ async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
     record_id = (await by_source(config))[uid]
     register = await Register.open(config, SUPERVISOR, environ={})
     opened: list[object] = []
-    original_open = register._blobs.open
+    original_open = register.recordings._blobs.open
 
     def spy(ref: str, key: object) -> object:
         reader = original_open(ref, key)  # type: ignore[arg-type]
@@ -437,7 +437,7 @@ async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
     async def failing(event: object) -> int:
         raise AuditFailure("the audit log is full")
 
-    monkeypatch.setattr(register._blobs, "open", spy)
+    monkeypatch.setattr(register.recordings._blobs, "open", spy)
     monkeypatch.setattr(register._index, "append_audit", failing)
     try:
         with pytest.raises(AuditFailure):
