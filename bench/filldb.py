@@ -20,8 +20,8 @@ from pathlib import Path
 from auditbench import seal_bulk
 from measure import Stopwatch
 
+from kaiku_tui.cli.demo import create_demo_register
 from kaiku_tui.config import Config, load
-from kaiku_tui.demo import create_demo_register
 from kaiku_tui.index.sqlite_bulk import (
     BulkSpec,
     bulk_pragmas,

@@ -5,7 +5,7 @@ and, in a FreePBX tree, a 20-second 8 kHz recording for each (speech-like
 audio from `kaiku_tui/ingest/speech.py`, A-law by default) with a WebVTT
 transcript of six cues beside it. Then:
 
-* **end to end** — `kaiku_tui.importing.ingest_asterisk` on a fresh register,
+* **end to end** — `kaiku_tui.cli.ingest.ingest_asterisk` on a fresh register,
   exactly what the command runs (batches of 200, one audited transaction each);
 * **split** — the same work on another fresh register, phase by phase:
   *parse* (read the CDR, walk the tree, validate every WAV header, read the
@@ -39,10 +39,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from measure import Stopwatch, table
 
+from kaiku_tui.cli.demo import create_demo_register
+from kaiku_tui.cli.ingest import BATCH, ingest_asterisk
 from kaiku_tui.config import Config
-from kaiku_tui.demo import create_demo_register
 from kaiku_tui.domain.recording import NewRecording
-from kaiku_tui.importing import BATCH, ingest_asterisk
 from kaiku_tui.ingest import speech
 from kaiku_tui.ingest.asterisk import AsteriskExport, call_recordings
 from kaiku_tui.ingest.cdr import read_cdr

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from kaiku_tui.audio import decode_pcm16, iter_pcm16
+from kaiku_tui.cli.ingest import ingest_asterisk
 from kaiku_tui.config import Config, from_mapping
 from kaiku_tui.domain.access import Identity, Person, Purpose, Role
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Speaker
 from kaiku_tui.errors import EXIT_OK, EXIT_REJECTED_ROWS, AuditFailure, NotFound, UsageError
-from kaiku_tui.importing import ingest_asterisk
 from kaiku_tui.register import Register
 from tests.unit.test_ingest_cdr import cdr_line
 
@@ -452,7 +452,7 @@ async def test_audio_is_not_handed_out_when_its_event_cannot_be_written(
 def test_progress_is_a_bar_on_a_terminal_and_lines_for_a_long_import_elsewhere() -> None:
     import io
 
-    from kaiku_tui.importing import Progress
+    from kaiku_tui.cli.ingest import Progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -1,7 +1,7 @@
 """The command line of the data subject's rights (issue 8): `subject`, `disclose`,
 `disclosures` and `register-description`.
 
-A face like cli_annotations.py: arguments into domain values, one call of the
+A face like annotations.py: arguments into domain values, one call of the
 Register's `subjects()` facet, output through the sanitiser (text) or
 `json_safe` (JSON). The facet writes the copies; this module only prints.
 """
@@ -9,32 +9,31 @@ Register's `subjects()` facet, output through the sanitiser (text) or
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from kaiku_tui.cli.common import AddParser, Handlers, Runner
+from kaiku_tui.cli.output import json_line, summary_json, summary_line
 from kaiku_tui.config import Config, config_path, load
 from kaiku_tui.domain.dates import HELSINKI, fmt_date, fmt_timestamp, parse_date
 from kaiku_tui.domain.description import RegisterDescription
 from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.domain.subject import Disclosure, RequestKind, SubjectRequest, Urgency
-from kaiku_tui.domain.text import json_safe, sanitise
+from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import EXIT_OK, KaikuError
 from kaiku_tui.register import Register
 from kaiku_tui.register.identity import current_identity
 from kaiku_tui.register.subjects import LogEntry
 
-Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
 _KINDS = [k.value for k in RequestKind]
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    subject = sub.add_parser("subject", help="a data subject's rights (DPO)")
+def add_commands(add: AddParser) -> None:
+    subject = add("subject", help="a data subject's rights (DPO)")
     ssub = subject.add_subparsers(dest="action", metavar="ACTION", required=True)
     find = ssub.add_parser("find", help="every call and chat of a phone number (audited)")
     find.add_argument("phone", metavar="PHONE", help="any Finnish spelling: 040…, +35840…")
@@ -51,18 +50,18 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     log.add_argument("--request-ref", metavar="REF", help="a 'log' request it answers")
     log.add_argument("--json", action="store_true")
     _request_parsers(ssub.add_parser("request", help="data subjects' requests and deadlines"))
-    disclose = sub.add_parser("disclose", help="a copy of recordings for an authority (DPO)")
+    disclose = add("disclose", help="a copy of recordings for an authority (DPO)")
     disclose.add_argument("record_ids", type=int, nargs="+", metavar="ID")
     disclose.add_argument("--authority", required=True, metavar="NAME")
     disclose.add_argument("--legal-basis", required=True, metavar="TEXT")
     disclose.add_argument("--request-ref", required=True, metavar="REF")
     disclose.add_argument("--to", required=True, metavar="DIR", help="a new or empty folder")
-    disclosures = sub.add_parser("disclosures", help="the disclosure log (luovutusloki)")
+    disclosures = add("disclosures", help="the disclosure log (luovutusloki)")
     dsub = disclosures.add_subparsers(dest="action", metavar="ACTION", required=True)
     dlist = dsub.add_parser("list", help="newest first")
     dlist.add_argument("--limit", type=int, default=500, metavar="N")
     dlist.add_argument("--json", action="store_true")
-    desc = sub.add_parser("register-description", help="the GDPR art. 30 record, from config")
+    desc = add("register-description", help="the GDPR art. 30 record, from config")
     desc.add_argument("--json", action="store_true")
 
 
@@ -84,10 +83,8 @@ def _request_parsers(request: argparse.ArgumentParser) -> None:
 
 
 async def _find(args: argparse.Namespace, register: Register) -> int:
-    from kaiku_tui.cli import summary_json, summary_line
-
     for row in await register.subjects.find(args.phone):
-        print(_json(summary_json(row)) if args.json else summary_line(row))
+        print(json_line(summary_json(row)) if args.json else summary_line(row))
     return EXIT_OK
 
 
@@ -108,7 +105,7 @@ async def _access_log(args: argparse.Namespace, register: Register) -> int:
         request_ref=args.request_ref,
     )
     for entry in entries:
-        print(_json(asdict(entry)) if args.json else log_line(entry))
+        print(json_line(asdict(entry)) if args.json else log_line(entry))
     if not args.json:
         print(f"{len(entries)} events: {LOG_COVERS}", file=sys.stderr)
     return EXIT_OK
@@ -167,7 +164,7 @@ def _print_requests(requests: list[SubjectRequest], as_json: bool, today: date) 
         if urgency in (Urgency.OVERDUE, Urgency.NEAR):
             print(sanitise(deadline_warning(r, today)), file=sys.stderr)
         if as_json:
-            print(_json({"ref": r.ref, "kind": r.kind.value, "received": r.received.isoformat(),
+            print(json_line({"ref": r.ref, "kind": r.kind.value, "received": r.received.isoformat(),
                          "deadline": r.deadline.isoformat(), "answered": _day(r.answered),
                          "status": urgency.value, "handled_by": r.handled_by}))  # fmt: skip
         else:
@@ -206,7 +203,7 @@ async def _disclose(args: argparse.Namespace, register: Register) -> int:
 
 async def _disclosures(args: argparse.Namespace, register: Register) -> int:
     for d in await register.subjects.disclosures(args.limit):
-        print(_json(disclosure_json(d)) if args.json else disclosure_line(d))
+        print(json_line(disclosure_json(d)) if args.json else disclosure_line(d))
     return EXIT_OK
 
 
@@ -233,7 +230,7 @@ async def register_description(args: argparse.Namespace) -> int:
     orgs = await _orgs(config)
     document = description_json(description, orgs)
     if args.json:
-        print(_json(document))
+        print(json_line(document))
     else:
         print(description_text(document))
     return EXIT_OK
@@ -291,11 +288,7 @@ def description_text(doc: dict[str, Any]) -> str:
     return sanitise("\n".join(lines), keep_newlines=True)
 
 
-def _json(obj: object) -> str:
-    return json_safe(json.dumps(obj, ensure_ascii=False))
-
-
-HANDLERS: dict[tuple[str, str | None], Handler] = {
+HANDLERS: Handlers = {
     ("subject", "find"): _find,
     ("subject", "export"): _export,
     ("subject", "access-log"): _access_log,
@@ -303,3 +296,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("disclose", None): _disclose,
     ("disclosures", "list"): _disclosures,
 }
+# register-description opens the register only if it can.
+WITHOUT_REGISTER: dict[str, Runner] = {"register-description": register_description}

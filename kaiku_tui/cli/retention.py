@@ -1,6 +1,7 @@
-"""Retention and legal holds on the command line: orgs set, retention plan|purge,
-hold set|release|list. A face: it calls `register.retention` and `register.holds`
-and prints what they return (README, "Retention and legal holds").
+"""Retention and legal holds on the command line: retention plan|purge, hold
+set|release|list (`orgs set`, an organisation's contract end and retention, is in
+orgs.py). A face: it calls `register.retention` and `register.holds` and prints
+what they return (README, "Retention and legal holds").
 """
 
 from __future__ import annotations
@@ -8,39 +9,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kaiku_tui.cli.common import AddParser, Handlers
+from kaiku_tui.cli.output import ProgressBar
 from kaiku_tui.domain.dates import fmt_date, parse_date
 from kaiku_tui.domain.org import check_code
 from kaiku_tui.domain.retention import Hold, OrgPlan, Planned, RetentionPlan, hold_purpose
 from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, UsageError
-from kaiku_tui.maintenance_cli import ProgressBar
-from kaiku_tui.register.retention import KEEP, Keep, PurgeReport
+from kaiku_tui.register.retention import PurgeReport
 
 if TYPE_CHECKING:
     from kaiku_tui.register import Register
 
-Handler = Callable[[argparse.Namespace, "Register"], Awaitable[int]]
 AFTER_SHRED = (
     "an organisation key was destroyed and the master key rotated: every backup made before "
     "now can no longer be read at all; take a new backup now (kaiku-tui backup)"
 )
 
 
-def add_parsers(
-    sub: argparse._SubParsersAction[Any], orgs: argparse._SubParsersAction[Any]
-) -> None:
-    oset = orgs.add_parser("set", help="change an organisation's contract end and retention")
-    oset.add_argument("code")
-    oset.add_argument("--contract-end", metavar="YYYY-MM-DD|none")
-    oset.add_argument("--retention-days", metavar="N|none")
-
-    retention = sub.add_parser(
-        "retention", help="what is destroyed when, and destroying it (admin)"
-    )
+def add_commands(add: AddParser) -> None:
+    retention = add("retention", help="what is destroyed when, and destroying it (admin)")
     rsub = retention.add_subparsers(dest="action", metavar="ACTION", required=True)
     plan = rsub.add_parser("plan", help="what is due now and within 30 days, per organisation")
     plan.add_argument("--org", metavar="CODE")
@@ -50,7 +41,7 @@ def add_parsers(
     purge.add_argument("--org", metavar="CODE")
     purge.add_argument("--yes", action="store_true", help="do not ask")
 
-    hold = sub.add_parser("hold", help="legal holds on recordings and cases (supervisor, admin)")
+    hold = add("hold", help="legal holds on recordings and cases (supervisor, admin)")
     hsub = hold.add_subparsers(dest="action", metavar="ACTION", required=True)
     hset = hsub.add_parser("set", help="hold recordings, or a case's recordings")
     hset.add_argument("--recording", type=int, nargs="+", default=[], metavar="ID")
@@ -60,38 +51,6 @@ def add_parsers(
     hset.add_argument("--purpose", default="legal-hold", help="legal-hold, authority or breach")
     hsub.add_parser("release", help="release a hold").add_argument("hold_id", type=int)
     hsub.add_parser("list", help="active holds").add_argument("--json", action="store_true")
-
-
-# -- orgs set ----------------------------------------------------------------------------
-
-
-def _optional_date(text: str | None) -> date | None | Keep:
-    if text is None:
-        return KEEP
-    return None if text.strip().lower() == "none" else parse_date(text, "--contract-end")
-
-
-def _optional_days(text: str | None) -> int | None | Keep:
-    if text is None:
-        return KEEP
-    if text.strip().lower() == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"--retention-days {text!r} is not a number of days (or none)") from None
-
-
-async def _orgs_set(args: argparse.Namespace, register: Register) -> int:
-    end, days = _optional_date(args.contract_end), _optional_days(args.retention_days)
-    if isinstance(end, Keep) and isinstance(days, Keep):
-        raise UsageError("orgs set: give --contract-end and/or --retention-days")
-    org = await register.retention.set_org(
-        check_code(args.code), contract_end=end, retention_days=days
-    )
-    shown_end = org.contract_end.isoformat() if org.contract_end else "none"
-    print(f"{org.code}: contract end {shown_end}, retention days {org.retention_days or 'none'}")
-    return EXIT_OK
 
 
 # -- retention ---------------------------------------------------------------------------
@@ -254,8 +213,7 @@ def _target(h: Hold) -> str:
     return f"case {h.case_id}" if h.case_id is not None else f"recording {h.record_id}"
 
 
-HANDLERS: dict[tuple[str, str | None], Handler] = {
-    ("orgs", "set"): _orgs_set,
+HANDLERS: Handlers = {
     ("retention", "plan"): _plan,
     ("retention", "purge"): _purge,
     ("hold", "set"): _hold_set,

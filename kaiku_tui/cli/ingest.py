@@ -1,6 +1,6 @@
 """`kaiku-tui ingest`: feeding parsed exports to the register in batches, with a summary.
 
-A face, like cli.py: the parsers (`kaiku_tui.ingest`) say what each row is,
+A face, like the other command groups: the parsers (`kaiku_tui.ingest`) say what each row is,
 `Register.add_recordings` encrypts and files a batch in one audited
 transaction, and this module only batches, counts and reports.
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from kaiku_tui.cli.common import AddParser, Handlers
 from kaiku_tui.domain.org import check_code
 from kaiku_tui.domain.recording import NewRecording
 from kaiku_tui.domain.text import sanitise
@@ -38,6 +39,21 @@ Item = NewRecording | Rejected | ChatRejected
 BATCH = 200
 # An import of this many rows or more reports progress when stderr is not a terminal.
 _QUIET_BELOW = 5_000
+
+
+def add_commands(add: AddParser) -> None:
+    ingest = add("ingest", help="import call-centre exports (admin)")
+    isub = ingest.add_subparsers(dest="action", metavar="SOURCE", required=True)
+    asterisk = isub.add_parser("asterisk", help="Asterisk cdr_csv and its WAV recordings")
+    asterisk.add_argument("--cdr", required=True, metavar="FILE", help="Master.csv")
+    asterisk.add_argument(
+        "--recordings", required=True, metavar="DIR", help="holds *<uniqueid>.wav (and .vtt)"
+    )
+    asterisk.add_argument("--org", required=True, metavar="CODE", help="the client's code")
+    asterisk.add_argument("--tz", metavar="ZONE", help="the PBX's time zone (Europe/Helsinki)")
+    chatwoot = isub.add_parser("chatwoot", help="Chatwoot conversation JSON (files or folders)")
+    chatwoot.add_argument("paths", nargs="+", metavar="PATH")
+    chatwoot.add_argument("--org", required=True, metavar="CODE", help="the client's code")
 
 
 def batch_size() -> int:
@@ -174,3 +190,9 @@ def chat_files(paths: list[Path]) -> list[Path]:
         else:
             raise UsageError(f"{path}: no such file or folder")
     return files
+
+
+HANDLERS: Handlers = {
+    ("ingest", "asterisk"): ingest_asterisk,
+    ("ingest", "chatwoot"): ingest_chatwoot,
+}

@@ -1,6 +1,7 @@
-"""The admin's maintenance commands on the command line: doctor, scan, keys status,
-backup, restore, maintenance. A face: it calls `register.upkeep` and the
-maintenance functions, and prints what they return (README, "Keeping a register").
+"""The admin's maintenance commands on the command line: migrate, doctor, scan, keys
+status|rotate, backup, restore, maintenance. A face: it calls `register.upkeep`,
+`Register.migrate_to` and the maintenance functions, and prints what they return
+(README, "Keeping a register").
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kaiku_tui.cli.common import AddParser, Handlers, Runner
+from kaiku_tui.cli.output import ProgressBar
 from kaiku_tui.config import config_path, load
+from kaiku_tui.domain.migration import MigrationReport, TableCopied
 from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, EXIT_TAMPERED
 from kaiku_tui.maintenance.checks import Check, exit_code
@@ -22,24 +25,31 @@ from kaiku_tui.register.identity import current_identity
 if TYPE_CHECKING:
     from kaiku_tui.register import Register
 
-Handler = Callable[[argparse.Namespace, "Register"], Awaitable[int]]
-# Commands that run before (or instead of) opening a register for the person.
-WITHOUT_REGISTER = ("doctor", "restore")
 
-
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    doctor = sub.add_parser(
+def add_commands(add: AddParser) -> None:
+    migrate = add(
+        "migrate",
+        help="copy the register into another, empty database",
+        description="Copy the whole register (rows, wrapped keys, blob references, the audit "
+        "chain) into an empty PostgreSQL or SQLite database, then verify its chain there. "
+        "Blobs stay in the blob store. The copy is usable only when finished; run the same "
+        "command again to resume one that stopped. Admins only; audited.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL",
+        help="postgresql://USER@HOST[:PORT]/DB (password from ~/.pgpass or PGPASSFILE), "
+        "sqlite:///PATH or a path",
+    )  # fmt: skip
+    doctor = add(
         "doctor",
         help="check the register's health (admin); exit 0 ok, 1 warnings, 2 failures",
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object a check")
-    scan = sub.add_parser(
-        "scan", help="check every recording's blob and transcript against its keys (admin)"
-    )
+    scan = add("scan", help="check every recording's blob and transcript against its keys (admin)")
     scan.add_argument("--org", metavar="CODE", help="only this organisation's recordings")
     scan.add_argument("--sample", type=int, metavar="N", help="a random sample of N recordings")
     scan.add_argument("--full", action="store_true", help="decrypt every segment of every blob")
-    keys = sub.add_parser("keys", help="the master key and organisation keys (admin)")
+    keys = add("keys", help="the master key and organisation keys (admin)")
     ksub = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     ksub.add_parser("status", help="key ages; which organisations' keys exist or are destroyed")
     rotate = ksub.add_parser(
@@ -52,21 +62,24 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="delete the old key at once: backups made before cannot be read any more",
     )
-    backup = sub.add_parser("backup", help="a consistent copy of the register (admin)")
+    backup = add("backup", help="a consistent copy of the register (admin)")
     backup.add_argument("--to", required=True, metavar="DIR", help="a new or empty directory")
     backup.add_argument(
         "--link", action="store_true", help="hard-link the blobs instead of copying them"
     )
-    restore = sub.add_parser("restore", help="a backup into an empty data directory (admin)")
+    restore = add("restore", help="a backup into an empty data directory (admin)")
     restore.add_argument("--from", dest="source", required=True, metavar="DIR")
-    upkeep = sub.add_parser("maintenance", help="ANALYZE, WAL checkpoint, VACUUM (admin)")
+    upkeep = add("maintenance", help="ANALYZE, WAL checkpoint, VACUUM (admin)")
     upkeep.add_argument("--vacuum", action="store_true", help="also VACUUM (rewrites the file)")
 
 
-async def run_without_register(args: argparse.Namespace) -> int:
+async def _doctor_command(args: argparse.Namespace) -> int:
     path = config_path(args.config, os.environ)
-    if args.command == "doctor":
-        return await _doctor(path, json_lines=args.json)
+    return await _doctor(path, json_lines=args.json)
+
+
+async def _restore_command(args: argparse.Namespace) -> int:
+    path = config_path(args.config, os.environ)
     return await _restore(path, Path(args.source))
 
 
@@ -116,22 +129,6 @@ async def _scan(args: argparse.Namespace, register: Register) -> int:
         "MB/s)"
     )
     return EXIT_OK if not report.findings else EXIT_TAMPERED
-
-
-class ProgressBar:
-    """A bar on stderr when stderr is a terminal; nothing in a pipe or a log."""
-
-    def __init__(self, label: str = "scan") -> None:
-        self._on = sys.stderr.isatty()
-        self._label = label
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._on or total <= 0:
-            return
-        share = min(done / total, 1.0)
-        bar = "#" * int(share * 30)
-        end = "\n" if share >= 1.0 else ""
-        print(f"\r{self._label} [{bar:<30}] {share:4.0%}", end=end, file=sys.stderr, flush=True)
 
 
 async def _keys_status(args: argparse.Namespace, register: Register) -> int:
@@ -184,10 +181,59 @@ async def _maintenance(args: argparse.Namespace, register: Register) -> int:
     return EXIT_OK
 
 
-HANDLERS: dict[tuple[str, str | None], Handler] = {
+# -- migrate ---------------------------------------------------------------------------
+
+
+async def _migrate(args: argparse.Namespace, register: Register) -> int:
+    report = await register.audit.migrate_to(args.to, _MigrateProgress())
+    print(migrate_summary(report))
+    if report.source_ahead:
+        print(
+            f"kaiku-tui: warning: the source has {report.source_ahead} events after the "
+            "copy's last one; they are not in the copy",
+            file=sys.stderr,
+        )
+    return EXIT_OK if report.problem is None else EXIT_TAMPERED
+
+
+class _MigrateProgress:
+    """One line per table on stderr when it is done, and a line every few seconds."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self._every_s = every_s
+        self._shown = 0.0
+
+    def __call__(self, step: TableCopied) -> None:
+        if step.done or step.seconds - self._shown >= self._every_s:
+            state = "copied" if step.done else "copying"
+            rate = f", {step.rows / step.seconds:,.0f}/s" if step.seconds > 0 else ""
+            line = f"{state} {step.table}: {step.rows:,} rows in {step.seconds:.1f} s{rate}"
+            print(line, file=sys.stderr, flush=True)
+            self._shown = 0.0 if step.done else step.seconds
+
+
+def migrate_summary(report: MigrationReport) -> str:
+    copy = f"{report.rows:,} rows in {len(report.tables)} tables"
+    resumed = " (an unfinished copy resumed)" if report.resumed else ""
+    if report.problem is not None:
+        return (
+            f"TAMPERED: copied {copy} to {report.target}{resumed}, but its audit chain does "
+            f"not verify: {report.problem}; the copy is left unusable"
+        )
+    return (
+        f"migrated {copy} to {report.target}{resumed}; its audit chain verifies "
+        f"({report.checked} events, head seq {report.head_seq}, "
+        f"{report.checkpoints} signed checkpoints agree); blobs stay in the blob store"
+    )
+
+
+HANDLERS: Handlers = {
+    ("migrate", None): _migrate,
     ("scan", None): _scan,
     ("keys", "status"): _keys_status,
     ("keys", "rotate"): _keys_rotate,
     ("backup", None): _backup,
     ("maintenance", None): _maintenance,
 }
+# Commands that run before (or instead of) opening a register for the person.
+WITHOUT_REGISTER: dict[str, Runner] = {"doctor": _doctor_command, "restore": _restore_command}

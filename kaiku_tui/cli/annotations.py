@@ -1,6 +1,6 @@
 """The command line of annotations: `cases`, `tags` and `notes` (issue 7).
 
-A face like cli.py (which registers these commands and dispatches to them):
+A face like the other command groups (main.py registers them and dispatches):
 arguments into domain objects, one Register call, output through the
 sanitiser (text) or `json_safe` (JSON). Case files are written here, after
 the register has audited the export.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
+from kaiku_tui.cli.common import AddParser, Handlers
+from kaiku_tui.cli.output import print_json
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.annotation import Anchor, CaseFilter, CaseStatus, FeedbackCase, Note
 from kaiku_tui.domain.dates import fmt_date, fmt_time, iso, parse_date
@@ -24,13 +24,12 @@ from kaiku_tui.domain.text import json_safe, sanitise
 from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.register import Register
 
-Handler = Callable[[argparse.Namespace, Register], Awaitable[int]]
 _STATUSES = [s.value for s in CaseStatus]
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    _case_parsers(sub.add_parser("cases", help="feedback cases (palautetapaukset)"))
-    tags = sub.add_parser("tags", help="tags of recordings")
+def add_commands(add: AddParser) -> None:
+    _case_parsers(add("cases", help="feedback cases (palautetapaukset)"))
+    tags = add("tags", help="tags of recordings")
     tsub = tags.add_subparsers(dest="action", metavar="ACTION", required=True)
     tsub.add_parser("list", help="the vocabulary with counts").add_argument(
         "--json", action="store_true"
@@ -39,7 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         p = tsub.add_parser(name, help=f"{name} a tag (audited)")
         p.add_argument("record_id", type=int, metavar="RECORD_ID")
         p.add_argument("tag")
-    notes = sub.add_parser("notes", help="notes on a recording")
+    notes = add("notes", help="notes on a recording")
     nsub = notes.add_subparsers(dest="action", metavar="ACTION", required=True)
     nadd = nsub.add_parser("add", help="a note on a recording (audited)")
     nadd.add_argument("record_id", type=int, metavar="RECORD_ID")
@@ -256,11 +255,7 @@ def _place(anchor: Anchor) -> str:
     return "(whole)"
 
 
-def print_json(obj: object) -> None:
-    print(json_safe(json.dumps(obj, ensure_ascii=False)))
-
-
-HANDLERS: dict[tuple[str, str | None], Handler] = {
+HANDLERS: Handlers = {
     ("cases", "add"): _cases_add,
     ("cases", "link"): _cases_link,
     ("cases", "list"): _cases_list,

@@ -1,6 +1,6 @@
 """The command line of coaching samples: `samples draw|list|show|score|scores` (issue 7).
 
-A face like cli_annotations.py: arguments into a `SampleSpec` or a `Score`,
+A face like annotations.py: arguments into a `SampleSpec` or a `Score`,
 one Register call, output through the sanitiser (text) or `json_safe` (JSON).
 Without `--agent`, a sample is drawn for every agent with recordings in the
 range (`register.coaching.agents`); without `--seed`, with a random seed,
@@ -10,9 +10,9 @@ which is printed and stored, so the draw can be repeated.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from kaiku_tui.cli_annotations import Handler, print_json
+from kaiku_tui.cli.common import AddParser, Handlers
+from kaiku_tui.cli.output import print_json
 from kaiku_tui.domain.annotation import (
     CRITERIA,
     CoachingSample,
@@ -32,8 +32,8 @@ from kaiku_tui.errors import EXIT_OK, UsageError
 from kaiku_tui.register import Register
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    samples = sub.add_parser("samples", help="coaching samples for reviewers")
+def add_commands(add: AddParser) -> None:
+    samples = add("samples", help="coaching samples for reviewers")
     ssub = samples.add_subparsers(dest="action", metavar="ACTION", required=True)
     draw = ssub.add_parser("draw", help="draw N recordings per agent (seeded, recorded)")
     draw.add_argument("--per-agent", type=int, required=True, metavar="N")
@@ -162,7 +162,7 @@ def score_line(given: RecordedScore) -> str:
                     f"{given.score.comment}".rstrip())  # fmt: skip
 
 
-HANDLERS: dict[tuple[str, str | None], Handler] = {
+HANDLERS: Handlers = {
     ("samples", "draw"): _draw,
     ("samples", "list"): _list,
     ("samples", "show"): _show,

@@ -19,6 +19,7 @@ the real ones, and opening one says its key is destroyed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import shlex
@@ -28,6 +29,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from kaiku_tui.cli.common import AddParser, Runner, run_tui
+from kaiku_tui.cli.output import summary_line, verify_summary
 from kaiku_tui.config import Config, load, write_default
 from kaiku_tui.domain.access import Role
 from kaiku_tui.domain.annotation import CaseStatus
@@ -45,6 +48,25 @@ _REAL_AT_MOST = 50_000
 _BULK_DAYS = 3 * 365
 _BATCH = 500  # recordings with audio hold it in memory until their batch is filed
 MARKER = "demo.json"
+
+
+def add_commands(add: AddParser) -> None:
+    demo = add("demo", help="a demo register with synthetic recordings")
+    demo.add_argument("--dir", metavar="D", help="where (default: ./kaiku-demo)")
+    demo.add_argument(
+        "--records", type=int, default=3_000, metavar="N",
+        help="how many (3,000; beyond 50,000 all but 3,000 are metadata only)",
+    )  # fmt: skip
+    demo.add_argument("--seed", type=int, default=7, metavar="S", help="same seed, same data")
+    demo.add_argument("--no-tui", action="store_true", help="build it and print a summary")
+
+
+def demo_tui(args: argparse.Namespace) -> int:
+    """Build (or reuse) the demo register, then open the TUI on it. Without a terminal
+    (a script, a pipe) `demo` prints its summary instead, as with --no-tui."""
+    folder = Path(args.dir) if args.dir else None
+    config_file = asyncio.run(run_demo(folder, args.records, args.seed))
+    return run_tui(load(config_file))
 
 
 async def demo_command(args: argparse.Namespace) -> int:
@@ -154,8 +176,6 @@ async def _cases(register: Register, day: date) -> None:
 
 
 async def _show(config_file: Path) -> None:
-    from kaiku_tui.cli import verify_summary
-
     register = await Register.open(load(config_file), current_identity())
     try:
         report = await register.audit.verify()
@@ -167,8 +187,6 @@ async def _show(config_file: Path) -> None:
 
 
 def _explain(config_file: Path, rows: Sequence[RecordingSummary]) -> None:
-    from kaiku_tui.cli import summary_line
-
     print(f"demo register: {config_file.parent}; the newest recordings:")
     for row in rows:
         print(f"  {summary_line(row)}")
@@ -193,3 +211,7 @@ def _program() -> str:
     if found and Path(found).resolve() == argv0.resolve():
         return "kaiku-tui"
     return shlex.quote(str(argv0))
+
+
+# `demo` makes its own register; it opens it itself.
+WITHOUT_REGISTER: dict[str, Runner] = {"demo": demo_command}

@@ -1,0 +1,42 @@
+"""`kaiku-tui init`: the first run. Writes a default configuration if there is none, then
+creates the keys and the index; the login that runs it becomes the register's admin."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kaiku_tui.cli.common import AddParser, Runner
+from kaiku_tui.config import config_path, load, write_default
+from kaiku_tui.errors import EXIT_OK
+from kaiku_tui.register import Register
+from kaiku_tui.register.identity import current_identity
+
+
+def add_commands(add: AddParser) -> None:
+    init = add("init", help="create keys and index; you become admin")
+    init.add_argument("--data-dir", metavar="D")
+    init.add_argument("--name", help="your display name")
+
+
+async def _init(args: argparse.Namespace) -> int:
+    path = config_path(args.config, os.environ)
+    if not path.exists():
+        from kaiku_tui.config import from_mapping
+
+        data_dir = Path(args.data_dir).resolve() if args.data_dir else None
+        default = from_mapping({}, None).data_dir
+        write_default(path, data_dir or default)
+        print(f"wrote {path}")
+    config = load(path)
+    identity = current_identity()
+    register = await Register.initialise(config, identity, args.name or identity.login)
+    await register.close()
+    print(f"register created in {config.data_dir}; {identity.login} is its admin")
+    print(f"keep {config.master_key_file} safe: without it the recordings cannot be read")
+    return EXIT_OK
+
+
+# There is no register to open yet: init makes it.
+WITHOUT_REGISTER: dict[str, Runner] = {"init": _init}
