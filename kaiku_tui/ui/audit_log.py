@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
@@ -26,14 +25,15 @@ from kaiku_tui.errors import UsageError
 from kaiku_tui.register import Register, VerifyReport
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 LIMIT = 500
 _HEAD = ("seq", "at", "actor", "action", "outcome", "target", "purpose")
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(KaikuScreen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "bind.back"),
         Binding("v", "verify", "bind.verify"),
@@ -49,7 +49,6 @@ class AuditScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.events: list[tuple[int, Any]] = []

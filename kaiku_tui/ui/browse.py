@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Sparkline, Static
 from textual.worker import Worker
@@ -38,12 +37,13 @@ from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import PurposeScreen
 from kaiku_tui.ui.premises import PremisesBanner
 from kaiku_tui.ui.presets import histogram_edges
 from kaiku_tui.ui.recording_list import Fetcher, RecordingList
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 from kaiku_tui.ui.tags import choose_and_tag
 from kaiku_tui.ui.window import Fetch, Move
 
@@ -52,7 +52,7 @@ COUNT_CAP = 10_000
 TYPING_PAUSE = 0.25  # seconds of no typing before a search runs
 
 
-class BrowseScreen(Screen[None]):
+class BrowseScreen(KaikuScreen[None]):
     BINDINGS = [
         Binding("slash", "focus_filters", "bind.filter"),
         Binding("escape", "focus_list", "bind.list", show=False),
@@ -94,7 +94,6 @@ class BrowseScreen(Screen[None]):
         today: Callable[[], date] | None = None,
     ) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.orgs = orgs

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
@@ -32,8 +31,9 @@ from kaiku_tui.register import Register
 from kaiku_tui.ui.case_forms import CaseEditForm, LinkForm, NewCaseForm
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 _STATUSES: tuple[CaseStatus | None, ...] = (None, *CaseStatus)
 _NEXT = {
@@ -43,7 +43,7 @@ _NEXT = {
 }
 
 
-class CasesScreen(Screen[None]):
+class CasesScreen(KaikuScreen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "bind.back"),
         Binding("s", "status_filter", "bind.case_status"),
@@ -74,7 +74,6 @@ class CasesScreen(Screen[None]):
         self, register: Register, texts: Texts, orgs: Sequence[Organisation], today: date
     ) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.orgs = list(orgs)

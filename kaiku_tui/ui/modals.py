@@ -8,17 +8,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kaiku_tui.domain.access import Purpose
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
+from kaiku_tui.ui.screens import KaikuModalScreen
 
 T = TypeVar("T")
 
 
-class Dialog(ModalScreen[T]):
+class Dialog(KaikuModalScreen[T]):
     """A box in the middle of the screen, over what was there; Esc leaves it."""
 
     DEFAULT_CSS = """
@@ -31,7 +31,6 @@ class Dialog(ModalScreen[T]):
 
     def __init__(self, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.texts = texts
 
 

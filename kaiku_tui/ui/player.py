@@ -39,7 +39,7 @@ from kaiku_tui.audio.player import Channel, PlayedSpan, Player, PlayerEvent
 from kaiku_tui.audio.sinks import NoAudioDevice
 from kaiku_tui.domain.dates import fmt_duration
 from kaiku_tui.errors import KaikuError
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
 
 PlayerFactory = Callable[[Callable[[PlayerEvent], None]], Player]
@@ -121,7 +121,6 @@ class PlayerBar(Widget, can_focus=True):
 
     def __init__(self, make_player: PlayerFactory, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self._make_player = make_player
         self.texts = texts
         self.player: Player | None = None

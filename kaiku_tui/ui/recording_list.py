@@ -27,7 +27,7 @@ from kaiku_tui.domain.browse import Page, Sort
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.ui.columns import COLUMNS, Column, row_line
 from kaiku_tui.ui.failures import pass_on_failure
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.window import Fetch, ResultWindow
 
 Fetcher = Callable[[Fetch], Awaitable[Page]]
@@ -71,7 +71,6 @@ class RecordingList(ScrollView, can_focus=True):
 
     def __init__(self, texts: Texts, *, name: str | None = None) -> None:
         super().__init__(id=name)
-        translate_bindings(self._bindings, texts)
         self.texts = texts
         self.columns: tuple[Column, ...] = COLUMNS
         self.window: ResultWindow | None = None
