@@ -44,8 +44,8 @@ _MARK = {
 
 class AdminScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("r", "refresh_all", "bind.refresh"),
+        Binding("escape,q", "back", "bind.back", id="admin.back"),
+        Binding("r", "refresh_all", "bind.refresh", id="admin.refresh"),
     ]
     DEFAULT_CSS = """
     AdminScreen VerticalScroll { padding: 0 1; }

@@ -45,8 +45,8 @@ class KaikuApp(App[None]):
     TITLE = "kaiku-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("question_mark", "help", "bind.help"),
-        Binding("ctrl+q", "quit", "bind.quit"),
+        Binding("question_mark", "help", "bind.help", id="app.help"),
+        Binding("ctrl+q", "quit", "bind.quit", id="app.quit"),
         # Textual's own palette key, declared here for its words and its id.
         Binding(
             App.COMMAND_PALETTE_BINDING,
@@ -56,6 +56,7 @@ class KaikuApp(App[None]):
             key_display=App.COMMAND_PALETTE_DISPLAY,
             priority=True,
             tooltip="Open the command palette",
+            id="app.command_palette",
         ),
     ]
     CSS = """

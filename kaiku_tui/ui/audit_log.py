@@ -35,9 +35,9 @@ _HEAD = ("seq", "at", "actor", "action", "outcome", "target", "purpose")
 
 class AuditScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("v", "verify", "bind.verify"),
-        Binding("slash", "focus_filters", "bind.filter"),
+        Binding("escape,q", "back", "bind.back", id="audit.back"),
+        Binding("v", "verify", "bind.verify", id="audit.verify"),
+        Binding("slash", "focus_filters", "bind.filter", id="audit.filter"),
     ]
     DEFAULT_CSS = """
     AuditScreen Horizontal { height: 1; }

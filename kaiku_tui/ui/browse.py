@@ -54,19 +54,19 @@ TYPING_PAUSE = 0.25  # seconds of no typing before a search runs
 
 class BrowseScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("slash", "focus_filters", "bind.filter"),
-        Binding("escape", "focus_list", "bind.list", show=False),
-        Binding("d", "sort('date')", "bind.sort_date"),
-        Binding("l", "sort('duration')", "bind.sort_duration"),
-        Binding("x", "clear_filters", "bind.clear"),
-        Binding("a", "audit_log", "bind.audit"),
-        Binding("m", "admin", "bind.admin"),
-        Binding("D", "disclosures", "bind.dpo"),
-        Binding("g", "destruction_dates", "bind.kept", show=False),
-        Binding("t", "tag", "bind.tag"),
-        Binding("c", "cases", "bind.cases"),
-        Binding("f", "link_case", "bind.link_case"),
-        Binding("s", "samples", "bind.samples"),
+        Binding("slash", "focus_filters", "bind.filter", id="browse.filter"),
+        Binding("escape", "focus_list", "bind.list", show=False, id="browse.list"),
+        Binding("d", "sort('date')", "bind.sort_date", id="browse.sort_date"),
+        Binding("l", "sort('duration')", "bind.sort_duration", id="browse.sort_duration"),
+        Binding("x", "clear_filters", "bind.clear", id="browse.clear_filters"),
+        Binding("a", "audit_log", "bind.audit", id="browse.audit_log"),
+        Binding("m", "admin", "bind.admin", id="browse.admin"),
+        Binding("D", "disclosures", "bind.dpo", id="browse.disclosures"),
+        Binding("g", "destruction_dates", "bind.kept", show=False, id="browse.destruction_dates"),
+        Binding("t", "tag", "bind.tag", id="browse.tag"),
+        Binding("c", "cases", "bind.cases", id="browse.cases"),
+        Binding("f", "link_case", "bind.link_case", id="browse.link_case"),
+        Binding("s", "samples", "bind.samples", id="browse.samples"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }

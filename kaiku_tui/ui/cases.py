@@ -45,16 +45,18 @@ _NEXT = {
 
 class CasesScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("s", "status_filter", "bind.case_status"),
-        Binding("greater_than_sign", "advance", "bind.case_advance"),
-        Binding("less_than_sign", "reopen", "bind.case_reopen"),
-        Binding("n", "new_case", "bind.case_new"),
-        Binding("e", "edit_case", "bind.case_edit"),
-        Binding("l", "link", "bind.case_link"),
-        Binding("enter", "open_nth(1)", "bind.case_open"),
+        Binding("escape,q", "back", "bind.back", id="cases.back"),
+        Binding("s", "status_filter", "bind.case_status", id="cases.status_filter"),
+        Binding("greater_than_sign", "advance", "bind.case_advance", id="cases.advance"),
+        Binding("less_than_sign", "reopen", "bind.case_reopen", id="cases.reopen"),
+        Binding("n", "new_case", "bind.case_new", id="cases.new"),
+        Binding("e", "edit_case", "bind.case_edit", id="cases.edit"),
+        Binding("l", "link", "bind.case_link", id="cases.link"),
+        Binding("enter", "open_nth(1)", "bind.case_open", id="cases.open"),
         *(
-            Binding(str(n), f"open_nth({n})", "bind.case_open_nth", show=False)
+            Binding(
+                str(n), f"open_nth({n})", "bind.case_open_nth", show=False, id=f"cases.open_{n}"
+            )
             for n in range(1, 10)
         ),
     ]

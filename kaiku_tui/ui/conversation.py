@@ -79,9 +79,9 @@ class TranscriptEntry(Static, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("enter", "jump", "bind.jump"),
-        Binding("down,j", "app.focus_next", "bind.down", show=False),
-        Binding("up,k", "app.focus_previous", "bind.up", show=False),
+        Binding("enter", "jump", "bind.jump", id="transcript.jump"),
+        Binding("down,j", "app.focus_next", "bind.down", show=False, id="transcript.down"),
+        Binding("up,k", "app.focus_previous", "bind.up", show=False, id="transcript.up"),
     ]
 
     @dataclass
@@ -160,19 +160,19 @@ class ConversationScreen(KaikuScreen[bool | None]):
     with True when it was."""
 
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("slash", "find", "bind.find"),
-        Binding("n", "step(1)", "bind.next"),
-        Binding("N", "step(-1)", "bind.previous"),
-        Binding("r", "reveal", "bind.reveal"),
-        Binding("space", "listen", "bind.listen"),
-        Binding("t", "tag", "bind.tag"),
-        Binding("o", "note", "bind.note"),
-        Binding("v", "notes", "bind.notes"),
-        Binding("f", "link_case", "bind.link_case"),
-        Binding("s", "score", "bind.score"),
-        Binding("j,down", "scroll(1)", "bind.down", show=False),
-        Binding("k,up", "scroll(-1)", "bind.up", show=False),
+        Binding("escape,q", "back", "bind.back", id="conversation.back"),
+        Binding("slash", "find", "bind.find", id="conversation.find"),
+        Binding("n", "step(1)", "bind.next", id="conversation.next"),
+        Binding("N", "step(-1)", "bind.previous", id="conversation.previous"),
+        Binding("r", "reveal", "bind.reveal", id="conversation.reveal"),
+        Binding("space", "listen", "bind.listen", id="conversation.listen"),
+        Binding("t", "tag", "bind.tag", id="conversation.tag"),
+        Binding("o", "note", "bind.note", id="conversation.note"),
+        Binding("v", "notes", "bind.notes", id="conversation.notes"),
+        Binding("f", "link_case", "bind.link_case", id="conversation.link_case"),
+        Binding("s", "score", "bind.score", id="conversation.score"),
+        Binding("j,down", "scroll(1)", "bind.down", show=False, id="conversation.down"),
+        Binding("k,up", "scroll(-1)", "bind.up", show=False, id="conversation.up"),
     ]
     DEFAULT_CSS = """
     ConversationScreen #meta { height: auto; padding: 0 1; background: $panel; }

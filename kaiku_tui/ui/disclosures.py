@@ -37,8 +37,8 @@ _REQUEST_HEAD = ("ref", "kind", "received", "deadline", "answered", "state")
 
 class DisclosuresScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("r", "refresh", "bind.refresh"),
+        Binding("escape,q", "back", "bind.back", id="disclosures.back"),
+        Binding("r", "refresh", "bind.refresh", id="disclosures.refresh"),
     ]
     DEFAULT_CSS = """
     DisclosuresScreen TabbedContent { height: 1fr; }

@@ -37,7 +37,7 @@ class Dialog(KaikuModalScreen[T]):
 class PurposeScreen(Dialog[Purpose | None]):
     """Why this recording is opened: asked before anything of it is shown, and logged."""
 
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="purpose.cancel")]
     DEFAULT_CSS = """
     PurposeScreen OptionList, PurposeScreen OptionList:focus {
         height: auto; max-height: 12; border: none; padding: 0;
@@ -70,8 +70,8 @@ class ConfirmScreen(Dialog[bool]):
     """A question answered with y or n (Esc is no): for what cannot be taken back."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "yes"),
-        Binding("n,escape", "answer(False)", "no"),
+        Binding("y", "answer(True)", "yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "no", id="confirm.no"),
     ]
 
     def __init__(self, texts: Texts, question: Text) -> None:
@@ -91,7 +91,7 @@ class ConfirmScreen(Dialog[bool]):
 class HelpScreen(Dialog[None]):
     """Every key of the screen below it, with what it does."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "bind.back")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", "bind.back", id="help.close")]
 
     def __init__(self, texts: Texts, keys: list[tuple[str, str]]) -> None:
         super().__init__(texts)

@@ -65,7 +65,7 @@ class NoteScreen(Dialog[str | None]):
     """The text of a note (new, or the next version of one); where it points is shown,
     decided by the screen below."""
 
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="note.cancel")]
 
     def __init__(self, texts: Texts, anchor: Anchor, text: str = "") -> None:
         super().__init__(texts)
@@ -116,9 +116,9 @@ class NotesScreen(KaikuScreen[None]):
     """A recording's notes, each with its history; one's own can be edited or withdrawn."""
 
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("e", "edit", "bind.note_edit"),
-        Binding("w", "withdraw", "bind.note_withdraw"),
+        Binding("escape,q", "back", "bind.back", id="notes.back"),
+        Binding("e", "edit", "bind.note_edit", id="notes.edit"),
+        Binding("w", "withdraw", "bind.note_withdraw", id="notes.withdraw"),
     ]
     DEFAULT_CSS = """
     NotesScreen #title { height: 1; padding: 0 1; background: $panel; }

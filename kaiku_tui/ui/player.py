@@ -75,15 +75,17 @@ class PlayerBar(Widget, can_focus=True):
     """Two lines: the state and the waveform, keyboard-driven."""
 
     BINDINGS = [
-        Binding("space", "play_pause", "bind.play"),
-        Binding("left", "seek(-5)", "bind.rewind"),
-        Binding("right", "seek(5)", "bind.forward"),
-        Binding("shift+left", "seek(-30)", "bind.rewind30", show=False),
-        Binding("shift+right", "seek(30)", "bind.forward30", show=False),
-        Binding("plus,equals_sign", "speed(1)", "bind.faster", show=False),
-        Binding("minus", "speed(-1)", "bind.slower", show=False),
-        Binding("a", "mute('agent')", "bind.mute_agent", show=False),
-        Binding("c", "mute('customer')", "bind.mute_customer", show=False),
+        Binding("space", "play_pause", "bind.play", id="player.play_pause"),
+        Binding("left", "seek(-5)", "bind.rewind", id="player.rewind"),
+        Binding("right", "seek(5)", "bind.forward", id="player.forward"),
+        Binding("shift+left", "seek(-30)", "bind.rewind30", show=False, id="player.rewind_30"),
+        Binding("shift+right", "seek(30)", "bind.forward30", show=False, id="player.forward_30"),
+        Binding("plus,equals_sign", "speed(1)", "bind.faster", show=False, id="player.faster"),
+        Binding("minus", "speed(-1)", "bind.slower", show=False, id="player.slower"),
+        Binding("a", "mute('agent')", "bind.mute_agent", show=False, id="player.mute_agent"),
+        Binding(
+            "c", "mute('customer')", "bind.mute_customer", show=False, id="player.mute_customer"
+        ),
     ]
     DEFAULT_CSS = """
     PlayerBar { height: 2; padding: 0 1; }

@@ -37,13 +37,13 @@ class RecordingList(ScrollView, can_focus=True):
     """Rows of recordings; Enter posts `Chosen` with the row under the cursor."""
 
     BINDINGS = [
-        Binding("down,j", "move(1)", "bind.down", show=False),
-        Binding("up,k", "move(-1)", "bind.up", show=False),
-        Binding("pagedown", "page(1)", "bind.page_down", show=False),
-        Binding("pageup", "page(-1)", "bind.page_up", show=False),
-        Binding("home", "jump_to(0)", "bind.top", show=False),
-        Binding("end", "jump_to(-1)", "bind.bottom", show=False),
-        Binding("enter", "choose", "bind.open"),
+        Binding("down,j", "move(1)", "bind.down", show=False, id="recordings.down"),
+        Binding("up,k", "move(-1)", "bind.up", show=False, id="recordings.up"),
+        Binding("pagedown", "page(1)", "bind.page_down", show=False, id="recordings.page_down"),
+        Binding("pageup", "page(-1)", "bind.page_up", show=False, id="recordings.page_up"),
+        Binding("home", "jump_to(0)", "bind.top", show=False, id="recordings.top"),
+        Binding("end", "jump_to(-1)", "bind.bottom", show=False, id="recordings.bottom"),
+        Binding("enter", "choose", "bind.open", id="recordings.open"),
     ]
     COMPONENT_CLASSES = {"recording-list--cursor", "recording-list--pending"}
     DEFAULT_CSS = """

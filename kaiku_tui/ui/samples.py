@@ -119,9 +119,9 @@ def sample_text(sample: CoachingSample, done: frozenset[int], texts: Texts) -> T
 
 class SamplesScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("n", "draw", "bind.sample_draw"),
-        Binding("enter", "work", "bind.sample_work"),
+        Binding("escape,q", "back", "bind.back", id="samples.back"),
+        Binding("n", "draw", "bind.sample_draw", id="samples.draw"),
+        Binding("enter", "work", "bind.sample_work", id="samples.work"),
     ]
     DEFAULT_CSS = """
     SamplesScreen #samples { height: 1fr; }
