@@ -158,13 +158,18 @@ class KaikuApp(App[None]):
         A key the person's roles do not permit (`check_action` False) is left
         out, as the footer leaves it out; one that is only off for now stays.
         """
+        words = self.texts.words()
         keys: dict[str, list[str]] = {}
         for node in [*screen.walk_children(with_self=True), self]:
             for binding in bindings_of(node):
                 namespace, action, parameters = parse(binding.action)
                 if not namespace and node.check_action(action, parameters) is False:
                     continue
-                description = described(binding, self.texts)
+                # A Textual widget's key whose words happen to be ours ("Top" for a
+                # DataTable's ctrl+home, in English) is listed too, as it always was.
+                description = described(binding, self.texts) or (
+                    binding.description if binding.description in words else None
+                )
                 if description is not None:
                     shown = keys.setdefault(description, [])
                     key = self.get_key_display(binding)

@@ -561,6 +561,9 @@ class Texts:
         self.language = language
         self._table = CATALOGUE[language]
 
+    def words(self) -> set[str]:
+        return set(self._table.values())
+
     def __contains__(self, key: object) -> bool:
         return key in self._table
 
