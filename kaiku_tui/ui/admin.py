@@ -19,7 +19,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker
 
@@ -31,8 +30,9 @@ from kaiku_tui.register import Register
 from kaiku_tui.ui.audit_log import intact
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 _MARK = {
     Status.OK: ("ok  ", "green"),
@@ -41,10 +41,10 @@ _MARK = {
 }
 
 
-class AdminScreen(Screen[None]):
+class AdminScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("r", "refresh_all", "bind.refresh"),
+        Binding("escape,q", "back", "bind.back", id="admin.back"),
+        Binding("r", "refresh_all", "bind.refresh", id="admin.refresh"),
     ]
     DEFAULT_CSS = """
     AdminScreen VerticalScroll { padding: 0 1; }
@@ -53,7 +53,6 @@ class AdminScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
 

@@ -10,7 +10,7 @@ that says what to do, and the app goes on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 
 from rich.text import Text
@@ -18,7 +18,7 @@ from textual import on
 from textual.actions import parse
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.filter import Monochrome, NoColor
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker
@@ -31,19 +31,33 @@ from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.cases import CasesScreen
 from kaiku_tui.ui.conversation import ConversationScreen
 from kaiku_tui.ui.failures import WorkFailed, pass_on_failure
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts, described, translated
 from kaiku_tui.ui.modals import HelpScreen
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.textual_compat import bindings_of
 
 Opener = Callable[[], Awaitable[Register]]
+
+_NO_COLOR = NoColor()
 
 
 class KaikuApp(App[None]):
     TITLE = "kaiku-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("question_mark", "help", "bind.help"),
-        Binding("ctrl+q", "quit", "bind.quit"),
+        Binding("question_mark", "help", "bind.help", id="app.help"),
+        Binding("ctrl+q", "quit", "bind.quit", id="app.quit"),
+        # Textual's own palette key, declared here for its words and its id.
+        Binding(
+            App.COMMAND_PALETTE_BINDING,
+            "command_palette",
+            "bind.palette",
+            show=False,
+            key_display=App.COMMAND_PALETTE_DISPLAY,
+            priority=True,
+            tooltip="Open the command palette",
+            id="app.command_palette",
+        ),
     ]
     CSS = """
     #opening { width: 100%; height: 100%; content-align: center middle; }
@@ -56,12 +70,6 @@ class KaikuApp(App[None]):
         # No animation: over SSH every frame of a smooth scroll is bytes on a slow link,
         # and a scroll should land where it goes at once.
         self.animation_level = "none"
-        if self.no_color:
-            # NO_COLOR (no-color.org) asks for no colour at all; Textual's own answer
-            # is shades of grey. Emphasis (bold, reverse) still marks what matters.
-            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
-            self._filters.append(NoColor())
-        translate_bindings(self._bindings, texts, command_palette="bind.palette")
         self.opener = opener
         self.texts = texts
         self.today = today
@@ -70,6 +78,18 @@ class KaikuApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.texts("app.opening")), id="opening")
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Under NO_COLOR, no colour at all (no-color.org).
+
+        Textual's own answer to NO_COLOR is shades of grey (`Monochrome`, unless
+        the theme is ANSI). Emphasis (bold, reverse) still marks what matters.
+        """
+        filters = super().get_line_filters()
+        if not self.no_color:
+            return filters
+        kept = [f for f in filters if not isinstance(f, Monochrome | NoColor)]
+        return [*kept, _NO_COLOR]
 
     async def on_mount(self) -> None:
         try:
@@ -141,12 +161,17 @@ class KaikuApp(App[None]):
         words = self.texts.words()
         keys: dict[str, list[str]] = {}
         for node in [*screen.walk_children(with_self=True), self]:
-            for _key, binding in node._bindings:
+            for binding in bindings_of(node):
                 namespace, action, parameters = parse(binding.action)
                 if not namespace and node.check_action(action, parameters) is False:
                     continue
-                if binding.description in words:
-                    shown = keys.setdefault(binding.description, [])
+                # A Textual widget's key whose words happen to be ours ("Top" for a
+                # DataTable's ctrl+home, in English) is listed too, as it always was.
+                description = described(binding, self.texts) or (
+                    binding.description if binding.description in words else None
+                )
+                if description is not None:
+                    shown = keys.setdefault(description, [])
                     key = self.get_key_display(binding)
                     if key not in shown:
                         shown.append(key)
@@ -161,7 +186,7 @@ class KaikuApp(App[None]):
         """Every action with a key is in the palette too, in the person's language."""
         yield from super().get_system_commands(screen)
         for active in screen.active_bindings.values():
-            binding = active.binding
+            binding = translated(active.binding, self.texts)
             if not binding.description or binding.action == "command_palette":
                 continue
             action = binding.action

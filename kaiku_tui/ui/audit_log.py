@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
@@ -27,18 +26,19 @@ from kaiku_tui.register import Register
 from kaiku_tui.register.audit_log import VerifyReport
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 LIMIT = 500
 _HEAD = ("seq", "at", "actor", "action", "outcome", "target", "purpose")
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("v", "verify", "bind.verify"),
-        Binding("slash", "focus_filters", "bind.filter"),
+        Binding("escape,q", "back", "bind.back", id="audit.back"),
+        Binding("v", "verify", "bind.verify", id="audit.verify"),
+        Binding("slash", "focus_filters", "bind.filter", id="audit.filter"),
     ]
     DEFAULT_CSS = """
     AuditScreen Horizontal { height: 1; }
@@ -50,7 +50,6 @@ class AuditScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.events: list[tuple[int, Any]] = []

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Sparkline, Static
 from textual.worker import Worker
@@ -38,12 +37,13 @@ from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filter_bar import FilterBar
 from kaiku_tui.ui.filters import FilterForm, FormError, to_filter
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import PurposeScreen
 from kaiku_tui.ui.premises import PremisesBanner
 from kaiku_tui.ui.presets import histogram_edges
 from kaiku_tui.ui.recording_list import Fetcher, RecordingList
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 from kaiku_tui.ui.tags import choose_and_tag
 from kaiku_tui.ui.window import Fetch, Move
 
@@ -52,21 +52,21 @@ COUNT_CAP = 10_000
 TYPING_PAUSE = 0.25  # seconds of no typing before a search runs
 
 
-class BrowseScreen(Screen[None]):
+class BrowseScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("slash", "focus_filters", "bind.filter"),
-        Binding("escape", "focus_list", "bind.list", show=False),
-        Binding("d", "sort('date')", "bind.sort_date"),
-        Binding("l", "sort('duration')", "bind.sort_duration"),
-        Binding("x", "clear_filters", "bind.clear"),
-        Binding("a", "audit_log", "bind.audit"),
-        Binding("m", "admin", "bind.admin"),
-        Binding("D", "disclosures", "bind.dpo"),
-        Binding("g", "destruction_dates", "bind.kept", show=False),
-        Binding("t", "tag", "bind.tag"),
-        Binding("c", "cases", "bind.cases"),
-        Binding("f", "link_case", "bind.link_case"),
-        Binding("s", "samples", "bind.samples"),
+        Binding("slash", "focus_filters", "bind.filter", id="browse.filter"),
+        Binding("escape", "focus_list", "bind.list", show=False, id="browse.list"),
+        Binding("d", "sort('date')", "bind.sort_date", id="browse.sort_date"),
+        Binding("l", "sort('duration')", "bind.sort_duration", id="browse.sort_duration"),
+        Binding("x", "clear_filters", "bind.clear", id="browse.clear_filters"),
+        Binding("a", "audit_log", "bind.audit", id="browse.audit_log"),
+        Binding("m", "admin", "bind.admin", id="browse.admin"),
+        Binding("D", "disclosures", "bind.dpo", id="browse.disclosures"),
+        Binding("g", "destruction_dates", "bind.kept", show=False, id="browse.destruction_dates"),
+        Binding("t", "tag", "bind.tag", id="browse.tag"),
+        Binding("c", "cases", "bind.cases", id="browse.cases"),
+        Binding("f", "link_case", "bind.link_case", id="browse.link_case"),
+        Binding("s", "samples", "bind.samples", id="browse.samples"),
     ]
     DEFAULT_CSS = """
     BrowseScreen #histogram { height: 1; margin: 0 1; }
@@ -94,7 +94,6 @@ class BrowseScreen(Screen[None]):
         today: Callable[[], date] | None = None,
     ) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.orgs = orgs

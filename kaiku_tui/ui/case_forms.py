@@ -133,7 +133,7 @@ class LinkForm(FormDialog[int]):
 class CaseChoice(Dialog[FeedbackCase | None]):
     """The cases still being handled (not closed), newest first: which one?"""
 
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="case_choice.cancel")]
     DEFAULT_CSS = """
     CaseChoice OptionList, CaseChoice OptionList:focus {
         height: auto; max-height: 14; border: none; padding: 0;

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
@@ -32,8 +31,9 @@ from kaiku_tui.register import Register
 from kaiku_tui.ui.case_forms import CaseEditForm, LinkForm, NewCaseForm
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 _STATUSES: tuple[CaseStatus | None, ...] = (None, *CaseStatus)
 _NEXT = {
@@ -43,18 +43,20 @@ _NEXT = {
 }
 
 
-class CasesScreen(Screen[None]):
+class CasesScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("s", "status_filter", "bind.case_status"),
-        Binding("greater_than_sign", "advance", "bind.case_advance"),
-        Binding("less_than_sign", "reopen", "bind.case_reopen"),
-        Binding("n", "new_case", "bind.case_new"),
-        Binding("e", "edit_case", "bind.case_edit"),
-        Binding("l", "link", "bind.case_link"),
-        Binding("enter", "open_nth(1)", "bind.case_open"),
+        Binding("escape,q", "back", "bind.back", id="cases.back"),
+        Binding("s", "status_filter", "bind.case_status", id="cases.status_filter"),
+        Binding("greater_than_sign", "advance", "bind.case_advance", id="cases.advance"),
+        Binding("less_than_sign", "reopen", "bind.case_reopen", id="cases.reopen"),
+        Binding("n", "new_case", "bind.case_new", id="cases.new"),
+        Binding("e", "edit_case", "bind.case_edit", id="cases.edit"),
+        Binding("l", "link", "bind.case_link", id="cases.link"),
+        Binding("enter", "open_nth(1)", "bind.case_open", id="cases.open"),
         *(
-            Binding(str(n), f"open_nth({n})", "bind.case_open_nth", show=False)
+            Binding(
+                str(n), f"open_nth({n})", "bind.case_open_nth", show=False, id=f"cases.open_{n}"
+            )
             for n in range(1, 10)
         ),
     ]
@@ -74,7 +76,6 @@ class CasesScreen(Screen[None]):
         self, register: Register, texts: Texts, orgs: Sequence[Organisation], today: date
     ) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.orgs = list(orgs)

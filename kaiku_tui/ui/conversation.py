@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
@@ -37,12 +36,13 @@ from kaiku_tui.register.recorded_audio import RecordingAudio
 from kaiku_tui.ui.case_forms import choose_and_link
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.notes import NoteScreen, NotesScreen, notes_text
 from kaiku_tui.ui.player import PlayerBar, spoken_line
 from kaiku_tui.ui.premises import PremisesBanner
 from kaiku_tui.ui.safe import untrusted
 from kaiku_tui.ui.scoring import ScoreForm
+from kaiku_tui.ui.screens import KaikuScreen
 from kaiku_tui.ui.tags import choose_and_tag
 
 _ROLE_KEY = {
@@ -79,9 +79,9 @@ class TranscriptEntry(Static, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("enter", "jump", "bind.jump"),
-        Binding("down,j", "app.focus_next", "bind.down", show=False),
-        Binding("up,k", "app.focus_previous", "bind.up", show=False),
+        Binding("enter", "jump", "bind.jump", id="transcript.jump"),
+        Binding("down,j", "app.focus_next", "bind.down", show=False, id="transcript.down"),
+        Binding("up,k", "app.focus_previous", "bind.up", show=False, id="transcript.up"),
     ]
 
     @dataclass
@@ -113,7 +113,6 @@ class TranscriptEntry(Static, can_focus=True):
     ) -> None:
         """A long line comes in pieces: `piece` numbers them, `more` says one follows."""
         super().__init__(classes=f"-{line.role.value}" + (" -more" if more else ""))
-        translate_bindings(self._bindings, texts)
         self.line = line
         self.when = when
         self.texts = texts
@@ -156,24 +155,24 @@ def _unnamed(recording: Recording, texts: Texts) -> Recording:
     return replace(recording, summary=summary, transcript=lines)
 
 
-class ConversationScreen(Screen[bool | None]):
+class ConversationScreen(KaikuScreen[bool | None]):
     """One recording. Opened from a coaching sample it can be scored (`s`), and closes
     with True when it was."""
 
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("slash", "find", "bind.find"),
-        Binding("n", "step(1)", "bind.next"),
-        Binding("N", "step(-1)", "bind.previous"),
-        Binding("r", "reveal", "bind.reveal"),
-        Binding("space", "listen", "bind.listen"),
-        Binding("t", "tag", "bind.tag"),
-        Binding("o", "note", "bind.note"),
-        Binding("v", "notes", "bind.notes"),
-        Binding("f", "link_case", "bind.link_case"),
-        Binding("s", "score", "bind.score"),
-        Binding("j,down", "scroll(1)", "bind.down", show=False),
-        Binding("k,up", "scroll(-1)", "bind.up", show=False),
+        Binding("escape,q", "back", "bind.back", id="conversation.back"),
+        Binding("slash", "find", "bind.find", id="conversation.find"),
+        Binding("n", "step(1)", "bind.next", id="conversation.next"),
+        Binding("N", "step(-1)", "bind.previous", id="conversation.previous"),
+        Binding("r", "reveal", "bind.reveal", id="conversation.reveal"),
+        Binding("space", "listen", "bind.listen", id="conversation.listen"),
+        Binding("t", "tag", "bind.tag", id="conversation.tag"),
+        Binding("o", "note", "bind.note", id="conversation.note"),
+        Binding("v", "notes", "bind.notes", id="conversation.notes"),
+        Binding("f", "link_case", "bind.link_case", id="conversation.link_case"),
+        Binding("s", "score", "bind.score", id="conversation.score"),
+        Binding("j,down", "scroll(1)", "bind.down", show=False, id="conversation.down"),
+        Binding("k,up", "scroll(-1)", "bind.up", show=False, id="conversation.up"),
     ]
     DEFAULT_CSS = """
     ConversationScreen #meta { height: auto; padding: 0 1; background: $panel; }
@@ -195,7 +194,6 @@ class ConversationScreen(Screen[bool | None]):
         sample: CoachingSample | None = None,
     ) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.recording = recording if register.premises is None else _unnamed(recording, texts)

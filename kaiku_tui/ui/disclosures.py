@@ -18,7 +18,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -28,17 +27,18 @@ from kaiku_tui.domain.subject import Disclosure, SubjectRequest
 from kaiku_tui.register import Register
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 _DISCLOSURE_HEAD = ("at", "authority", "basis", "ref", "records", "by")
 _REQUEST_HEAD = ("ref", "kind", "received", "deadline", "answered", "state")
 
 
-class DisclosuresScreen(Screen[None]):
+class DisclosuresScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("r", "refresh", "bind.refresh"),
+        Binding("escape,q", "back", "bind.back", id="disclosures.back"),
+        Binding("r", "refresh", "bind.refresh", id="disclosures.refresh"),
     ]
     DEFAULT_CSS = """
     DisclosuresScreen TabbedContent { height: 1fr; }
@@ -48,7 +48,6 @@ class DisclosuresScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts, today: date | None = None) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.today = today or datetime.now(HELSINKI).date()

@@ -6,22 +6,20 @@ Each time the keys change (every screen that closes over the list), Textual
 pruned only when `compact` changes — never here. Measured: 22 watchers and
 ~0.55 MB per recording opened and closed, past 200 MB after ~240 opens in one
 session. After each recompose this one drops the watchers of keys no longer
-mounted.
+mounted (`textual_compat.prune_footer_watchers`, which reaches into Textual's
+private watcher lists). Upstream: Textualize/textual#6666, watchers from
+`watch`/`data_bind` not removed when their owner leaves the DOM (open as of
+2026-12). Drop this class when a Textual release fixes that.
 """
 
 from __future__ import annotations
 
 from textual.widgets import Footer as TextualFooter
 
+from kaiku_tui.ui.textual_compat import prune_footer_watchers
+
 
 class Footer(TextualFooter):
     async def recompose(self) -> None:
         await super().recompose()
-        # The name Textual's reactive module keeps the watchers under (textual/reactive.py).
-        watchers: dict[str, list[tuple[object, object]]] = getattr(self, "__watchers", {})
-        for found in watchers.values():
-            found[:] = [(node, call) for node, call in found if _mounted(node)]
-
-
-def _mounted(node: object) -> bool:
-    return bool(getattr(node, "is_attached", True)) and not getattr(node, "_closing", False)
+        prune_footer_watchers(self)

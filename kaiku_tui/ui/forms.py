@@ -47,7 +47,7 @@ class Field:
 
 
 class FormDialog(Dialog[T | None]):
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="form.cancel")]
     DEFAULT_CSS = """
     FormDialog .row { height: 1; }
     FormDialog .row Label { width: 16; color: $text-muted; }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from textual.binding import Binding, BindingsMap
+from textual.binding import ActiveBinding, Binding
 
 from kaiku_tui.ui.i18n_annotations import WORDS
 
@@ -572,17 +572,32 @@ class Texts:
         return text.format(**values) if values else text
 
 
-def translate_bindings(bindings: BindingsMap, texts: Texts, **actions: str) -> None:
-    """Binding descriptions are catalogue keys ("bind.filter"): put the words in their place.
+def described(binding: Binding, texts: Texts) -> str | None:
+    """A binding's words in the person's language; None if they are not ours.
 
-    Textual copies a class's bindings into each node, so this changes one node's
-    footer and help, in the language of this session, and nothing shared.
-    `actions` names catalogue keys for bindings Textual made (command_palette=…).
+    Our bindings' descriptions are catalogue keys ("bind.filter"); Textual's own
+    widgets' (an input's cursor keys) are not, and stay as Textual wrote them.
     """
-    for key, found in bindings.key_to_bindings.items():
-        bindings.key_to_bindings[key] = [_translated(b, texts, actions) for b in found]
+    key = binding.description
+    return texts(key) if key in texts else None
 
 
-def _translated(binding: Binding, texts: Texts, actions: Mapping[str, str]) -> Binding:
-    key = actions.get(binding.action, binding.description)
-    return replace(binding, description=texts(key)) if key in texts else binding
+def translated(binding: Binding, texts: Texts) -> Binding:
+    """The binding with its words in the person's language (itself if they are not ours)."""
+    words = described(binding, texts)
+    return binding if words is None else replace(binding, description=words)
+
+
+def translate_active(active: Mapping[str, ActiveBinding], texts: Texts) -> dict[str, ActiveBinding]:
+    """`Screen.active_bindings` with the words in the person's language.
+
+    Textual's footer, key panel and palette read a screen's keys from there
+    only; translating where they are read leaves every node's own bindings,
+    and the class's, as declared.
+    """
+    return {
+        key: ActiveBinding(
+            found.node, translated(found.binding, texts), found.enabled, found.tooltip
+        )
+        for key, found in active.items()
+    }

@@ -8,17 +8,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kaiku_tui.domain.access import Purpose
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
+from kaiku_tui.ui.screens import KaikuModalScreen
 
 T = TypeVar("T")
 
 
-class Dialog(ModalScreen[T]):
+class Dialog(KaikuModalScreen[T]):
     """A box in the middle of the screen, over what was there; Esc leaves it."""
 
     DEFAULT_CSS = """
@@ -31,14 +31,13 @@ class Dialog(ModalScreen[T]):
 
     def __init__(self, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.texts = texts
 
 
 class PurposeScreen(Dialog[Purpose | None]):
     """Why this recording is opened: asked before anything of it is shown, and logged."""
 
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="purpose.cancel")]
     DEFAULT_CSS = """
     PurposeScreen OptionList, PurposeScreen OptionList:focus {
         height: auto; max-height: 12; border: none; padding: 0;
@@ -71,8 +70,8 @@ class ConfirmScreen(Dialog[bool]):
     """A question answered with y or n (Esc is no): for what cannot be taken back."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "yes"),
-        Binding("n,escape", "answer(False)", "no"),
+        Binding("y", "answer(True)", "yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "no", id="confirm.no"),
     ]
 
     def __init__(self, texts: Texts, question: Text) -> None:
@@ -92,7 +91,7 @@ class ConfirmScreen(Dialog[bool]):
 class HelpScreen(Dialog[None]):
     """Every key of the screen below it, with what it does."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "bind.back")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", "bind.back", id="help.close")]
 
     def __init__(self, texts: Texts, keys: list[tuple[str, str]]) -> None:
         super().__init__(texts)

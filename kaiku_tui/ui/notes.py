@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
@@ -30,9 +29,10 @@ from kaiku_tui.domain.dates import fmt_date, fmt_duration, fmt_time
 from kaiku_tui.register import Register
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import ConfirmScreen, Dialog
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 
 def where(anchor: Anchor, texts: Texts) -> str:
@@ -65,7 +65,7 @@ class NoteScreen(Dialog[str | None]):
     """The text of a note (new, or the next version of one); where it points is shown,
     decided by the screen below."""
 
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="note.cancel")]
 
     def __init__(self, texts: Texts, anchor: Anchor, text: str = "") -> None:
         super().__init__(texts)
@@ -112,13 +112,13 @@ def history_text(note: Note, person: str, texts: Texts) -> Text:
     return out
 
 
-class NotesScreen(Screen[None]):
+class NotesScreen(KaikuScreen[None]):
     """A recording's notes, each with its history; one's own can be edited or withdrawn."""
 
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("e", "edit", "bind.note_edit"),
-        Binding("w", "withdraw", "bind.note_withdraw"),
+        Binding("escape,q", "back", "bind.back", id="notes.back"),
+        Binding("e", "edit", "bind.note_edit", id="notes.edit"),
+        Binding("w", "withdraw", "bind.note_withdraw", id="notes.withdraw"),
     ]
     DEFAULT_CSS = """
     NotesScreen #title { height: 1; padding: 0 1; background: $panel; }
@@ -128,7 +128,6 @@ class NotesScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts, record_id: int, purpose: Purpose) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.record_id = record_id

@@ -39,7 +39,7 @@ from kaiku_tui.audio.player import Channel, PlayedSpan, Player, PlayerEvent
 from kaiku_tui.audio.sinks import NoAudioDevice
 from kaiku_tui.domain.dates import fmt_duration
 from kaiku_tui.errors import KaikuError
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
 
 PlayerFactory = Callable[[Callable[[PlayerEvent], None]], Player]
@@ -75,15 +75,17 @@ class PlayerBar(Widget, can_focus=True):
     """Two lines: the state and the waveform, keyboard-driven."""
 
     BINDINGS = [
-        Binding("space", "play_pause", "bind.play"),
-        Binding("left", "seek(-5)", "bind.rewind"),
-        Binding("right", "seek(5)", "bind.forward"),
-        Binding("shift+left", "seek(-30)", "bind.rewind30", show=False),
-        Binding("shift+right", "seek(30)", "bind.forward30", show=False),
-        Binding("plus,equals_sign", "speed(1)", "bind.faster", show=False),
-        Binding("minus", "speed(-1)", "bind.slower", show=False),
-        Binding("a", "mute('agent')", "bind.mute_agent", show=False),
-        Binding("c", "mute('customer')", "bind.mute_customer", show=False),
+        Binding("space", "play_pause", "bind.play", id="player.play_pause"),
+        Binding("left", "seek(-5)", "bind.rewind", id="player.rewind"),
+        Binding("right", "seek(5)", "bind.forward", id="player.forward"),
+        Binding("shift+left", "seek(-30)", "bind.rewind30", show=False, id="player.rewind_30"),
+        Binding("shift+right", "seek(30)", "bind.forward30", show=False, id="player.forward_30"),
+        Binding("plus,equals_sign", "speed(1)", "bind.faster", show=False, id="player.faster"),
+        Binding("minus", "speed(-1)", "bind.slower", show=False, id="player.slower"),
+        Binding("a", "mute('agent')", "bind.mute_agent", show=False, id="player.mute_agent"),
+        Binding(
+            "c", "mute('customer')", "bind.mute_customer", show=False, id="player.mute_customer"
+        ),
     ]
     DEFAULT_CSS = """
     PlayerBar { height: 2; padding: 0 1; }
@@ -121,7 +123,6 @@ class PlayerBar(Widget, can_focus=True):
 
     def __init__(self, make_player: PlayerFactory, texts: Texts) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self._make_player = make_player
         self.texts = texts
         self.player: Player | None = None

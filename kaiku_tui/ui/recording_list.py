@@ -27,7 +27,7 @@ from kaiku_tui.domain.browse import Page, Sort
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.ui.columns import COLUMNS, Column, row_line
 from kaiku_tui.ui.failures import pass_on_failure
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.window import Fetch, ResultWindow
 
 Fetcher = Callable[[Fetch], Awaitable[Page]]
@@ -37,13 +37,13 @@ class RecordingList(ScrollView, can_focus=True):
     """Rows of recordings; Enter posts `Chosen` with the row under the cursor."""
 
     BINDINGS = [
-        Binding("down,j", "move(1)", "bind.down", show=False),
-        Binding("up,k", "move(-1)", "bind.up", show=False),
-        Binding("pagedown", "page(1)", "bind.page_down", show=False),
-        Binding("pageup", "page(-1)", "bind.page_up", show=False),
-        Binding("home", "jump_to(0)", "bind.top", show=False),
-        Binding("end", "jump_to(-1)", "bind.bottom", show=False),
-        Binding("enter", "choose", "bind.open"),
+        Binding("down,j", "move(1)", "bind.down", show=False, id="recordings.down"),
+        Binding("up,k", "move(-1)", "bind.up", show=False, id="recordings.up"),
+        Binding("pagedown", "page(1)", "bind.page_down", show=False, id="recordings.page_down"),
+        Binding("pageup", "page(-1)", "bind.page_up", show=False, id="recordings.page_up"),
+        Binding("home", "jump_to(0)", "bind.top", show=False, id="recordings.top"),
+        Binding("end", "jump_to(-1)", "bind.bottom", show=False, id="recordings.bottom"),
+        Binding("enter", "choose", "bind.open", id="recordings.open"),
     ]
     COMPONENT_CLASSES = {"recording-list--cursor", "recording-list--pending"}
     DEFAULT_CSS = """
@@ -71,7 +71,6 @@ class RecordingList(ScrollView, can_focus=True):
 
     def __init__(self, texts: Texts, *, name: str | None = None) -> None:
         super().__init__(id=name)
-        translate_bindings(self._bindings, texts)
         self.texts = texts
         self.columns: tuple[Column, ...] = COLUMNS
         self.window: ResultWindow | None = None

@@ -18,7 +18,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
@@ -38,8 +37,9 @@ from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.filters import FormError, blame
 from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.forms import Field, FormDialog
-from kaiku_tui.ui.i18n import Texts, translate_bindings
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.safe import untrusted
+from kaiku_tui.ui.screens import KaikuScreen
 
 
 def _number(values: Mapping[str, str], name: str, low: int, texts: Texts) -> int:
@@ -117,11 +117,11 @@ def sample_text(sample: CoachingSample, done: frozenset[int], texts: Texts) -> T
     return out
 
 
-class SamplesScreen(Screen[None]):
+class SamplesScreen(KaikuScreen[None]):
     BINDINGS = [
-        Binding("escape,q", "back", "bind.back"),
-        Binding("n", "draw", "bind.sample_draw"),
-        Binding("enter", "work", "bind.sample_work"),
+        Binding("escape,q", "back", "bind.back", id="samples.back"),
+        Binding("n", "draw", "bind.sample_draw", id="samples.draw"),
+        Binding("enter", "work", "bind.sample_work", id="samples.work"),
     ]
     DEFAULT_CSS = """
     SamplesScreen #samples { height: 1fr; }
@@ -130,7 +130,6 @@ class SamplesScreen(Screen[None]):
 
     def __init__(self, register: Register, texts: Texts, today: date) -> None:
         super().__init__()
-        translate_bindings(self._bindings, texts)
         self.register = register
         self.texts = texts
         self.today = today

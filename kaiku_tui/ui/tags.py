@@ -38,7 +38,7 @@ class TagChoice:
 
 
 class TagScreen(Dialog[TagChoice | None]):
-    BINDINGS = [Binding("escape", "cancel", "bind.back")]
+    BINDINGS = [Binding("escape", "cancel", "bind.back", id="tags.cancel")]
     DEFAULT_CSS = """
     TagScreen OptionList, TagScreen OptionList:focus {
         height: auto; max-height: 14; border: none; padding: 0;
