@@ -32,6 +32,7 @@ Three kinds of finding, each a `Violation` that prints as `path:line: message`:
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ from pathlib import Path
 NAMEDTUPLE_API = frozenset({"_fields", "_replace", "_asdict", "_make", "_field_defaults"})
 COMPAT_SUFFIX = "_compat.py"
 RECEIVERS = frozenset({"self", "cls"})
+ATTRIBUTE_CALLS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+MANGLED = re.compile(r"__[A-Za-z]\w*(?<!__)")  # a name-mangled attribute, never a dunder
 
 CYCLE = "import cycle"
 PRIVATE_IMPORT = "private import"
@@ -369,6 +372,11 @@ def _private_attributes(module: Module, strict_receivers: bool) -> list[Violatio
     defined = _defined_names(module.tree)
     found: list[Violation] = []
     for node in ast.walk(module.tree):
+        named = _named_by_string(node)
+        if named is not None and (named not in defined or MANGLED.fullmatch(named)):
+            message = f"names the private attribute {named!r} in a string (not its own)"
+            found.append(Violation(module.path, node.lineno, PRIVATE_ATTRIBUTE, message))
+            continue
         if not isinstance(node, ast.Attribute) or not is_private(node.attr):
             continue
         if node.attr in NAMEDTUPLE_API:
@@ -395,6 +403,25 @@ def _private_attributes(module: Module, strict_receivers: bool) -> list[Violatio
             )
         )
     return found
+
+
+def _named_by_string(node: ast.AST) -> str | None:
+    """A private attribute reached by its name in a string: `getattr(x, "_y")` (and
+    hasattr, setattr, delattr), or another class's name-mangled `"__y"`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value if MANGLED.fullmatch(node.value) else None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ATTRIBUTE_CALLS
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+        and is_private(node.args[1].value)
+        and not MANGLED.fullmatch(node.args[1].value)  # reported once, as the constant
+    ):
+        return node.args[1].value
+    return None
 
 
 def _is_own_receiver(value: ast.expr) -> bool:

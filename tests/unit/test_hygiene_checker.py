@@ -385,3 +385,26 @@ def test_a_package_without_init_is_found(tmp_path: Path) -> None:
         "regular package: pkg/cli is not a regular package (no __init__.py)",
         "regular package: pkg/missing is not a regular package (no __init__.py)",
     ]
+
+
+def test_a_private_named_in_a_string_is_found(tmp_path: Path) -> None:
+    root = plant(
+        tmp_path,
+        {
+            "a.py": """
+                def f(footer: object, node: object) -> None:
+                    getattr(footer, "__watchers", {})
+                    hasattr(node, "_closing")
+                    getattr(node, "_mine")
+                    getattr(node, "__len__")
+
+                class Mine:
+                    _mine = 1
+            """,
+        },
+    )
+    lines = hygiene.check(root)
+    assert lines == [
+        "pkg/a.py:3: names the private attribute '__watchers' in a string (not its own)",
+        "pkg/a.py:4: names the private attribute '_closing' in a string (not its own)",
+    ]

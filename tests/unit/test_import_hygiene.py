@@ -33,7 +33,7 @@ REGULAR_PACKAGES = ("cli", "register")
 
 # The modules of kaiku_tui.cli every command group may import (and that may import the
 # groups); any other module of cli is a command group and imports no other group.
-CLI_SHARED = frozenset({"common", "main"})
+CLI_SHARED = frozenset({"common", "main", "output"})
 _CLI_SHARED = tuple(f"kaiku_tui.cli.{name}" for name in sorted(CLI_SHARED))
 
 _OPENERS = (f"={DOOR}.upkeep.diagnose", f"={DOOR}.upkeep.restore")
