@@ -27,11 +27,12 @@ from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.text import sanitise
 from kaiku_tui.errors import AccessDenied, AuditFailure, KaikuError, StoreError, UsageError
 from kaiku_tui.register import Register
+from kaiku_tui.ui.bindings import described, translated
 from kaiku_tui.ui.browse import BrowseScreen
 from kaiku_tui.ui.cases import CasesScreen
 from kaiku_tui.ui.conversation import ConversationScreen
 from kaiku_tui.ui.failures import WorkFailed, pass_on_failure
-from kaiku_tui.ui.i18n import Texts, described, translated
+from kaiku_tui.ui.i18n import Texts
 from kaiku_tui.ui.modals import HelpScreen
 from kaiku_tui.ui.safe import untrusted
 from kaiku_tui.ui.textual_compat import bindings_of

@@ -14,7 +14,8 @@ from typing import TypeVar
 from textual.binding import ActiveBinding
 from textual.screen import ModalScreen, Screen
 
-from kaiku_tui.ui.i18n import Texts, translate_active
+from kaiku_tui.ui.bindings import translate_active
+from kaiku_tui.ui.i18n import Texts
 
 R = TypeVar("R")
 
