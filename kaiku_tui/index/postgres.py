@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from kaiku_tui.audit.chain import GENESIS, MAX_SEQ, AuditEvent, canonical_body, seal
+from kaiku_tui.audit.chain import GENESIS, AuditEvent, canonical_body, seal
+from kaiku_tui.audit.format import MAX_SEQ
 from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
