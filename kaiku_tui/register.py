@@ -610,7 +610,7 @@ class Register:
         it is done), carry no content (opening one says its key is destroyed)
         and are written with fsync off. SQLite only.
         """
-        from kaiku_tui.index.sqlite_bulk import BulkSpec, fill
+        from kaiku_tui.ingest.demo_bulk import BulkSpec, fill
 
         await self._authorize(Action.INGEST, detail="synthetic metadata")
         if self.config.is_network:
