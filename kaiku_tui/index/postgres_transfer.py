@@ -18,7 +18,7 @@ import asyncpg
 
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index import transfer
-from kaiku_tui.index.base import Export, Row
+from kaiku_tui.index.records import Export, Row
 
 if TYPE_CHECKING:
     Pool = asyncpg.Pool[asyncpg.Record]
