@@ -22,12 +22,8 @@ from measure import Stopwatch
 
 from kaiku_tui.cli.demo import create_demo_register
 from kaiku_tui.config import Config, load
-from kaiku_tui.index.sqlite_bulk import (
-    BulkSpec,
-    bulk_pragmas,
-    drop_recording_indexes,
-    insert_recordings,
-)
+from kaiku_tui.index.sqlite_bulk import bulk_pragmas, drop_recording_indexes
+from kaiku_tui.ingest.demo_bulk import BulkSpec, insert_recordings
 from kaiku_tui.register.identity import current_identity
 from kaiku_tui.vault.keys import MasterKey
 

@@ -18,7 +18,8 @@ from kaiku_tui.audit.chain import GENESIS, canonical_body, seal
 from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort
 from kaiku_tui.index import sql
 from kaiku_tui.index.browsing import SqlBrowse
-from kaiku_tui.index.postgres import AUDIT_LOCK, DIALECT, PostgresIndex
+from kaiku_tui.index.postgres import PostgresIndex
+from kaiku_tui.index.postgres_core import AUDIT_LOCK, DIALECT
 
 HEAD = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
 INSERT = "INSERT INTO audit_event (seq, body, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5)"

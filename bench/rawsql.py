@@ -18,7 +18,8 @@ from auditbench import append_raw, search_event
 
 from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort
 from kaiku_tui.index import sql
-from kaiku_tui.index.sqlite import DIALECT, SqliteIndex
+from kaiku_tui.index.sqlite import SqliteIndex
+from kaiku_tui.index.sqlite_core import DIALECT
 
 Rows = list[tuple[Any, ...]]
 

@@ -21,23 +21,18 @@ import json
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Literal
+from datetime import datetime
+from typing import Final, Literal
 
+from kaiku_tui.audit.format import CheckpointMark, check_hash, check_seq, format_utc, parse_utc
 from kaiku_tui.errors import TamperDetected
-
-if TYPE_CHECKING:  # checkpoint.py imports this module; the verifier only reads attributes
-    from kaiku_tui.audit.checkpoint import Checkpoint
 
 GENESIS: Final = bytes(32)
 """The prev_hash of seq 1: there is no row before it."""
 
-HASH_SIZE: Final = 32
-MAX_SEQ: Final = 2**63 - 1  # a PostgreSQL bigint, and 8 bytes in the hash input
 OUTCOMES: Final = frozenset({"ok", "denied", "error"})
 
 _SEQ: Final = struct.Struct(">Q")
-_TIME_LENGTH: Final = len("2026-01-31T23:59:59.123456Z")
 _OPTIONAL_TEXT: Final = (
     "org",
     "target",
@@ -59,39 +54,6 @@ _KNOWN_KEYS: Final = frozenset(
 ProblemKind = Literal["gap", "order", "link", "hash", "mac", "checkpoint"]
 Row = tuple[int, bytes, bytes, bytes, bytes]
 """(seq, body, prev_hash, hash, mac), as the database returns them."""
-
-
-def format_utc(at: datetime) -> str:
-    """ISO 8601 in UTC with microseconds and "Z": one fixed-length spelling per instant.
-
-    A naive datetime is refused because its instant is a guess, and a guess in an audit
-    trail is worse than an error.
-    """
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"the time {at.isoformat()} has no time zone")
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_utc(text: str) -> datetime:
-    """The inverse of `format_utc`, accepting only its exact spelling."""
-    if len(text) != _TIME_LENGTH or not text.endswith("Z"):
-        raise ValueError(f"{text!r} is not a UTC time like 2026-01-31T23:59:59.123456Z")
-    at = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
-    if format_utc(at) != text:
-        raise ValueError(f"{text!r} is not a UTC time like 2026-01-31T23:59:59.123456Z")
-    return at
-
-
-def check_seq(seq: int) -> None:
-    """A seq must fit the 8 bytes it is hashed as and PostgreSQL's bigint."""
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
-        raise ValueError(f"seq {seq!r} is not an integer from 1 to {MAX_SEQ}")
-
-
-def check_hash(value: bytes, what: str = "hash") -> None:
-    """A hash that is not 32 bytes would silently shift the fields hashed after it."""
-    if not isinstance(value, bytes) or len(value) != HASH_SIZE:
-        raise ValueError(f"the {what} is not {HASH_SIZE} bytes")
 
 
 @dataclass(frozen=True)
@@ -368,7 +330,7 @@ class ChainVerifier:
     def __init__(
         self,
         mac_key: bytes,
-        checkpoints: Sequence[Checkpoint] = (),
+        checkpoints: Sequence[CheckpointMark] = (),
         *,
         start: tuple[int, bytes] | None = None,
     ) -> None:
@@ -564,7 +526,7 @@ class ChainVerifier:
             pending.pop()
         return True
 
-    def _truncated(self, checkpoint: Checkpoint) -> Problem:
+    def _truncated(self, checkpoint: CheckpointMark) -> Problem:
         last = self._next_seq - 1
         end = f"ends at seq {last}" if last >= 1 else "is empty"
         return Problem(

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from kaiku_tui.audit.chain import check_hash, check_seq, format_utc, parse_utc
+from kaiku_tui.audit.format import check_hash, check_seq, format_utc, parse_utc
 from kaiku_tui.errors import AuditFailure, TamperDetected
 
 SIGNATURE_DOMAIN: Final = b"kaiku-tui checkpoint v1\x00"

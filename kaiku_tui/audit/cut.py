@@ -29,8 +29,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from kaiku_tui.audit.chain import AuditEvent, Problem, check_hash, check_seq
+from kaiku_tui.audit.chain import AuditEvent, Problem
 from kaiku_tui.audit.checkpoint import Checkpoint, CheckpointFile
+from kaiku_tui.audit.format import check_hash, check_seq
 
 CUT_DOMAIN: Final = b"kaiku-tui audit cut v1\x00"
 CUT_INFO: Final = "audit.cut"  # also spelt out in the migration 7 triggers and function

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample, StoredScore
+from kaiku_tui.index.records import StoredCase, StoredNote, StoredSample, StoredScore
 
 NOTE_COLUMNS = (
     "coalesce(first_id, id), version, recording_id, author, written_at, at_s, message, "

@@ -1,499 +1,73 @@
-"""The index contract: what every backend (SQLite, PostgreSQL) does, in one small ABC.
+"""`Index`: the whole surface of an index backend (SQLite, PostgreSQL).
 
-The index stores what the register knows — recordings' metadata, wrapped keys,
-ciphertext, persons, organisations, the audit chain — and knows nothing of
-keys or plaintext. Every change is written in one transaction with the audit
-event that records it (`event` arguments): both land or neither does.
+It is every narrow interface of `protocols.py` together; code that takes an
+`Index` may use any of them. The stored values (`records.py`) are named here
+too, so `from kaiku_tui.index.base import StoredRecording` keeps working.
 """
 
 from __future__ import annotations
 
-import abc
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import date
-from typing import Any, NamedTuple
-
-from kaiku_tui.audit.chain import AuditEvent
-from kaiku_tui.domain.access import Person
-from kaiku_tui.domain.auditlog import AuditQuery
-from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
-from kaiku_tui.domain.org import Organisation
-from kaiku_tui.domain.recording import Channel, RecordingSummary
-from kaiku_tui.domain.retention import Hold, Tombstone
-from kaiku_tui.domain.subject import Disclosure, SubjectRequest
-
-# Search criteria as the index sees them: the phone number, if any, only as its
-# blind index (the register computes it; the index never sees a number).
-PhoneBidx = bytes | None
-
-
-@dataclass(frozen=True)
-class StoredOrg:
-    org: Organisation
-    wrapped_key: bytes | None  # None once the key is destroyed (crypto-shredded)
-    master_key_id: str
-
-
-@dataclass(frozen=True)
-class StoredRecording:
-    """One recording as stored: metadata in clear, content as ciphertext."""
-
-    summary: RecordingSummary
-    wrapped_key: bytes | None  # None once destroyed
-    phone_enc: bytes | None
-    phone_bidx: bytes | None
-    transcript_enc: bytes | None
-    blob_ref: str | None
-    notice_played: bool = False
-    legal_hold: bool = False
-    retention_until: int | None = None
+from kaiku_tui.index.protocols import (
+    Annotations,
+    AuditStore,
+    Directory,
+    Lifecycle,
+    Recordings,
+    RetentionStore,
+    SubjectStore,
+    Transfer,
+)
+from kaiku_tui.index.records import (
+    AddResult,
+    AuditRow,
+    DueRecording,
+    Export,
+    PhoneBidx,
+    Row,
+    StoredCase,
+    StoredNote,
+    StoredOrg,
+    StoredRecording,
+    StoredSample,
+    StoredScore,
+    StoredTombstone,
+)
 
 
-class AuditRow(NamedTuple):
-    """One sealed row as stored: a tuple, so batches go to the verifier as they are."""
-
-    seq: int
-    body: bytes
-    prev_hash: bytes
-    hash: bytes
-    mac: bytes
-
-
-# A row as a copy moves it between backends: plain Python values in the column
-# order of `transfer.TABLES` (flags as bool, dates as date, the audit body as str).
-Row = tuple[Any, ...]
-
-
-class Export(abc.ABC):
-    """One consistent snapshot of a whole register, read table by table in key order."""
-
-    @abc.abstractmethod
-    async def rows(self, table: str, after: Row | None, limit: int) -> list[Row]:
-        """Up to `limit` rows of `table` whose key is beyond `after` (a row's key), in key order."""
-
-    @abc.abstractmethod
-    async def last(self, table: str) -> Row | None:
-        """The row with the greatest key, or None for an empty table."""
-
-
-@dataclass(frozen=True)
-class StoredNote:
-    """One version of a note as stored; the text as ciphertext (None: withdrawn)."""
-
-    note_id: int  # 0 for the first version of a new note: the index assigns it
-    version: int
-    record_id: int
-    author: str
-    written_at: int  # UTC epoch seconds
-    at_s: float | None
-    message: int | None
-    withdrawn: bool
-    text_enc: bytes | None
-
-
-@dataclass(frozen=True)
-class StoredCase:
-    """A feedback case as stored: findings and resolution as ciphertext under its own key."""
-
-    id: int  # 0 for a new case
-    org: str
-    ref: str
-    received: str  # ISO date
-    summary: str
-    status: str
-    owner: str
-    wrapped_key: bytes | None
-    findings_enc: bytes | None = None
-    resolution_enc: bytes | None = None
-    records: tuple[int, ...] = ()  # linked recordings (get_case only; lists leave it empty)
-
-
-@dataclass(frozen=True)
-class StoredSample:
-    id: int  # 0 for a new sample
-    drawn_by: str
-    drawn_at: int
-    seed: int
-    criteria: str  # JSON: what was asked
-    record_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class StoredScore:
-    sample_id: int
-    record_id: int
-    scorer: str
-    scored_at: int
-    scores: str  # JSON: {criterion: 1..5}
-    comment_enc: bytes | None
-
-
-@dataclass(frozen=True)
-class DueRecording:
-    """What the purge needs of a recording that is due: no content."""
-
-    id: int
-    started_at: int
-    duration_s: int
-    channel: Channel
-    phone_bidx: bytes | None  # the audit event's subject, so a data subject's log shows it
-    blob_ref: str | None
-
-
-@dataclass(frozen=True)
-class StoredTombstone:
-    tombstone: Tombstone
-    blob_ref: str | None  # kept until the blob file is deleted (after the commit)
-
-
-@dataclass(frozen=True)
-class AddResult:
-    added: int
-    duplicates: int
-
-
-class Index(abc.ABC):
+class Index(
+    Lifecycle,
+    AuditStore,
+    Directory,
+    Recordings,
+    Annotations,
+    RetentionStore,
+    SubjectStore,
+    Transfer,
+):
     """An async index backend. Open with the backend's `open()`, always `close()`."""
 
-    # Where the index is, for the status line ("local path" or "host:port/db").
-    location: str
-    # Optional abilities are declared, not discovered by try/except.
-    supports_row_level_security: bool = False
 
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    # -- audit ------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def append_audit(self, event: AuditEvent) -> int:
-        """Append one event durably, on its own; return its seq."""
-
-    @abc.abstractmethod
-    async def audit_rows(self, after_seq: int, limit: int) -> list[AuditRow]:
-        """Sealed rows with seq > after_seq in seq order, for verification in batches."""
-
-    async def audit_scan(
-        self, after_seq: int = 0, until_seq: int | None = None, batch: int = 20_000
-    ) -> AsyncGenerator[Sequence[AuditRow], None]:
-        """The sealed rows after `after_seq` (up to `until_seq`), in batches, for verifying."""
-        while rows := await self.audit_rows(after_seq, batch):
-            if until_seq is not None:
-                rows = [r for r in rows if r.seq <= until_seq]
-                if not rows:
-                    return
-            yield rows
-            after_seq = rows[-1].seq
-
-    @abc.abstractmethod
-    async def audit_bodies(self, query: AuditQuery) -> list[bytes]:
-        """Event bodies matching the query, oldest first."""
-
-    @abc.abstractmethod
-    async def audit_head(self) -> tuple[int, bytes] | None:
-        """The last seq and its hash, or None for an empty log."""
-
-    @abc.abstractmethod
-    async def cut_audit(self, upto: int, upto_hash: bytes, event: AuditEvent) -> int:
-        """Audit retention (audit/cut.py): `event` appended, the cut recorded in
-        register_info (`audit.cut`) and every row up to `upto` deleted, in one
-        transaction; how many rows went. Refused unless the row `upto` has `upto_hash`,
-        and by the database for any row past the recorded cut."""
-
-    # -- the register itself ------------------------------------------------------
-
-    @abc.abstractmethod
-    async def get_info(self, name: str) -> str | None:
-        """A fact about the register (e.g. `master_key_id`), or None."""
-
-    @abc.abstractmethod
-    async def put_info(self, name: str, value: str, event: AuditEvent) -> None:
-        """Set a fact about the register, audited in the same transaction."""
-
-    @abc.abstractmethod
-    async def rewrap_org_keys(
-        self, wrapped: Sequence[tuple[str, bytes]], master_key_id: str, event: AuditEvent
-    ) -> None:
-        """Key rotation: every organisation's new wrapped key and the register's new
-        `master_key_id`, with the event, in one transaction. An organisation that is not
-        updated (gone, or hidden by row-level security) undoes the whole of it."""
-
-    # -- persons and organisations ----------------------------------------------
-
-    @abc.abstractmethod
-    async def get_person(self, login: str) -> Person | None: ...
-
-    @abc.abstractmethod
-    async def list_persons(self) -> list[Person]: ...
-
-    @abc.abstractmethod
-    async def put_person(self, person: Person, event: AuditEvent, *, new: bool) -> None:
-        """Insert (`new`) or replace a person; a new login that exists → NotFound/UsageError."""
-
-    @abc.abstractmethod
-    async def add_org(self, org: StoredOrg, event: AuditEvent) -> None: ...
-
-    @abc.abstractmethod
-    async def get_org(self, code: str) -> StoredOrg | None: ...
-
-    @abc.abstractmethod
-    async def list_orgs(self) -> list[StoredOrg]: ...
-
-    # -- recordings ---------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def add_recordings(self, rows: Sequence[StoredRecording], event: AuditEvent) -> AddResult:
-        """Insert recordings; one whose (org, source_id) exists is a duplicate, skipped."""
-
-    @abc.abstractmethod
-    async def get_recording(self, record_id: int) -> StoredRecording | None: ...
-
-    @abc.abstractmethod
-    async def recordings_kept(self, record_ids: Sequence[int], destroyed_since: int) -> set[int]:
-        """Which of `record_ids` are still in the index, or were destroyed at or after
-        `destroyed_since` (epoch seconds; their tombstones say when), as this login may
-        see them: the recordings whose audit events audit retention must keep."""
-
-    @abc.abstractmethod
-    async def known_sources(self, org: str, source_ids: Sequence[str]) -> set[str]:
-        """Which of `source_ids` the organisation already holds (an import skips them
-        before encrypting anything, so a re-import writes no blob)."""
-
-    @abc.abstractmethod
-    async def page(
-        self,
-        where: RecordingFilter,
-        sort: Sort,
-        *,
-        phone_bidx: PhoneBidx = None,
-        after: Cursor | None = None,
-        before: Cursor | None = None,
-        limit: int = 50,
-    ) -> Page:
-        """A keyset page: the first rows after `after`, or the last rows before `before`."""
-
-    @abc.abstractmethod
-    async def count(
-        self, where: RecordingFilter, *, phone_bidx: PhoneBidx = None, cap: int | None = 10_000
-    ) -> Count:
-        """How many rows match, stopping at `cap` (None: exact, may take a while)."""
-
-    @abc.abstractmethod
-    async def agents(self, where: RecordingFilter, *, limit: int = 1_000) -> list[str]:
-        """The distinct agents of the matching rows, by name, at most `limit`."""
-
-    @abc.abstractmethod
-    async def seek(
-        self, where: RecordingFilter, sort: Sort, fraction: float, *, phone_bidx: PhoneBidx = None
-    ) -> Cursor | None:
-        """A cursor about `fraction` (0..1) of the way through the result, without OFFSET.
-
-        The position is estimated from the sort key's distribution (a sample
-        of rows spread over the result's date range), so a scrollbar lands
-        near where it was dropped in constant time at any result size.
-        """
-
-    # -- annotations: notes, tags, feedback cases, coaching samples ------------------------
-    # Every change is one transaction with its event; a duplicate is a UsageError.
-
-    @abc.abstractmethod
-    async def add_note(self, note: StoredNote, event: AuditEvent) -> int:
-        """Add a version (a new note when `note_id` is 0); return the note's id. A version
-        that exists already (someone edited first) is a UsageError."""
-
-    @abc.abstractmethod
-    async def notes(self, record_id: int) -> list[StoredNote]:
-        """Every version of every note on the recording, by note id, then version."""
-
-    @abc.abstractmethod
-    async def note_history(self, note_id: int) -> list[StoredNote]:
-        """The versions of one note, oldest first (empty: no such note)."""
-
-    @abc.abstractmethod
-    async def set_tag(self, record_id: int, tag: str, present: bool, event: AuditEvent) -> bool:
-        """Add (`present`) or remove a tag; False if it was already so (the event stays)."""
-
-    @abc.abstractmethod
-    async def tag_counts(self, orgs: tuple[str, ...]) -> list[tuple[str, int]]:
-        """Every tag in use with its number of recordings (within `orgs`; empty: all)."""
-
-    @abc.abstractmethod
-    async def add_case(self, case: StoredCase, event: AuditEvent) -> int:
-        """Insert a case; (org, ref) taken is a UsageError. Returns its id."""
-
-    @abc.abstractmethod
-    async def update_case(self, case: StoredCase, event: AuditEvent) -> None:
-        """Replace status, owner, findings and resolution of the case `case.id`."""
-
-    @abc.abstractmethod
-    async def link_case(self, case_id: int, record_ids: Sequence[int], event: AuditEvent) -> int:
-        """Link recordings to a case; return how many links are new."""
-
-    @abc.abstractmethod
-    async def get_case(self, case_id: int) -> StoredCase | None: ...
-
-    @abc.abstractmethod
-    async def list_cases(
-        self, status: str | None, orgs: tuple[str, ...], *, before_id: int | None, limit: int
-    ) -> list[StoredCase]:
-        """Up to `limit` cases with ids below `before_id`, newest first, in a status and
-        organisations if given (a keyset page; records left empty)."""
-
-    @abc.abstractmethod
-    async def add_sample(self, sample: StoredSample, event: AuditEvent) -> int: ...
-
-    @abc.abstractmethod
-    async def get_sample(self, sample_id: int) -> StoredSample | None: ...
-
-    @abc.abstractmethod
-    async def samples(self, *, before_id: int | None, limit: int) -> list[StoredSample]:
-        """Up to `limit` samples with ids below `before_id`, newest first (a keyset page)."""
-
-    @abc.abstractmethod
-    async def add_score(self, score: StoredScore, event: AuditEvent) -> None:
-        """A scorer scores a sampled recording once; a second time is a UsageError."""
-
-    @abc.abstractmethod
-    async def scores(self, sample_id: int) -> list[StoredScore]: ...
-
-    # -- retention and legal holds (retention_sql.py) ------------------------------------
-
-    @abc.abstractmethod
-    async def set_org_rule(
-        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
-    ) -> None:
-        """Set an organisation's contract end and retention days; no such code: NotFound."""
-
-    @abc.abstractmethod
-    async def retention_count(self, org: str, started_from: int, started_before: int) -> int:
-        """How many of the organisation's recordings started in [from, before), holds and
-        all (an index range on (org, started_at))."""
-
-    @abc.abstractmethod
-    async def retention_rows(
-        self, org: str, started_before: int, after: tuple[int, int] | None, limit: int
-    ) -> list[DueRecording]:
-        """The organisation's recordings that started before the bound, oldest first, after
-        the keyset cursor (started_at, id)."""
-
-    @abc.abstractmethod
-    async def held(self, org: str) -> list[tuple[int, Hold]]:
-        """(recording id, active hold) for each of the organisation's held recordings: held
-        itself, or linked to a held case."""
-
-    @abc.abstractmethod
-    async def holds_on(self, record_id: int) -> list[Hold]:
-        """The active holds that cover the recording (its own and its cases')."""
-
-    @abc.abstractmethod
-    async def add_hold(self, hold: Hold, event: AuditEvent) -> int: ...
-
-    @abc.abstractmethod
-    async def get_hold(self, hold_id: int) -> Hold | None: ...
-
-    @abc.abstractmethod
-    async def release_hold(self, hold_id: int, by: str, at: int, event: AuditEvent) -> None:
-        """Release an active hold; one that is released already is a UsageError."""
-
-    @abc.abstractmethod
-    async def list_holds(self, *, active_only: bool) -> list[Hold]: ...
-
-    @abc.abstractmethod
-    async def purge(
-        self,
-        tombstones: Sequence[StoredTombstone],
-        events: Sequence[AuditEvent],
-        blobs_gone: Sequence[int],
-    ) -> None:
-        """One batch of destruction, in one transaction with its events: the tombstones
-        written; the recordings, their notes, scores, tags and case links deleted; the
-        `blob_ref` of the tombstones `blobs_gone` cleared. A recording held meanwhile, or
-        gone, undoes the whole batch (StoreError)."""
-
-    @abc.abstractmethod
-    async def blobs_gone(self, record_ids: Sequence[int], event: AuditEvent) -> None:
-        """The blob files of these tombstones are deleted: clear their `blob_ref`."""
-
-    @abc.abstractmethod
-    async def pending_blobs(self, limit: int) -> list[tuple[int, str]]:
-        """Tombstones whose blob file may still exist: (id, blob_ref), by id."""
-
-    @abc.abstractmethod
-    async def tombstone(self, record_id: int) -> Tombstone | None: ...
-
-    @abc.abstractmethod
-    async def shred_org(self, code: str, event: AuditEvent) -> None:
-        """Destroy an organisation's key and its cases' content, and note that the master
-        key must be rotated (`retention.rekey` = pending). Recordings left: StoreError."""
-
-    # -- data subjects' rights: requests, disclosures, a person's audit events -----------
-
-    @abc.abstractmethod
-    async def recordings_of_subject(
-        self, phone_bidx: bytes, orgs: tuple[str, ...]
-    ) -> list[StoredRecording]:
-        """Every recording with this number's blind index (within `orgs`; empty: all),
-        oldest first."""
-
-    @abc.abstractmethod
-    async def subject_events(
-        self,
-        subject: str | None,
-        targets: Sequence[str],
-        *,
-        since: int | None = None,
-        until: int | None = None,
-    ) -> list[tuple[int, bytes]]:
-        """(seq, body) of every audit event whose subject is `subject` or whose target is
-        one of `targets`, at in [since, until) (UTC epoch seconds), once each, by seq."""
-
-    @abc.abstractmethod
-    async def revealing_events(
-        self, names: Sequence[str], *, since: int | None = None, until: int | None = None
-    ) -> list[tuple[int, bytes]]:
-        """(seq, body) of every audit event whose `revealed` names one of `names` (a list
-        page, a case's links, a sample, a copy), at in [since, until), once each, by seq."""
-
-    @abc.abstractmethod
-    async def add_subject_request(self, request: SubjectRequest, event: AuditEvent) -> None:
-        """Record a request; a reference taken is a UsageError."""
-
-    @abc.abstractmethod
-    async def subject_request(self, ref: str) -> SubjectRequest | None: ...
-
-    @abc.abstractmethod
-    async def subject_requests(self) -> list[SubjectRequest]:
-        """Unanswered first (oldest receipt first), then answered, newest first."""
-
-    @abc.abstractmethod
-    async def answer_subject_request(self, ref: str, answered: str, event: AuditEvent) -> bool:
-        """Set the answered date (ISO) of an unanswered request; False if it was answered
-        already (the event stays: the answer was given again)."""
-
-    @abc.abstractmethod
-    async def add_disclosure(self, disclosure: Disclosure, event: AuditEvent) -> int:
-        """An entry of the disclosure log; returns its id."""
-
-    @abc.abstractmethod
-    async def disclosures(self, limit: int) -> list[Disclosure]:
-        """The newest `limit` entries of the disclosure log, newest first."""
-
-    # -- copying a whole register (kaiku-tui migrate) ------------------------------------
-
-    @abc.abstractmethod
-    def export(self) -> AbstractAsyncContextManager[Export]:
-        """A read-only snapshot of every table, consistent across them, while the block runs."""
-
-    @abc.abstractmethod
-    async def import_rows(self, table: str, rows: Sequence[Row]) -> None:
-        """Write copied rows as they are (ids, seqs, ciphertext), in one transaction.
-
-        No audit event: a copy is audited by the `register.migrate` event it carries.
-        `register_info` rows replace a fact of the same name; other tables only insert."""
-
-    @abc.abstractmethod
-    async def finish_import(self, drop_info: str, facts: Sequence[Row]) -> None:
-        """In one transaction: remove the fact `drop_info`, write `facts`, and let new rows
-        follow the copied ids."""
+__all__ = [
+    "AddResult",
+    "Annotations",
+    "AuditRow",
+    "AuditStore",
+    "Directory",
+    "DueRecording",
+    "Export",
+    "Index",
+    "Lifecycle",
+    "PhoneBidx",
+    "Recordings",
+    "RetentionStore",
+    "Row",
+    "StoredCase",
+    "StoredNote",
+    "StoredOrg",
+    "StoredRecording",
+    "StoredSample",
+    "StoredScore",
+    "StoredTombstone",
+    "SubjectStore",
+    "Transfer",
+]

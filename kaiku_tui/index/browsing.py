@@ -13,7 +13,7 @@ from typing import Any
 
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort, SortKey
 from kaiku_tui.index import rowformat, sql
-from kaiku_tui.index.base import PhoneBidx
+from kaiku_tui.index.records import PhoneBidx
 
 SAMPLE = 64  # probes for a seek in duration order
 

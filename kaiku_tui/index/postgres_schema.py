@@ -561,8 +561,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_by_revealed ON audit_event USING gin ((audit_json(body) -> 'revealed'));
     """,
 )
-
-
 # The application role's privileges as migrations 3 to 7 leave them, in one
 # script: a restore (maintenance/pg_tools.py) takes the dump without the source's
 # privileges — they name the source database's role — and runs this in the new

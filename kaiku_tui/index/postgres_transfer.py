@@ -11,14 +11,16 @@ when the copy is finished.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index import transfer
-from kaiku_tui.index.base import Export, Row
+from kaiku_tui.index.postgres_core import PostgresCore
+from kaiku_tui.index.protocols import Transfer
+from kaiku_tui.index.records import Export, Row
 
 if TYPE_CHECKING:
     Pool = asyncpg.Pool[asyncpg.Record]
@@ -87,3 +89,16 @@ async def finish_import(pool: Pool, location: str, drop_info: str, facts: Sequen
             await conn.execute(_FOLLOW_IDS)
     except DRIVER_ERRORS as exc:
         raise StoreError(f"index {location}: finishing the copy failed ({exc})") from None
+
+
+class PostgresTransfer(PostgresCore, Transfer):
+    """`Transfer` on PostgreSQL: the methods are this module's functions on the pool."""
+
+    def export(self) -> AbstractAsyncContextManager[Export]:
+        return export(self.pool, self.location)  # the module's function, on this pool
+
+    async def import_rows(self, table: str, rows: Sequence[Row]) -> None:
+        await import_rows(self.pool, self.location, table, rows)
+
+    async def finish_import(self, drop_info: str, facts: Sequence[Row]) -> None:
+        await finish_import(self.pool, self.location, drop_info, facts)

@@ -13,7 +13,7 @@ from typing import Any
 from kaiku_tui.domain.access import Purpose
 from kaiku_tui.domain.retention import Hold, Tombstone
 from kaiku_tui.index import sql
-from kaiku_tui.index.base import DueRecording, StoredTombstone
+from kaiku_tui.index.records import DueRecording, StoredTombstone
 
 SET_ORG_RULE = "UPDATE organisation SET contract_end = ?, retention_days = ? WHERE code = ?"
 COUNT_RANGE = "SELECT count(*) FROM recording WHERE org = ? AND started_at >= ? AND started_at < ?"

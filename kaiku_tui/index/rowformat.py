@@ -15,7 +15,7 @@ from typing import Any
 from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.index import sql
-from kaiku_tui.index.base import StoredRecording
+from kaiku_tui.index.records import StoredRecording
 
 TAG_SEPARATOR = "\x1f"  # char(31) / chr(31) in sql.summary_columns
 

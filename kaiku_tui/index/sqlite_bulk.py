@@ -4,58 +4,53 @@ Ten million recordings through `Register.add_recordings` would spend an hour
 encrypting content that browsing never decrypts, so these rows go in with
 plain `executemany`: the recording indexes are dropped first and re-created
 afterwards from the very statements the migration stored, then ANALYZE runs.
-The rows carry metadata only. Their content is either stand-ins sized like
-real ciphertexts (the benchmarks, which measure row sizes) or nothing at all
-(the demo: opening one says its key is destroyed, which is what it is).
+The rows carry metadata only.
 
 Only for a register nobody else is using (`kaiku-tui demo`, bench/filldb.py):
-synchronous writes are off while it runs. Used by `Register.fill_synthetic`
-and by bench/filldb.py; the distributions are those of `ingest/demo.py`
-(7–20 o'clock, 30 % chat, 15 % outbound, lognormal durations with the demo's
-medians and σ, 3 organisations, 8 agents, 5 % tagged) from a generator that is
-several times faster than the demo's per-row objects.
+synchronous writes are off while it runs. This module only loads rows; what
+they hold is made elsewhere (`ingest/demo_bulk.py`, the demo's distributions):
+the index never imports ingest.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import random
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
-from kaiku_tui.domain.dates import day_start
 from kaiku_tui.index.sqlite_schema import MIGRATIONS
-from kaiku_tui.ingest.demo import AGENTS, DEMO_ORGS, QUEUES, TAGS
 
-BATCH = 100_000
-# Stand-ins for ciphertexts, sized like the real ones (sealed format: 1 + 12 + n + 16).
-PHONE_ENC = bytes(42)
-WRAPPED_KEY = bytes(61)
-TRANSCRIPT_ENC = bytes(64)  # real transcripts are ~0.5 KiB; browse only tests IS NOT NULL
-_BIDX_POOL = [hashlib.blake2b(i.to_bytes(4, "big"), digest_size=16).digest() for i in range(4096)]
-_INSERT = (
-    "INSERT INTO recording (id, org, channel, direction, started_at, duration_s, agent, queue, "
+# The columns of one bulk recording row, in order (`BulkRecording`): its id first,
+# then the metadata; flags as 0/1, ciphertexts as bytes or None.
+BULK_COLUMNS = (
+    "id, org, channel, direction, started_at, duration_s, agent, queue, "
     "source_id, phone_masked, phone_enc, phone_bidx, transcript_enc, blob_ref, wrapped_key, "
-    "notice_played, legal_hold, retention_until) "
+    "notice_played, legal_hold, retention_until"
+)
+_INSERT = (
+    f"INSERT INTO recording ({BULK_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_TAG = "INSERT INTO recording_tag (tag, recording_id) VALUES (?, ?)"
 
-Row = tuple[object, ...]
+BulkRecording = tuple[object, ...]
+"""One recording row in the order of `BULK_COLUMNS`."""
+BulkTag = tuple[str, int]
+"""(tag, recording id)."""
 
 
-@dataclass(frozen=True)
-class BulkSpec:
-    records: int
-    seed: int
-    end: date
-    days: int
-    max_duration_s: int = 4 * 3600
-    stand_ins: bool = True  # ciphertext-sized placeholders; False: no content at all
-    source_prefix: str = "bench-"
+class BulkBatch(NamedTuple):
+    """Recordings and their tags, written in one transaction."""
+
+    recordings: Sequence[BulkRecording]
+    tags: Sequence[BulkTag]
+
+
+# The batches to write, given the first free recording id (ids rise from it).
+BatchSource = Callable[[int], Iterable[BulkBatch]]
 
 
 @dataclass(frozen=True)
@@ -90,27 +85,29 @@ def drop_recording_indexes(db: sqlite3.Connection) -> list[str]:
     return [statement for _, statement in found]
 
 
-def insert_recordings(db: sqlite3.Connection, spec: BulkSpec) -> None:
-    """The rows, ~BATCH to a transaction, ids following the highest there is."""
-    first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM recording").fetchone()[0]
-    for rows, tags in recording_batches(spec, first_id):
+def next_recording_id(db: sqlite3.Connection) -> int:
+    """The id after the highest there is: where a bulk load's ids begin."""
+    return int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM recording").fetchone()[0])
+
+
+def insert_batches(db: sqlite3.Connection, batches: Iterable[BulkBatch]) -> None:
+    """The rows, one transaction per batch (a generator keeps only one batch in memory)."""
+    for rows, tags in batches:
         db.execute("BEGIN")
         db.executemany(_INSERT, rows)
-        db.executemany("INSERT INTO recording_tag (tag, recording_id) VALUES (?, ?)", tags)
+        db.executemany(_INSERT_TAG, tags)
         db.execute("COMMIT")
 
 
-def fill(path: Path, spec: BulkSpec) -> BulkTimes:
+def fill(path: Path, batches: BatchSource) -> BulkTimes:
     """Drop the recording indexes, insert, re-create them and ANALYZE, on a register whose
     other connections are idle (journal kept: the register stays in WAL mode)."""
-    import time
-
     db = sqlite3.connect(path, isolation_level=None)
     try:
         bulk_pragmas(db, journal=True)
         create = drop_recording_indexes(db)
         began = time.perf_counter()
-        insert_recordings(db, spec)
+        insert_batches(db, batches(next_recording_id(db)))
         inserted = time.perf_counter()
         for statement in create:
             db.execute(statement)
@@ -119,51 +116,3 @@ def fill(path: Path, spec: BulkSpec) -> BulkTimes:
     finally:
         db.close()
     return BulkTimes(inserted - began, indexed - inserted)
-
-
-def recording_batches(spec: BulkSpec, first_id: int = 1) -> Iterator[tuple[list[Row], list[Row]]]:
-    """Rows oldest first (so ids rise with time, as with real ingest), ~BATCH at a time:
-    never all ten million in memory. Days and times of day as in demo.generate."""
-    rng = random.Random(spec.seed)
-    first = spec.end - timedelta(days=spec.days - 1)
-    per_day = spec.records / spec.days
-    made = 0
-    rows: list[Row] = []
-    tags: list[Row] = []
-    for n in range(spec.days):
-        due = round(per_day * (n + 1)) - made
-        start = day_start(first + timedelta(days=n)) + 7 * 3600
-        for t in sorted(start + int(rng.random() * 46801) for _ in range(due)):
-            made += 1
-            rows.append(_row(rng, spec, first_id + made - 1, t, tags))
-        if len(rows) >= BATCH:
-            yield rows, tags
-            rows, tags = [], []
-    if rows:
-        yield rows, tags
-
-
-def _row(rng: random.Random, spec: BulkSpec, n: int, started_at: int, tags: list[Row]) -> Row:
-    """One recording as demo._one draws it: chat 30 %, outbound 15 %, duration
-    lognormal(0, 0.9) × median (240 s call, 600 s chat), at least 5 s."""
-    r = rng.random
-    chat = r() < 0.3
-    outbound = r() < 0.15
-    median = 600 if chat else 240
-    duration = max(5, min(int(math.exp(rng.gauss(0.0, 0.9)) * median), spec.max_duration_s))
-    org = DEMO_ORGS[int(r() * 3)].code
-    agent = AGENTS[int(r() * 8)]
-    queue = QUEUES[int(r() * 5)]
-    no_phone = r() < 0.03
-    p = int(r() * 1_000_000)
-    if r() < 0.05:
-        tags.append((TAGS[int(r() * 4)], n))
-    content = spec.stand_ins
-    return (
-        n, org, int(chat), int(outbound), started_at, duration, agent, queue,
-        f"{spec.source_prefix}{n:09d}", "" if no_phone else f"+358 50 ••• ••{p % 100:02d}",
-        None if no_phone or not content else PHONE_ENC,
-        None if no_phone else _BIDX_POOL[p % 4096],
-        TRANSCRIPT_ENC if content else None, None, WRAPPED_KEY if content else None,
-        int(not chat), 0, None,
-    )  # fmt: skip

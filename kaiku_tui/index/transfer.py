@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from kaiku_tui.index.base import Row
+from kaiku_tui.index.records import Row
 
 
 @dataclass(frozen=True)

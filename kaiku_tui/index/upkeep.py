@@ -2,8 +2,9 @@
 
 Kept beside the backends rather than in the `Index` contract: these are an
 admin's tools, not what the register needs to run, and each backend does them
-in its own words (PRAGMAs, catalog queries). The functions reach into the
-backend's connections on purpose; nothing else should.
+in its own words (PRAGMAs, catalog queries). They use each backend's upkeep
+door: SQLite's `on_writer` (the write connection, on its thread) and
+PostgreSQL's `acquire` (a pooled connection); nothing else should.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index.base import Index
+
+if TYPE_CHECKING:
+    from kaiku_tui.index.postgres_core import PostgresCore
 
 # What migration 3 of the PostgreSQL schema grants the application role on the
 # audit log: append and read, never change or remove.
@@ -36,22 +40,25 @@ class Step:
     detail: str = ""
 
 
-def _sqlite(index: Index) -> object | None:
-    from kaiku_tui.index.sqlite import SqliteIndex
-
-    return index if isinstance(index, SqliteIndex) else None
-
-
 def is_sqlite(index: Index) -> bool:
-    return _sqlite(index) is not None
+    from kaiku_tui.index.sqlite_core import SqliteCore
+
+    return isinstance(index, SqliteCore)
 
 
 async def _run_sqlite(index: Index, fn: Callable[[sqlite3.Connection], T]) -> T:
-    from kaiku_tui.index.sqlite import SqliteIndex
+    from kaiku_tui.index.sqlite_core import SqliteCore
 
-    assert isinstance(index, SqliteIndex)
+    assert isinstance(index, SqliteCore)
     # The writer's connection: upkeep statements queue behind writes, never beside them.
-    return await index._writer.run(fn)
+    return await index.on_writer(fn)
+
+
+def _postgres(index: Index) -> PostgresCore:
+    from kaiku_tui.index.postgres_core import PostgresCore
+
+    assert isinstance(index, PostgresCore)
+    return index
 
 
 async def integrity(index: Index) -> list[str]:
@@ -186,11 +193,8 @@ async def pg_snapshot(index: Index) -> AsyncIterator[PgSnapshot]:
     """A REPEATABLE READ transaction's snapshot, exported and held open while the
     caller runs `pg_dump --snapshot`: the dump and the blob references read here are
     one moment of the register."""
-    from kaiku_tui.index.postgres import PostgresIndex
-
-    assert isinstance(index, PostgresIndex)
     async with (
-        index._pool.acquire() as conn,
+        _postgres(index).acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
         if not await conn.fetchval(_SEES_EVERY_ROW):
@@ -221,16 +225,10 @@ async def pg_grant(index: Index) -> None:
 
 
 async def _pg_fetch(index: Index, query: str, *params: object) -> list[tuple[object, ...]]:
-    from kaiku_tui.index.postgres import PostgresIndex
-
-    assert isinstance(index, PostgresIndex)
-    async with index._pool.acquire() as conn:
+    async with _postgres(index).acquire() as conn:
         return [tuple(r) for r in await conn.fetch(query, *params)]
 
 
 async def _pg_execute(index: Index, statement: str) -> None:
-    from kaiku_tui.index.postgres import PostgresIndex
-
-    assert isinstance(index, PostgresIndex)
-    async with index._pool.acquire() as conn:
+    async with _postgres(index).acquire() as conn:
         await conn.execute(statement)

@@ -161,7 +161,7 @@ class Intake:
         it is done), carry no content (opening one says its key is destroyed)
         and are written with fsync off. SQLite only.
         """
-        from kaiku_tui.index.sqlite_bulk import BulkSpec, fill
+        from kaiku_tui.ingest.demo_bulk import BulkSpec, fill
 
         await self._gate.authorize(Action.INGEST, detail="synthetic metadata")
         if self._config.is_network:

@@ -23,7 +23,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from kaiku_tui.audit.chain import AuditEvent, event_from_body, format_utc
+from kaiku_tui.audit.chain import AuditEvent, event_from_body
+from kaiku_tui.audit.format import format_utc
 from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.dates import HELSINKI, day_end, day_start

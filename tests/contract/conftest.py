@@ -1,6 +1,7 @@
 """Fixtures of the index contract suite: one `index` per backend, always closed.
 
-Test bodies use only the `Index` ABC, so every backend runs the same tests.
+Test bodies use only the `Index` ABC, or the narrow interface of index/protocols.py
+they exercise, so every backend runs the same tests.
 A backend is one entry in BACKENDS (as harlequin's `all_adapters`): an async
 context manager that opens an empty, migrated index and closes it on exit.
 On PostgreSQL each test has a schema of its own (tests/contract/pg.py).

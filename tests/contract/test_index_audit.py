@@ -14,6 +14,7 @@ from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, RecordingFilter
 from kaiku_tui.errors import KaikuError, UsageError
 from kaiku_tui.index.base import AddResult, Index
+from kaiku_tui.index.protocols import AuditStore, Directory
 from tests.contract.rows import MAC_KEY, event, recording, stored_org
 
 ADMIN = Person("admin.aalto", "Aino Aalto", frozenset({Role.ADMIN}))
@@ -73,7 +74,7 @@ async def assert_refused_without_trace(
 # -- 5. append, rows, head, verification ---------------------------------------------
 
 
-async def test_empty_log_has_no_head_and_no_rows(index: Index) -> None:
+async def test_empty_log_has_no_head_and_no_rows(index: AuditStore) -> None:
     assert await index.audit_head() is None
     assert await index.audit_rows(0, 10) == []
     assert await index.audit_bodies(AuditQuery()) == []
@@ -99,7 +100,7 @@ async def test_sealed_rows_verify_with_the_same_key(index: Index) -> None:
     assert problem is not None and problem.kind == "mac" and problem.seq == 1  # type: ignore[attr-defined]
 
 
-async def test_audit_rows_pages_after_a_seq(index: Index) -> None:
+async def test_audit_rows_pages_after_a_seq(index: AuditStore) -> None:
     for n in range(10):
         await index.append_audit(varied_event(n))
     assert [r.seq for r in await index.audit_rows(4, 3)] == [5, 6, 7]
@@ -107,7 +108,7 @@ async def test_audit_rows_pages_after_a_seq(index: Index) -> None:
     assert await index.audit_rows(10, 100) == []
 
 
-async def test_an_event_with_nul_characters_is_stored_and_found(index: Index) -> None:
+async def test_an_event_with_nul_characters_is_stored_and_found(index: AuditStore) -> None:
     """A NUL (a pasted search, a CDR field) is JSON-escaped in the body; PostgreSQL's jsonb
     cannot hold it, and the columns generated from the body must not refuse the event."""
     odd = event("search", actor=r"x\u0000y", detail="a\x00b", criteria={"agent": "\x00", "q": "\\"})
@@ -121,7 +122,7 @@ async def test_an_event_with_nul_characters_is_stored_and_found(index: Index) ->
 # -- audit_bodies: actor, action, since -----------------------------------------------
 
 
-async def test_audit_bodies_filter_by_actor_action_and_since(index: Index) -> None:
+async def test_audit_bodies_filter_by_actor_action_and_since(index: AuditStore) -> None:
     events = [varied_event(n) for n in range(24)]
     for e in events:
         await index.append_audit(e)
@@ -148,7 +149,7 @@ def selected(e: AuditEvent, q: AuditQuery) -> bool:
     )
 
 
-async def test_since_is_inclusive_to_the_microsecond(index: Index) -> None:
+async def test_since_is_inclusive_to_the_microsecond(index: AuditStore) -> None:
     second = datetime(2026, 5, 2, 8, 0, tzinfo=UTC)
     for at in (second - timedelta(microseconds=1), second, second + timedelta(microseconds=1)):
         await index.append_audit(AuditEvent(at, "dpo.nieminen", ("dpo",), "audit.read", "ok"))
@@ -156,7 +157,7 @@ async def test_since_is_inclusive_to_the_microsecond(index: Index) -> None:
     assert [event_from_body(b)[0] for b in bodies] == [2, 3]
 
 
-async def test_audit_bodies_limit_keeps_the_newest_oldest_first(index: Index) -> None:
+async def test_audit_bodies_limit_keeps_the_newest_oldest_first(index: AuditStore) -> None:
     for n in range(20):
         await index.append_audit(varied_event(n))
     bodies = await index.audit_bodies(AuditQuery(actor="reviewer.laine", limit=3))
@@ -184,7 +185,7 @@ async def test_duplicate_new_person_leaves_no_trace(index: Index) -> None:
     assert await index.get_person(ADMIN.login) == ADMIN
 
 
-async def test_duplicate_person_is_a_usage_error(index: Index) -> None:
+async def test_duplicate_person_is_a_usage_error(index: Directory) -> None:
     await index.put_person(ADMIN, event("person.manage"), new=True)
     with pytest.raises(UsageError):
         await index.put_person(ADMIN, event("person.manage"), new=True)

@@ -9,6 +9,7 @@ import pytest
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.recording import Channel
 from kaiku_tui.index.base import Index
+from kaiku_tui.index.protocols import Recordings
 from tests.contract.model import SORTS, Model, Query, by_phone, random_query
 from tests.contract.rows import STEP, T0, TIES, event, recording, stored_org
 
@@ -87,7 +88,7 @@ async def test_seek_on_an_empty_result_is_none(loaded: Loaded, sort: Sort) -> No
             assert await index.seek(query.where, sort, f, phone_bidx=query.bidx) is None
 
 
-async def test_seek_on_an_empty_index_is_none(index: Index) -> None:
+async def test_seek_on_an_empty_index_is_none(index: Recordings) -> None:
     for sort in SORTS:
         assert await index.seek(RecordingFilter(), sort, 0.5) is None
 

@@ -10,6 +10,7 @@ from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, RecordingSummary
 from kaiku_tui.index.base import AddResult, Index, StoredOrg
+from kaiku_tui.index.protocols import Directory
 from tests.contract.rows import event, recording, stored_org
 
 OLDEST_FIRST = Sort(SortKey.DATE, descending=False)
@@ -38,7 +39,7 @@ async def with_org(index: Index, *codes: str) -> Index:
 # -- persons ---------------------------------------------------------------------------
 
 
-async def test_persons_round_trip(index: Index) -> None:
+async def test_persons_round_trip(index: Directory) -> None:
     for person in PERSONS:
         await index.put_person(person, event("person.manage"), new=True)
     for person in PERSONS:
@@ -47,7 +48,7 @@ async def test_persons_round_trip(index: Index) -> None:
     assert await index.get_person("nobody") is None
 
 
-async def test_person_is_replaced_roles_scope_and_active_flag(index: Index) -> None:
+async def test_person_is_replaced_roles_scope_and_active_flag(index: Directory) -> None:
     original = PERSONS[2]
     await index.put_person(original, event("person.manage"), new=True)
     changed = replace(original, roles=frozenset({Role.DPO}), orgs=(), active=False)
@@ -61,7 +62,7 @@ async def test_person_is_replaced_roles_scope_and_active_flag(index: Index) -> N
 # -- organisations --------------------------------------------------------------------
 
 
-async def test_orgs_round_trip(index: Index) -> None:
+async def test_orgs_round_trip(index: Directory) -> None:
     orgs = [
         stored_org("HKI"),
         StoredOrg(Organisation("PIRHA", "Pirkanmaan hyvinvointialue", None, None), None, "mk-0"),

@@ -258,13 +258,13 @@ async def test_a_page_as_the_app_role_reads_the_same_indexes_as_the_owner(
 async def page_indexes(index: PostgresIndex) -> list[str]:
     """The indexes the plan of one browse page reads (the page's own SQL, spied)."""
     seen: list[tuple[str, tuple[object, ...]]] = []
-    fetch = index._fetch
+    fetch = index.fetch
 
     async def spy(query: str, *params: object) -> list[asyncpg.Record]:
         seen.append((query, params))
         return await fetch(query, *params)
 
-    index._fetch = spy  # type: ignore[method-assign]
+    index.fetch = spy  # type: ignore[method-assign]
     page = await index.page(
         RecordingFilter(orgs=("PIRHA",)), Sort(SortKey.DURATION, True), limit=50
     )

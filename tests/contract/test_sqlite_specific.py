@@ -14,7 +14,8 @@ from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.recording import Channel
 from kaiku_tui.errors import StoreError
 from kaiku_tui.index import sql
-from kaiku_tui.index.sqlite import DIALECT, SqliteIndex
+from kaiku_tui.index.sqlite import SqliteIndex
+from kaiku_tui.index.sqlite_core import DIALECT
 from kaiku_tui.index.sqlite_schema import MIGRATIONS
 from tests.contract.rows import MAC_KEY, PHONES, STEP, T0, event, stored_org
 
@@ -261,14 +262,14 @@ async def test_the_audit_head_is_read_from_the_table_whatever_the_statistics(
     sqlite_index: SqliteIndex,
 ) -> None:
     """Statistics from a small log once made every append walk audit_by_actor and sort."""
-    from kaiku_tui.index.sqlite import _AUDIT_HEAD
+    from kaiku_tui.index.sqlite_core import AUDIT_HEAD
 
     with raw(sqlite_index) as db:
         db.execute("ANALYZE")
         db.execute("DELETE FROM sqlite_stat1")
         db.execute("INSERT INTO sqlite_stat1 VALUES ('audit_event', 'audit_by_actor', '7 7 1')")
     with raw(sqlite_index) as db:
-        steps = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _AUDIT_HEAD)]
+        steps = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + AUDIT_HEAD)]
     assert steps == ["SCAN audit_event"]
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from kaiku_tui.index import subject_sql as ssql
 from kaiku_tui.index.annotation_sql import numbered
-from kaiku_tui.index.postgres import _TARGET as PG_TARGET
 from kaiku_tui.index.postgres import PostgresIndex
-from kaiku_tui.index.sqlite import _TARGET as SQLITE_TARGET
+from kaiku_tui.index.postgres_subject import TARGET as PG_TARGET
 from kaiku_tui.index.sqlite import SqliteIndex
+from kaiku_tui.index.sqlite_subject import TARGET as SQLITE_TARGET
 from tests.contract import pg
 from tests.contract import test_postgres_roles as roles
 from tests.contract.rows import MAC_KEY, event
