@@ -5,10 +5,14 @@ ciphertext, persons, organisations, the audit chain — and knows nothing of
 keys or plaintext. Every change is written in one transaction with the audit
 event that records it (`event` arguments): both land or neither does.
 
-Each interface is a small ABC (as harlequin's adapter classes are): code that
-needs one concern can say so in its types, and every backend implements each
-one in a mixin of its own (`sqlite_*.py`, `postgres_*.py`). `base.Index` is
-all of them together: the whole backend surface.
+Each interface is a small protocol with abstract methods (as harlequin's
+adapter classes are small ABCs): every backend implements each one explicitly,
+in a mixin of its own (`sqlite_*.py`, `postgres_*.py`), and `base.Index` is all
+of them together, the whole backend surface. Being protocols, they combine: a
+facet of the register declares the slices it uses as one protocol of its own
+(`class HoldStore(RetentionStore, Recordings, Protocol)`), and any backend
+satisfies it. `Lifecycle` stays a plain ABC: a protocol with data members
+(`location`) cannot be checked with issubclass.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import abc
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date
+from typing import Protocol, runtime_checkable
 
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.domain.access import Person
@@ -53,7 +58,8 @@ class Lifecycle(abc.ABC):
     async def close(self) -> None: ...
 
 
-class AuditStore(abc.ABC):
+@runtime_checkable
+class AuditStore(Protocol):
     """The audit chain as stored: appended with every change, read in batches to verify."""
 
     @abc.abstractmethod
@@ -92,7 +98,8 @@ class AuditStore(abc.ABC):
         and by the database for any row past the recorded cut."""
 
 
-class Directory(abc.ABC):
+@runtime_checkable
+class Directory(Protocol):
     """The register's facts, its persons and its organisations (with their wrapped keys)."""
 
     @abc.abstractmethod
@@ -131,7 +138,8 @@ class Directory(abc.ABC):
     async def list_orgs(self) -> list[StoredOrg]: ...
 
 
-class Recordings(abc.ABC):
+@runtime_checkable
+class Recordings(Protocol):
     """Recordings: added in batches, read one by one, browsed in keyset pages."""
 
     @abc.abstractmethod
@@ -187,7 +195,8 @@ class Recordings(abc.ABC):
         """
 
 
-class Annotations(abc.ABC):
+@runtime_checkable
+class Annotations(Protocol):
     """Notes, tags, feedback cases, coaching samples and scores.
 
     Every change is one transaction with its event; a duplicate is a UsageError."""
@@ -253,7 +262,8 @@ class Annotations(abc.ABC):
     async def scores(self, sample_id: int) -> list[StoredScore]: ...
 
 
-class RetentionStore(abc.ABC):
+@runtime_checkable
+class RetentionStore(Protocol):
     """Retention and legal holds (retention_sql.py): organisations' rules, what is due,
     holds, the purge and its tombstones, crypto-shredding."""
 
@@ -326,7 +336,8 @@ class RetentionStore(abc.ABC):
         key must be rotated (`retention.rekey` = pending). Recordings left: StoreError."""
 
 
-class SubjectStore(abc.ABC):
+@runtime_checkable
+class SubjectStore(Protocol):
     """Data subjects' rights: a person's recordings and audit events, requests, disclosures."""
 
     @abc.abstractmethod
@@ -380,7 +391,8 @@ class SubjectStore(abc.ABC):
         """The newest `limit` entries of the disclosure log, newest first."""
 
 
-class Transfer(abc.ABC):
+@runtime_checkable
+class Transfer(Protocol):
     """Copying a whole register (kaiku-tui migrate): a consistent export, a raw import."""
 
     @abc.abstractmethod
@@ -400,7 +412,7 @@ class Transfer(abc.ABC):
         follow the copied ids."""
 
 
-PROTOCOLS: tuple[type[abc.ABC], ...] = (
+PROTOCOLS: tuple[type, ...] = (
     Lifecycle,
     AuditStore,
     Directory,

@@ -40,13 +40,13 @@ class Step:
     detail: str = ""
 
 
-def is_sqlite(index: Index) -> bool:
+def is_sqlite(index: object) -> bool:
     from kaiku_tui.index.sqlite_core import SqliteCore
 
     return isinstance(index, SqliteCore)
 
 
-async def _run_sqlite(index: Index, fn: Callable[[sqlite3.Connection], T]) -> T:
+async def _run_sqlite(index: object, fn: Callable[[sqlite3.Connection], T]) -> T:
     from kaiku_tui.index.sqlite_core import SqliteCore
 
     assert isinstance(index, SqliteCore)
@@ -122,7 +122,7 @@ async def upkeep(index: Index, *, vacuum: bool) -> list[Step]:
     return [await _timed_pg(index, s) for s in statements]
 
 
-async def after_purge(index: Index) -> Step | None:
+async def after_purge(index: object) -> Step | None:
     """SQLite: write the WAL back and truncate it, so destroyed rows (zeroed in place by
     `secure_delete`) leave no older page image behind. PostgreSQL: nothing here — dead
     rows stay in their pages until VACUUM, which only the tables' owner may run
@@ -132,7 +132,7 @@ async def after_purge(index: Index) -> Step | None:
     return await _timed_sqlite(index, "PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-async def _timed_sqlite(index: Index, statement: str) -> Step:
+async def _timed_sqlite(index: object, statement: str) -> Step:
     start = time.perf_counter()
     rows = await _run_sqlite(index, lambda db: db.execute(statement).fetchall())
     detail = ""

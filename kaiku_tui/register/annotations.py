@@ -23,7 +23,8 @@ from kaiku_tui.domain.annotation import (
     vocabulary,
 )
 from kaiku_tui.errors import NotFound, UsageError, VaultError
-from kaiku_tui.index.base import Index, StoredNote, StoredRecording
+from kaiku_tui.index.protocols import Annotations
+from kaiku_tui.index.records import StoredNote, StoredRecording
 from kaiku_tui.register import sealing
 from kaiku_tui.register.gate import Gate, now, record_fields
 from kaiku_tui.vault.keys import RecordKey
@@ -33,7 +34,7 @@ _WHOLE = Anchor()  # a note on the whole recording
 
 
 class Notes:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: Annotations) -> None:
         self._gate = gate
         self._index = index
 
@@ -122,7 +123,7 @@ class Notes:
 class Tags:
     """Tags live in recording_tag, the column the browse filter and `query --tag` read."""
 
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: Annotations) -> None:
         self._gate = gate
         self._index = index
 

@@ -24,13 +24,14 @@ from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from kaiku_tui.audit.chain import AuditEvent, event_from_body
 from kaiku_tui.audit.cut import cut_file, first_kept, named_recordings, retain_since
 from kaiku_tui.domain.access import Action
 from kaiku_tui.errors import KaikuError, StoreError, TamperDetected, UsageError
-from kaiku_tui.index.base import AuditRow, Index
+from kaiku_tui.index.protocols import AuditStore, Recordings
+from kaiku_tui.index.records import AuditRow
 from kaiku_tui.register.audit_log import AuditLog
 from kaiku_tui.register.gate import Gate
 
@@ -58,13 +59,17 @@ class RetainPlan:
         }
 
 
+class CutStore(AuditStore, Recordings, Protocol):
+    """The audit chain, and which recordings its oldest events name are still kept."""
+
+
 class AuditRetention:
     """Plan the cut (a dry run, audited) or make it."""
 
     def __init__(
         self,
         gate: Gate,
-        index: Index,
+        index: CutStore,
         audit_log: AuditLog,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.annotation import (
@@ -23,7 +24,8 @@ from kaiku_tui.domain.annotation import (
     check_move,
 )
 from kaiku_tui.errors import NotFound, UsageError, VaultError
-from kaiku_tui.index.base import Index, StoredCase
+from kaiku_tui.index.protocols import Annotations, Directory, Recordings
+from kaiku_tui.index.records import StoredCase
 from kaiku_tui.register import sealing
 from kaiku_tui.register.gate import Gate
 from kaiku_tui.vault.keys import new_data_key
@@ -31,8 +33,12 @@ from kaiku_tui.vault.keys import new_data_key
 _ALL_CASES = CaseFilter()
 
 
+class CaseStore(Annotations, Recordings, Directory, Protocol):
+    """Cases, the recordings linked to them, and the persons who own them."""
+
+
 class Cases:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: CaseStore) -> None:
         self._gate = gate
         self._index = index
 

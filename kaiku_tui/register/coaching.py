@@ -9,6 +9,7 @@ are. A score's comment is sealed with the recording's key (sealing.py).
 from __future__ import annotations
 
 import json
+from typing import Protocol
 
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.annotation import (
@@ -20,14 +21,19 @@ from kaiku_tui.domain.annotation import (
 )
 from kaiku_tui.domain.browse import Cursor, RecordingFilter, Sort
 from kaiku_tui.errors import NotFound, UsageError
-from kaiku_tui.index.base import Index, StoredSample, StoredScore
+from kaiku_tui.index.protocols import Annotations, Recordings
+from kaiku_tui.index.records import StoredSample, StoredScore
 from kaiku_tui.register import sealing
 from kaiku_tui.register.annotations import QUALITY, record_key_or_fail
 from kaiku_tui.register.gate import Gate, now, record_fields
 
 
+class SampleStore(Annotations, Recordings, Protocol):
+    """Samples and scores, and the recordings they are drawn from."""
+
+
 class Coaching:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: SampleStore) -> None:
         self._gate = gate
         self._index = index
 

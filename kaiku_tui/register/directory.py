@@ -13,13 +13,14 @@ from datetime import date
 from kaiku_tui.domain.access import Action, Person, Role
 from kaiku_tui.domain.org import Organisation, check_code
 from kaiku_tui.errors import NotFound
-from kaiku_tui.index.base import Index, StoredOrg
+from kaiku_tui.index.protocols import Directory
+from kaiku_tui.index.records import StoredOrg
 from kaiku_tui.register.gate import Gate
 from kaiku_tui.vault.keys import new_data_key
 
 
 class Persons:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: Directory) -> None:
         self._gate = gate
         self._index = index
 
@@ -66,7 +67,7 @@ class Persons:
 
 
 class Orgs:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: Directory) -> None:
         self._gate = gate
         self._index = index
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.audit.checkpoint import CheckpointFile
@@ -25,8 +25,13 @@ from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.retention import refusing_hold
 from kaiku_tui.domain.subject import PremisesReview
 from kaiku_tui.errors import AccessDenied, KaikuError, NotFound
-from kaiku_tui.index.base import Index, StoredRecording
+from kaiku_tui.index.protocols import AuditStore, Recordings, RetentionStore
+from kaiku_tui.index.records import StoredRecording
 from kaiku_tui.register.keyring import Keyring
+
+
+class GateStore(AuditStore, Recordings, RetentionStore, Protocol):
+    """What the gate reads and writes: the audit chain, a recording, its holds."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Visitor:
 
 
 class Gate:
-    def __init__(self, config: Config, visitor: Visitor, index: Index, keys: Keyring) -> None:
+    def __init__(self, config: Config, visitor: Visitor, index: GateStore, keys: Keyring) -> None:
         self.config = config
         self.person = visitor.person
         self.keys = keys

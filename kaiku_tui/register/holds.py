@@ -11,18 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.retention import Hold, check_hold_text
 from kaiku_tui.errors import NotFound, UsageError
-from kaiku_tui.index.base import Index
+from kaiku_tui.index.protocols import Annotations, Recordings, RetentionStore
 from kaiku_tui.register.gate import Gate
 
 ACTION = Action.LEGAL_HOLD
 
 
+class HoldStore(RetentionStore, Recordings, Annotations, Protocol):
+    """Holds, and the recordings and cases they are on."""
+
+
 class Holds:
-    def __init__(self, gate: Gate, index: Index) -> None:
+    def __init__(self, gate: Gate, index: HoldStore) -> None:
         self._gate = gate
         self._index = index
 

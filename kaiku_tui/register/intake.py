@@ -20,7 +20,8 @@ from kaiku_tui.domain import phone as phones
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.recording import AudioSource, NewRecording, RecordingSummary
 from kaiku_tui.errors import StoreError, UsageError
-from kaiku_tui.index.base import AddResult, Index, StoredRecording
+from kaiku_tui.index.protocols import Recordings
+from kaiku_tui.index.records import AddResult, StoredRecording
 from kaiku_tui.register.gate import Gate
 from kaiku_tui.register.sealing import record_ref, seal_transcript
 from kaiku_tui.vault.blobs import BlobStore
@@ -31,7 +32,7 @@ _SEAL_THREADS = 4  # threads sealing one import batch (two cores here; I/O waits
 
 
 class Intake:
-    def __init__(self, gate: Gate, index: Index, blobs: BlobStore, config: Config) -> None:
+    def __init__(self, gate: Gate, index: Recordings, blobs: BlobStore, config: Config) -> None:
         self._gate = gate
         self._index = index
         self._blobs = blobs

@@ -9,14 +9,15 @@ keyring the new master key and empties that cache.
 from __future__ import annotations
 
 from kaiku_tui.errors import NotFound, VaultError
-from kaiku_tui.index.base import Index, StoredCase, StoredRecording
+from kaiku_tui.index.protocols import Directory
+from kaiku_tui.index.records import StoredCase, StoredRecording
 from kaiku_tui.register.sealing import case_key_ref, record_ref
 from kaiku_tui.vault.fields import blind_index
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
 
 
 class Keyring:
-    def __init__(self, master: MasterKey, directory: Index) -> None:
+    def __init__(self, master: MasterKey, directory: Directory) -> None:
         self._master = master
         self._directory = directory
         self._org_keys: dict[str, OrgKey] = {}

@@ -26,7 +26,7 @@ from kaiku_tui.config import Config
 from kaiku_tui.domain.migration import TableCopied, changes_nothing
 from kaiku_tui.errors import KaikuError, StoreError, UsageError
 from kaiku_tui.index import Index, open_index
-from kaiku_tui.index.base import AuditRow, Export, Row
+from kaiku_tui.index.records import AuditRow, Export, Row
 from kaiku_tui.index.transfer import AUDIT_EVENT, REGISTER_INFO, TABLES, Table
 
 MARKER = "migration"  # the fact that makes an unfinished copy unusable

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from kaiku_tui.domain.access import Action, Purpose
 from kaiku_tui.domain.browse import Count, Cursor, Page, RecordingFilter, Sort
 from kaiku_tui.domain.recording import Recording
 from kaiku_tui.errors import NotFound, StoreError, VaultError
-from kaiku_tui.index.base import Index
+from kaiku_tui.index.protocols import Recordings as RecordingStore
+from kaiku_tui.index.protocols import RetentionStore
 from kaiku_tui.register.cases import Cases
 from kaiku_tui.register.gate import Gate, record_fields
 from kaiku_tui.register.recorded_audio import RecordingAudio
@@ -26,8 +28,12 @@ from kaiku_tui.vault.blobs import BlobStore
 NEWEST_FIRST = Sort()
 
 
+class BrowseStore(RecordingStore, RetentionStore, Protocol):
+    """The recordings, and their holds (an opened recording says whether it is held)."""
+
+
 class Recordings:
-    def __init__(self, gate: Gate, index: Index, blobs: BlobStore, cases: Cases) -> None:
+    def __init__(self, gate: Gate, index: BrowseStore, blobs: BlobStore, cases: Cases) -> None:
         self._gate = gate
         self._index = index
         self._blobs = blobs

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.dates import local
@@ -38,7 +38,8 @@ from kaiku_tui.domain.retention import (
 )
 from kaiku_tui.errors import KaikuError, NotFound, UsageError
 from kaiku_tui.index import upkeep as index_upkeep
-from kaiku_tui.index.base import DueRecording, Index, StoredOrg, StoredTombstone
+from kaiku_tui.index.protocols import Directory, Recordings, RetentionStore
+from kaiku_tui.index.records import DueRecording, StoredOrg, StoredTombstone
 from kaiku_tui.index.retention_sql import REKEY
 from kaiku_tui.register.directory import Orgs
 from kaiku_tui.register.gate import Gate
@@ -77,11 +78,15 @@ def rule_of(org: Organisation, grace_days: int) -> RetentionRule:
     return RetentionRule(org.code, org.retention_days, org.contract_end, grace_days)
 
 
+class PurgeStore(RetentionStore, Directory, Recordings, Protocol):
+    """The rules and what is due, the organisations' keys and facts, the recordings."""
+
+
 class Retention:
     """Rules, plan, purge and crypto-shredding; authorized and audited through the register."""
 
     def __init__(
-        self, gate: Gate, index: Index, blobs: BlobStore, orgs: Orgs, upkeep: Upkeep
+        self, gate: Gate, index: PurgeStore, blobs: BlobStore, orgs: Orgs, upkeep: Upkeep
     ) -> None:
         self._gate = gate
         self._index = index

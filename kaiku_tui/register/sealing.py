@@ -28,7 +28,7 @@ from kaiku_tui.domain.annotation import (
     Score,
 )
 from kaiku_tui.domain.recording import Speaker, TranscriptLine
-from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample, StoredScore
+from kaiku_tui.index.records import StoredCase, StoredNote, StoredSample, StoredScore
 from kaiku_tui.vault.fields import decrypt_field, encrypt_field
 from kaiku_tui.vault.keys import RecordKey
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kaiku_tui.audit.chain import AuditEvent, event_from_body
 from kaiku_tui.audit.format import format_utc
@@ -41,7 +41,8 @@ from kaiku_tui.domain.subject import (
     check_request_ref,
 )
 from kaiku_tui.errors import NotFound, StoreError, UsageError, VaultError
-from kaiku_tui.index.base import Index, StoredRecording
+from kaiku_tui.index.protocols import Directory, RetentionStore, SubjectStore
+from kaiku_tui.index.records import StoredRecording
 from kaiku_tui.register import subject_copy
 from kaiku_tui.register.gate import Gate
 from kaiku_tui.register.recorded_audio import RecordingAudio
@@ -85,10 +86,15 @@ class CopyReport:
     disclosure_id: int = 0  # the disclosure log's entry, for a disclosure
 
 
+class RightsStore(SubjectStore, Directory, RetentionStore, Protocol):
+    """A subject's recordings, events, requests and disclosures; the organisations and
+    persons an access copy names; the holds that keep a recording."""
+
+
 class SubjectRights:
     """Use `register.subjects`; every method is the DPO's (domain/access.py POLICY)."""
 
-    def __init__(self, gate: Gate, index: Index, blobs: BlobStore) -> None:
+    def __init__(self, gate: Gate, index: RightsStore, blobs: BlobStore) -> None:
         self._gate = gate
         self._index = index
         self._blobs = blobs

@@ -17,8 +17,9 @@ from dataclasses import replace
 import pytest
 
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
-from kaiku_tui.index.base import AddResult, Index
+from kaiku_tui.index.base import Index
 from kaiku_tui.index.postgres import PostgresIndex
+from kaiku_tui.index.records import AddResult
 from kaiku_tui.index.sqlite import SqliteIndex
 from tests.contract import pg
 from tests.contract.model import Model

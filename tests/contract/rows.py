@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, RecordingSummary
-from kaiku_tui.index.base import StoredOrg, StoredRecording
+from kaiku_tui.index.records import StoredOrg, StoredRecording
 
 MAC_KEY = b"contract-suite-audit-mac-key-32b"
 AT = datetime(2026, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)

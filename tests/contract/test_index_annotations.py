@@ -13,7 +13,8 @@ import pytest
 
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.errors import StoreError, UsageError
-from kaiku_tui.index.base import Index, StoredCase, StoredNote, StoredSample, StoredScore
+from kaiku_tui.index.base import Index
+from kaiku_tui.index.records import StoredCase, StoredNote, StoredSample, StoredScore
 from tests.contract.rows import event, recording, stored_org
 
 CIPHER = bytes(range(256)) + b"\x00"  # every byte value and a NUL: not text

@@ -13,8 +13,9 @@ from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.browse import Count, RecordingFilter
 from kaiku_tui.errors import KaikuError, UsageError
-from kaiku_tui.index.base import AddResult, Index
+from kaiku_tui.index.base import Index
 from kaiku_tui.index.protocols import AuditStore, Directory
+from kaiku_tui.index.records import AddResult
 from tests.contract.rows import MAC_KEY, event, recording, stored_org
 
 ADMIN = Person("admin.aalto", "Aino Aalto", frozenset({Role.ADMIN}))

@@ -16,7 +16,8 @@ from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.recording import Channel
 from kaiku_tui.domain.retention import Hold, Tombstone
 from kaiku_tui.errors import NotFound, StoreError, UsageError
-from kaiku_tui.index.base import DueRecording, Index, StoredCase, StoredNote, StoredTombstone
+from kaiku_tui.index.base import Index
+from kaiku_tui.index.records import DueRecording, StoredCase, StoredNote, StoredTombstone
 from kaiku_tui.index.retention_sql import REKEY
 from tests.contract.rows import event, recording, stored_org
 

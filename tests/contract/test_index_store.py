@@ -9,8 +9,9 @@ from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, RecordingSummary
-from kaiku_tui.index.base import AddResult, Index, StoredOrg
+from kaiku_tui.index.base import Index
 from kaiku_tui.index.protocols import Directory
+from kaiku_tui.index.records import AddResult, StoredOrg
 from tests.contract.rows import event, recording, stored_org
 
 OLDEST_FIRST = Sort(SortKey.DATE, descending=False)

@@ -6,7 +6,8 @@ from datetime import date
 
 from kaiku_tui.audit.chain import GENESIS, canonical_body, seal
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
-from kaiku_tui.index.base import Index, Row
+from kaiku_tui.index.base import Index
+from kaiku_tui.index.records import Row
 from kaiku_tui.index.transfer import TABLES
 from tests.contract.model import Model
 from tests.contract.rows import MAC_KEY, SIZE, event, recording
@@ -94,7 +95,7 @@ async def test_import_keeps_ids_and_bytes_and_new_rows_follow(index: Index) -> N
 
 async def test_annotations_are_copied_and_new_ones_follow(index: Index) -> None:
     """Migration 4's tables move with their ids (a note's versions name their first row)."""
-    from kaiku_tui.index.base import StoredCase, StoredNote, StoredSample
+    from kaiku_tui.index.records import StoredCase, StoredNote, StoredSample
 
     org = ("HKI", "Helsinki", None, None, None, b"k", "key-1")
     rec = (41, "HKI", 0, 0, 1_700_000_000, 61, "a", "q", "s-41", "", None, None, None, None,

@@ -13,7 +13,7 @@ import pytest
 
 from kaiku_tui.config import index_location, load, with_index
 from kaiku_tui.index import open_index
-from kaiku_tui.index.base import Row
+from kaiku_tui.index.records import Row
 from kaiku_tui.index.transfer import TABLES
 from kaiku_tui.vault.keys import MasterKey
 from tests.contract import pg

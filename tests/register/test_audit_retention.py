@@ -23,7 +23,7 @@ from kaiku_tui.domain.access import Identity, Person, Purpose, Role
 from kaiku_tui.domain.auditlog import AuditQuery
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.errors import AccessDenied, UsageError
-from kaiku_tui.index.base import AuditRow
+from kaiku_tui.index.records import AuditRow
 from kaiku_tui.register import Register
 from kaiku_tui.register import gate as register_module
 from kaiku_tui.register.upkeep.restore import restore

@@ -205,7 +205,7 @@ async def test_the_footer_shows_words_from_screen_active_bindings() -> None:
             "Footer no longer takes its words from Screen.active_bindings "
             f"(the footer shows {shown})"
         )
-            # ...while the screen's own bindings keep the catalogue keys they were declared with.
+        # ...while the screen's own bindings keep the catalogue keys they were declared with.
         assert "bind.back" in {b.description for b in bindings_of(app.screen)}
 
 
