@@ -5,7 +5,7 @@ positions and played spans; `stretch` changes speed at the same pitch;
 `envelope` draws the waveform's outline; `alsa` keeps libasound quiet. No
 vault and no Textual here: everything reads through a `read(offset, length)`
 callable (`source`), so the same code serves an encrypted blob and bytes in
-memory.
+memory. It imports only `errors`.
 """
 
 from kaiku_tui.audio.wav import (

@@ -1,4 +1,6 @@
-"""The index room: one async contract (`Index`), one backend per kind of database."""
+"""The index room: narrow async interfaces (`protocols.py`), `Index` all of them together,
+one backend per kind of database. It may import `domain`, `audit`, `config` and `errors`;
+never `ingest`, the register, a face or textual."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The vault: keys, encryption of fields and audio blobs, and the encrypted blob store.
 
-Only `Register` uses it; faces never import it (see docs/ARCHITECTURE.md).
+Only the register and the room-level maintenance tools use it; faces never import it.
+It imports only `errors` (and `cryptography`).
 """
 
 from kaiku_tui.vault.blobs import BlobStore
