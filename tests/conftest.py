@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -30,3 +31,22 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     except (RuntimeError, OSError) as err:
         return Corpus(folder, f"could not generate the test audio ({err}); {INSTALL}")
     return Corpus(folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """XDG_CONFIG_HOME and XDG_STATE_HOME in a temporary folder for the whole session
+    (platformdirs honours them): the default key store and witness of every register a
+    test makes land there, never in ~. Subprocesses inherit them."""
+    folder = tmp_path_factory.mktemp("xdg")
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME")}
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    os.environ["XDG_STATE_HOME"] = str(folder / "state")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
