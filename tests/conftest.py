@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from kaiku_tui.config import Config
+from kaiku_tui.vault.keystore import DATA_FILE
 from tests.contract import pg
 from tests.unit.test_audio_wav import INSTALL, Corpus, make_corpus
 
@@ -50,3 +53,15 @@ def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def copy_key_store(source: Config, target: Config) -> None:
+    """A copied register needs its keys where the copy's configuration looks for them: the
+    key store lives outside data_dir (by default, one per data_dir path)."""
+    target.key_store.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source.key_store, target.key_store)
+
+
+def data_key_file(config: Config) -> Path:
+    """The key store's data key file: the register's master key of old (wraps org keys)."""
+    return config.key_store / DATA_FILE
