@@ -41,7 +41,6 @@ from kaiku_tui.register.upkeep import rotation
 from kaiku_tui.register.upkeep.facet import Upkeep
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.keys import MasterKey, fsync_directory
-from kaiku_tui.vault.keystore import FILES as KEY_FILES
 from kaiku_tui.vault.keystore import KeyStore
 
 
@@ -155,7 +154,9 @@ class Register:
         try:
             register = await cls._opened(config, identity, KeyStore.open(store.directory), {})
         except BaseException:
-            await asyncio.to_thread(_unsplit, store)  # the old key file stays the one key
+            # A store that does not open the register is removed: the old key file, still
+            # in place, stays the register's one key.
+            await asyncio.to_thread(store.remove_files)
             raise
         try:
             removed = await asyncio.to_thread(_remove_old_key, config.master_key_file)
@@ -236,14 +237,6 @@ def _already_split(config: Config) -> str:
             "then delete it"
         )
     return text
-
-
-def _unsplit(store: KeyStore) -> None:
-    """A store that was written but does not open the register: removed, so that the old
-    key file, still in place, stays the register's one key."""
-    for name in KEY_FILES:
-        (store.directory / name).unlink(missing_ok=True)
-    fsync_directory(store.directory)
 
 
 def _remove_old_key(path: Path) -> Path:

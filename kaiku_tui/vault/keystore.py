@@ -169,8 +169,15 @@ class KeyStore:
                 _write_file(self.directory, name, texts[name])
         opened = KeyStore.open(self.directory)
         if not self.same_keys(opened):
+            self.remove_files()
             raise ConfigError(f"key store {self.directory} does not read back what was written")
         return opened
+
+    def remove_files(self) -> None:
+        """Delete the store's key files (a store just written that must not be used)."""
+        for name in FILES:
+            (self.directory / name).unlink(missing_ok=True)
+        fsync_directory(self.directory)
 
 
 def check_directory(directory: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kaiku_tui.config import load
+from tests.conftest import data_key_file
 from tests.e2e.conftest import Cli, run_cli
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
@@ -100,7 +102,7 @@ def test_full_store(demo: Path, mount_point: Path) -> None:
 
 
 def test_key_file_readable_by_others(cli: Cli, demo: Path) -> None:
-    key = demo.parent / "master.key"
+    key = data_key_file(load(demo))
     key.chmod(0o644)
     result = cli("query")
     assert result.code == 2 and str(key) in result.err and "chmod 600" in result.err
@@ -108,9 +110,10 @@ def test_key_file_readable_by_others(cli: Cli, demo: Path) -> None:
 
 
 def test_key_file_missing(cli: Cli, demo: Path) -> None:
-    (demo.parent / "master.key").unlink()
+    key = data_key_file(load(demo))
+    key.unlink()
     result = cli("query")
-    assert result.code == 2 and "master.key" in result.err
+    assert result.code == 2 and str(key) in result.err
 
 
 def test_wrong_master_key_writes_nothing(cli: Cli, demo: Path) -> None:
