@@ -2,8 +2,9 @@
 
 The demo register is an ordinary register in its own folder (config, index,
 blobs; its key store, like every register's, outside it), so everything a
-newcomer tries on it — query, show, audit — is the real thing, audited like the real thing. The current login is its admin
-and a supervisor; three other persons show what scopes and roles do.
+newcomer tries on it — query, show, audit — is the real thing, audited like
+the real thing. The current login is its admin and a supervisor; three other
+persons show what scopes and roles do.
 
 `run_demo` builds the register (or reuses one built before) and returns its
 configuration path; the command then shows it — with the TUI once there is
