@@ -349,3 +349,44 @@ async def test_a_flipped_byte_in_the_registers_blob_is_detected(register_copy: P
             await sup.recordings.open_audio(with_audio.id, Purpose.QUALITY)
     finally:
         await sup.close()
+
+
+# -- a register with a key store (tests/vectors/keystore, make_vectors.py --keystore) ------
+
+KEYSTORE = DATA.parent / "keystore"
+
+
+async def test_the_key_store_register_opens_verifies_and_decrypts(tmp_path: Path) -> None:
+    """Git keeps no 0700 or 0600: the copy's key store gets them, as an admin would."""
+    want = json.loads((KEYSTORE / "expected.json").read_text(encoding="utf-8"))
+    shutil.copytree(KEYSTORE, tmp_path / "vector")
+    keys = tmp_path / "vector" / want["key_store"]
+    keys.chmod(0o700)
+    for path in keys.iterdir():
+        path.chmod(0o600)
+    config = load(tmp_path / "vector" / want["config"])
+    assert config.key_store == keys.resolve() and not config.master_key_file.exists()
+    assert KeyStore.open(config.key_store).key_id == want["key_id"]
+    admin = await Register.open(config, Identity(want["admin"]), environ={})
+    try:
+        report = await admin.audit.verify()
+        assert report.problem is None and report.checkpoints >= 1, report.problem
+    finally:
+        await admin.close()
+    sup = await Register.open(config, Identity(want["supervisor"]), environ={})
+    try:
+        found = await sup.recordings.search(RecordingFilter(phone=want["phone"]))
+        with_phone = {r["source_id"] for r in want["recordings"] if r["phone"] == want["phone"]}
+        assert {r.source_id for r in found.rows} == with_phone
+        page = await sup.recordings.search(RecordingFilter())
+        by_source = {r["source_id"]: r for r in want["recordings"]}
+        assert {r.source_id for r in page.rows} == set(by_source)
+        for summary in page.rows:
+            record = await sup.recordings.open_recording(summary.id, Purpose.QUALITY)
+            lines = [
+                {"at": t.at, "speaker": t.speaker, "role": t.role.value, "text": t.text}
+                for t in record.transcript
+            ]
+            assert lines == by_source[summary.source_id]["transcript"]
+    finally:
+        await sup.close()
