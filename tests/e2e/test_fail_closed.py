@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kaiku_tui.config import load
-from tests.conftest import data_key_file
+from tests.conftest import copy_key_store, data_key_file
 from tests.e2e.conftest import Cli, run_cli
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
@@ -70,6 +70,7 @@ def copy_demo_into(demo: Path, target: Path) -> Path:
     shutil.copytree(demo.parent, folder, ignore=shutil.ignore_patterns("blobs"))
     config = folder / "config.toml"
     config.write_text(config.read_text().replace(str(demo.parent), str(folder)))
+    copy_key_store(load(demo), load(config))
     return config
 
 
