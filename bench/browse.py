@@ -47,7 +47,7 @@ from kaiku_tui.register import Register
 from kaiku_tui.register.audit_log import VerifyReport
 from kaiku_tui.register.identity import current_identity
 from kaiku_tui.register.verification import PARALLEL_FROM
-from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keystore import KeyStore
 
 P95_MS = 5.0
 MAX_RATIO = 5.0
@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace) -> str:
 async def measure(config: Config, args: argparse.Namespace) -> list[str]:
     """Everything that needs the register open, then the blobs."""
     identity = current_identity()
-    mac_key = MasterKey.from_env_or_file(config.master_key_file, {}).audit_mac_key()
+    mac_key = KeyStore.open(config.key_store).audit_mac_key
     top_up_audit(config, mac_key, identity.login, args.audit_events)
     register = await Register.open(config, identity, environ={})
     raw: RawSqlite | None = None

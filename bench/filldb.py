@@ -25,7 +25,7 @@ from kaiku_tui.config import Config, load
 from kaiku_tui.index.sqlite_bulk import bulk_pragmas, drop_recording_indexes
 from kaiku_tui.ingest.demo_bulk import BulkSpec, insert_recordings
 from kaiku_tui.register.identity import current_identity
-from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keystore import KeyStore
 
 MARKER = "bench.json"
 # The rows of every cached register so far: three years up to this day.
@@ -116,7 +116,7 @@ def _clear(folder: Path) -> None:
 def _fill(config: Config, records: int, seed: int, audit_events: int) -> FillReport:
     """Bulk rows, indexes, the audit log, then ANALYZE, on one connection with no journal
     (an interrupted fill leaves no marker, so the folder is rebuilt next time)."""
-    mac_key = MasterKey.from_env_or_file(config.master_key_file, {}).audit_mac_key()
+    mac_key = KeyStore.open(config.key_store).audit_mac_key
     db = sqlite3.connect(config.sqlite_path, isolation_level=None)
     try:
         bulk_pragmas(db, journal=False)

@@ -44,7 +44,7 @@ from kaiku_tui.domain.migration import TableCopied
 from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.register import Register
 from kaiku_tui.register.identity import current_identity
-from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keystore import KeyStore
 
 CONFIG = "pg.toml"
 FILLED = "pgfill.json"
@@ -121,7 +121,7 @@ async def run(args: argparse.Namespace) -> str:
     folder = Path(args.dir).resolve()
     config = load(folder / CONFIG)
     identity = current_identity()
-    mac_key = MasterKey.from_env_or_file(config.master_key_file, {}).audit_mac_key()
+    mac_key = KeyStore.open(config.key_store).audit_mac_key
     load_before = os.getloadavg()
     register = await Register.open(config, identity, environ={})
     raw = await RawAsyncpg.connect(config.index_url, mac_key, identity.login)
@@ -216,7 +216,7 @@ async def _write(
     config_file: str, login: str, appends: int, start_at: float, plain: bool
 ) -> tuple[float, float, list[float]]:
     config = load(Path(config_file))
-    mac_key = MasterKey.from_env_or_file(config.master_key_file, {}).audit_mac_key()
+    mac_key = KeyStore.open(config.key_store).audit_mac_key
     events = [search_event(login, _ids(i)) for i in range(appends)]
     conn = await asyncpg.connect(config.index_url) if plain else None
     index = None if plain else await PostgresIndex.open(config.index_url, mac_key)

@@ -8,6 +8,7 @@ ignored is a setting silently not in force.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ class Config:
 
     source: Path | None  # the file read, or None for defaults
     data_dir: Path
-    master_key_file: Path
+    master_key_file: Path  # an old register's one key; `kaiku-tui keys split` reads it
     index_url: str  # "" = SQLite at data_dir/index.sqlite3
     busy_timeout_ms: int
     blob_dir: Path
@@ -45,6 +46,8 @@ class Config:
     audit_retain_days: int | None = None  # when given, instead of audit_retain_years
     grace_days: int = 90  # retention: kept at most this long after a contract's end
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
+    # The key store (vault/keystore.py); outside data_dir, never in a backup.
+    key_store: Path = Path("/nonexistent/kaiku-tui-keys")  # from_mapping always sets it
 
     @property
     def sqlite_path(self) -> Path:
@@ -59,7 +62,7 @@ class Config:
 
 # section -> key -> (type, default). A default of None is derived from data_dir.
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
-    "register": {"data_dir": (str, None), "master_key_file": (str, None)},
+    "register": {"data_dir": (str, None), "master_key_file": (str, None), "key_store": (str, None)},
     "index": {"url": (str, ""), "password_file": (str, None), "busy_timeout_ms": (int, 5000)},
     "blobs": {"path": (str, None)},
     "audit": {
@@ -143,9 +146,33 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audit_retain_days=values["audit"]["retain_days"],
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
+        key_store=_path(values["register"]["key_store"], base) or default_key_store(data_dir),
     )
     _check_network_keys(config, str(source or "configuration"))
+    _check_key_store(config, str(source or "configuration"))
     return config
+
+
+def register_name(data_dir: Path) -> str:
+    """A register's name for the places kept outside its data directory: the first 16 hex
+    digits of SHA-256 of the resolved data_dir path."""
+    resolved = str(Path(data_dir).expanduser().resolve())
+    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
+
+
+def default_key_store(data_dir: Path) -> Path:
+    """Single-user mode's key store: under the platform's config directory, one per register."""
+    return platformdirs.user_config_path(APP) / "keys" / register_name(data_dir)
+
+
+def _check_key_store(config: Config, name: str) -> None:
+    """The key store is kept apart from the data: a copy of data_dir must not hold it."""
+    store, data = config.key_store.resolve(), config.data_dir.resolve()
+    if store == data or store.is_relative_to(data):
+        raise ConfigError(
+            f"{name}: [register] key_store {config.key_store} is inside data_dir "
+            f"{config.data_dir}; keep the keys apart from the data (the default is outside it)"
+        )
 
 
 def _check_network_keys(config: Config, name: str) -> None:

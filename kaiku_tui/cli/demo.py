@@ -1,9 +1,10 @@
 """`kaiku-tui demo`: a register full of synthetic recordings, made with one command.
 
-The demo register is an ordinary register in its own folder (config, key,
-index, blobs), so everything a newcomer tries on it — query, show, audit — is
-the real thing, audited like the real thing. The current login is its admin
-and a supervisor; three other persons show what scopes and roles do.
+The demo register is an ordinary register in its own folder (config, index,
+blobs; its key store, like every register's, outside it), so everything a
+newcomer tries on it — query, show, audit — is the real thing, audited like
+the real thing. The current login is its admin and a supervisor; three other
+persons show what scopes and roles do.
 
 `run_demo` builds the register (or reuses one built before) and returns its
 configuration path; the command then shows it — with the TUI once there is
@@ -87,6 +88,7 @@ async def run_demo(
     config_file = folder / "config.toml"
     if config_file.exists():
         _say_reused(folder, records, seed)
+        await _split_if_old(load(config_file))
         return config_file
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} exists and is not an empty demo folder; use --dir")
@@ -106,6 +108,14 @@ def _say_reused(folder: Path, records: int, seed: int) -> None:
             f"reusing {folder}: it holds {saved['records']:,} recordings (seed {saved['seed']}); "
             "delete it, or name another --dir, to build another"
         )
+
+
+async def _split_if_old(config: Config) -> None:
+    """A demo folder made before the key store: its keys are split into one at once (the
+    demo is single-user and its own; an ordinary register asks for `keys split`)."""
+    if config.master_key_file.exists() and not config.key_store.exists():
+        report = await Register.split_keys(config, current_identity(), environ={})
+        print(f"moved the demo's master key into the key store {report.key_store}")
 
 
 async def _build(folder: Path, records: int, seed: int) -> None:

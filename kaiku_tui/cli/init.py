@@ -34,7 +34,10 @@ async def _init(args: argparse.Namespace) -> int:
     register = await Register.initialise(config, identity, args.name or identity.login)
     await register.close()
     print(f"register created in {config.data_dir}; {identity.login} is its admin")
-    print(f"keep {config.master_key_file} safe: without it the recordings cannot be read")
+    print(
+        f"keep the key store {config.key_store} safe, and a copy of it apart from the data "
+        "backups: without it the recordings cannot be read"
+    )
     return EXIT_OK
 
 

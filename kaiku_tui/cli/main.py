@@ -84,6 +84,10 @@ _WITHOUT_REGISTER: dict[str, Runner] = {
     **subject.WITHOUT_REGISTER,
     **maintenance.WITHOUT_REGISTER,
 }
+# One action of a command that opens the register itself (`keys split`).
+_WITHOUT_REGISTER_ACTIONS: dict[tuple[str, str], Runner] = {
+    **maintenance.WITHOUT_REGISTER_ACTIONS,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +140,9 @@ def _joined_sort(argv: Sequence[str]) -> list[str]:
 async def _dispatch(args: argparse.Namespace) -> int:
     # demo, init, doctor, restore, and register-description (which opens the register
     # only if it can) run before, or instead of, opening the register for the person.
-    run = _WITHOUT_REGISTER.get(args.command)
+    run = _WITHOUT_REGISTER.get(args.command) or _WITHOUT_REGISTER_ACTIONS.get(
+        (args.command, getattr(args, "action", None) or "")
+    )
     if run is not None:
         return await run(args)
     config = load(config_path(args.config, os.environ))

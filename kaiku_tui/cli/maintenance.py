@@ -49,13 +49,18 @@ def add_commands(add: AddParser) -> None:
     scan.add_argument("--org", metavar="CODE", help="only this organisation's recordings")
     scan.add_argument("--sample", type=int, metavar="N", help="a random sample of N recordings")
     scan.add_argument("--full", action="store_true", help="decrypt every segment of every blob")
-    keys = add("keys", help="the master key and organisation keys (admin)")
+    keys = add("keys", help="the key store's data key and organisation keys (admin)")
     ksub = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     ksub.add_parser("status", help="key ages; which organisations' keys exist or are destroyed")
     rotate = ksub.add_parser(
         "rotate",
-        help="a new master key; organisation keys re-wrapped (blobs untouched); the old key "
-        "kept as <file>.retired-<id> for older backups",
+        help="a new data key; organisation keys re-wrapped (blobs untouched); the old key "
+        "kept as data.key.retired-<id> in the key store for older backups",
+    )
+    ksub.add_parser(
+        "split",
+        help="once, on a register made before the key store: move its master key file into "
+        "a key store ([register] key_store), one file per key; then delete the old file",
     )
     rotate.add_argument(
         "--destroy-old",
@@ -76,6 +81,28 @@ def add_commands(add: AddParser) -> None:
 async def _doctor_command(args: argparse.Namespace) -> int:
     path = config_path(args.config, os.environ)
     return await _doctor(path, json_lines=args.json)
+
+
+async def _split_command(args: argparse.Namespace) -> int:
+    from kaiku_tui.register import Register
+
+    config = load(config_path(args.config, os.environ))
+    report = await Register.split_keys(config, current_identity())
+    print(
+        f"the keys of the register at {config.data_dir} are in the key store "
+        f"{report.key_store} (data key {report.key_id}), one file per key; "
+        f"{report.removed} is deleted"
+    )
+    print(
+        "keep the key store, and a copy of it, apart from the data backups: backups "
+        "never hold it, and without it the recordings cannot be read"
+    )
+    for path in report.left:
+        print(
+            f"left as it was: {path} (an old key for older backups: store it offline with "
+            "them, or delete it)"
+        )
+    return EXIT_OK
 
 
 async def _restore_command(args: argparse.Namespace) -> int:
@@ -135,7 +162,7 @@ async def _keys_status(args: argparse.Namespace, register: Register) -> int:
     status = await register.upkeep.key_status()
     where = status.master_key_file or "KAIKU_MASTER_KEY"
     since = f", file since {status.master_key_since:%Y-%m-%d}" if status.master_key_since else ""
-    print(f"master key {status.master_key_id} ({where}{since})")
+    print(f"master key {status.master_key_id} (the key store's data key: {where}{since})")
     for org in status.orgs:
         state = "present" if org.present else "DESTROYED (crypto-shredded)"
         added = f", added {org.added:%Y-%m-%d}" if org.added else ""
@@ -147,7 +174,7 @@ async def _keys_status(args: argparse.Namespace, register: Register) -> int:
 async def _keys_rotate(args: argparse.Namespace, register: Register) -> int:
     report = await register.upkeep.rotate_keys(os.environ, destroy_old=args.destroy_old)
     print(
-        f"master key {report.old_key_id} -> {report.new_key_id}: "
+        f"master key (the key store's data key) {report.old_key_id} -> {report.new_key_id}: "
         f"{report.orgs} organisation keys re-wrapped, no blob touched"
     )
     if report.retired is not None:
@@ -165,7 +192,8 @@ async def _backup(args: argparse.Namespace, register: Register) -> int:
     print(
         f"backup in {report.directory}: the index (audit head seq {report.head_seq}), "
         f"{report.blobs} blobs ({report.blob_bytes / 1e6:.1f} MB), manifest.json; "
-        f"{report.seconds:.1f} s. The master key is not in it: keep it apart."
+        f"{report.seconds:.1f} s. The master key is not in it, nor any other key: keep the "
+        "key store apart."
     )
     for ref in report.missing:
         print(f"kaiku-tui: blob {ref} named by the index is missing", file=sys.stderr)
@@ -237,3 +265,5 @@ HANDLERS: Handlers = {
 }
 # Commands that run before (or instead of) opening a register for the person.
 WITHOUT_REGISTER: dict[str, Runner] = {"doctor": _doctor_command, "restore": _restore_command}
+# `keys split` opens the register itself: before it, the register refuses to open.
+WITHOUT_REGISTER_ACTIONS: dict[tuple[str, str], Runner] = {("keys", "split"): _split_command}

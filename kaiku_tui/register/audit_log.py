@@ -57,8 +57,8 @@ class AuditLog:
     async def verify_index(self, index: Index, config: Config) -> VerifyReport:
         """Verify `index` (this register's, or a copy of it) without auditing: the
         caller has authorized and audits the outcome."""
-        master = self._gate.keys.master
-        public = master.checkpoint_signing_key().public_key()
+        keys = self._gate.keys
+        public = keys.checkpoint_signing_key.public_key()
         checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
         cuts = await asyncio.to_thread(cut_file(self._config.checkpoint_file).read, public)
         origin, problem = verified_start(await index.get_info(CUT_INFO), cuts)
@@ -66,7 +66,7 @@ class AuditLog:
         if problem is not None:
             last = await index.audit_head()
             return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
-        found = await verify_log(index, config, master.audit_mac_key(), checkpoints, origin)
+        found = await verify_log(index, config, keys.audit_mac_key, checkpoints, origin)
         head = found.head[0] if found.head else 0
         return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq)
 
@@ -88,7 +88,7 @@ class AuditLog:
         target_config = with_index(self._config, to)
         where = index_location(target_config)
         await self._gate.authorize(Action.MIGRATE, target=where)
-        mac_key = self._gate.keys.master.audit_mac_key()
+        mac_key = self._gate.keys.audit_mac_key
         try:
             target = await migration.open_target(target_config, mac_key, to)
         except KaikuError as err:

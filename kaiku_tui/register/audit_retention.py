@@ -136,10 +136,11 @@ class AuditRetention:
 
     async def _sign(self, seq: int, digest: bytes) -> None:
         """The signed cut checkpoint, before any row goes: a cut is never unvouched."""
-        master = self._gate.keys.master
-        key = master.checkpoint_signing_key()
+        keys = self._gate.keys
         cuts = cut_file(self._gate.config.checkpoint_file)
-        written = await asyncio.to_thread(cuts.append, seq, digest, key, master.key_id)
+        written = await asyncio.to_thread(
+            cuts.append, seq, digest, keys.checkpoint_signing_key, keys.key_id
+        )
         if (written.seq, written.hash) != (seq, digest):
             raise StoreError(
                 f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the index "

@@ -74,7 +74,7 @@ class Orgs:
     async def add(self, org: Organisation) -> None:
         check_code(org.code)
         await self._gate.authorize(Action.ORG_MANAGE, org=org.code)
-        master = self._gate.keys.master
+        master = self._gate.keys.data
         wrapped = master.wrap_org_key(org.code, new_data_key())
         stored = StoredOrg(org, wrapped, master.key_id)
         event = self._gate.event(

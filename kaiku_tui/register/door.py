@@ -10,14 +10,17 @@ of the audit chain's head.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from kaiku_tui.audit.chain import AuditEvent
 from kaiku_tui.config import Config
 from kaiku_tui.domain.access import Action, Identity, Person, Role
 from kaiku_tui.domain.subject import PremisesReview
-from kaiku_tui.errors import AccessDenied, ConfigError, StoreError
+from kaiku_tui.errors import AccessDenied, ConfigError, StoreError, UsageError
 from kaiku_tui.index import Index, open_index
 from kaiku_tui.register import migration
 from kaiku_tui.register.annotations import Notes, Tags
@@ -30,14 +33,15 @@ from kaiku_tui.register.gate import Gate, Visitor, new_event
 from kaiku_tui.register.holds import Holds
 from kaiku_tui.register.identity import database_identity
 from kaiku_tui.register.intake import Intake
-from kaiku_tui.register.keyring import Keyring
+from kaiku_tui.register.keyring import SPLIT_COMMAND, Keyring, open_key_store
 from kaiku_tui.register.recordings import Recordings
 from kaiku_tui.register.retention import Retention
 from kaiku_tui.register.subjects import SubjectRights
 from kaiku_tui.register.upkeep import rotation
 from kaiku_tui.register.upkeep.facet import Upkeep
 from kaiku_tui.vault.blobs import BlobStore
-from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keys import MasterKey, fsync_directory
+from kaiku_tui.vault.keystore import KeyStore
 
 
 class Register:
@@ -70,13 +74,21 @@ class Register:
         cls, config: Config, identity: Identity, environ: Mapping[str, str] = os.environ
     ) -> Register:
         """Open for `identity` (or, with `[access] identity = "database"`, for the
-        database login); a login that is not an active named person is refused."""
-        master = MasterKey.from_env_or_file(config.master_key_file, environ)
-        index = await open_index(config, master.audit_mac_key())
+        database login); a login that is not an active named person is refused. The keys
+        come from the key store; an old register (one master key file) is refused with
+        the command that splits its key (`split_keys`)."""
+        store = open_key_store(config, environ)
+        return await cls._opened(config, identity, store, environ)
+
+    @classmethod
+    async def _opened(
+        cls, config: Config, identity: Identity, store: KeyStore, environ: Mapping[str, str]
+    ) -> Register:
+        index = await open_index(config, store.audit_mac_key)
         try:
             identity = await _vouched(config, index, identity)
-            master = await rotation.settled(index, master, config, environ)
-            await _check_master_key(index, master, config)
+            store = await rotation.settled(index, store, environ)
+            await _check_master_key(index, store.data, config)
             person = await index.get_person(identity.login)
             if person is None or not person.active:
                 await index.append_audit(_refused_login(identity, person))
@@ -84,7 +96,7 @@ class Register:
                     f"{identity.login!r} is not an active named person of this register; "
                     "ask an admin to add you (kaiku-tui persons add)"
                 )
-            register = cls._composed(config, master, index, Visitor(identity, person))
+            register = cls._composed(config, store, index, Visitor(identity, person))
             await register._gate.audit("session.open")
         except BaseException:
             await index.close()
@@ -93,28 +105,70 @@ class Register:
 
     @classmethod
     async def initialise(cls, config: Config, identity: Identity, display_name: str) -> Register:
-        """Create the keys and the index; `identity` becomes the first admin."""
+        """Create the key store and the index; `identity` becomes the first admin."""
+        if config.master_key_file.exists():
+            raise ConfigError(
+                f"{config.master_key_file} exists: a register is there already "
+                f"(run '{SPLIT_COMMAND}' once to move its key into a key store)"
+            )
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        master = MasterKey.create_file(config.master_key_file)
-        index = await open_index(config, master.audit_mac_key(), create=True)
+        store = KeyStore.create(config.key_store)
+        index = await open_index(config, store.audit_mac_key, create=True)
         try:
             identity = await _vouched(config, index, identity)
             person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
-            init = new_event(identity, (), "register.init", criteria={"key_id": master.key_id})
-            await index.put_info(migration.MASTER_KEY_ID, master.key_id, init)
+            init = new_event(identity, (), "register.init", criteria={"key_id": store.key_id})
+            await index.put_info(migration.MASTER_KEY_ID, store.key_id, init)
             event = new_event(identity, (), "person.add", target=identity.login)
             await index.put_person(person, event, new=True)
-            register = cls._composed(config, master, index, Visitor(identity, person))
+            register = cls._composed(config, store, index, Visitor(identity, person))
         except BaseException:
             await index.close()
             raise
         return register
 
     @classmethod
-    def _composed(
-        cls, config: Config, master: MasterKey, index: Index, visitor: Visitor
-    ) -> Register:
-        return cls(config, Gate(config, visitor, index, Keyring(master, index)), index)
+    def _composed(cls, config: Config, store: KeyStore, index: Index, visitor: Visitor) -> Register:
+        return cls(config, Gate(config, visitor, index, Keyring(store, index)), index)
+
+    @classmethod
+    async def split_keys(
+        cls, config: Config, identity: Identity, environ: Mapping[str, str] = os.environ
+    ) -> SplitReport:
+        """`kaiku-tui keys split`: move an old register's one master key into a key store
+        (admins only; audited). The old key's derived keys are written as they are, so
+        every MAC, blind index, checkpoint and wrapped key stays valid. The master key
+        file is removed only once the written store has opened the register."""
+        if KeyStore.present(config.key_store):
+            raise UsageError(_already_split(config))
+        master = MasterKey.from_env_or_file(config.master_key_file, environ)
+        # Who may split, decided by the register itself before anything is written.
+        register = await cls._opened(
+            config, identity, KeyStore.derived(master, config.key_store), environ
+        )
+        try:
+            await register._gate.authorize(Action.MAINTAIN, criteria={"task": "keys.split"})
+        finally:
+            await register.close()
+        store = await asyncio.to_thread(KeyStore.split, master, config.key_store)
+        try:
+            register = await cls._opened(config, identity, KeyStore.open(store.directory), {})
+        except BaseException:
+            # A store that does not open the register is removed: the old key file, still
+            # in place, stays the register's one key.
+            await asyncio.to_thread(store.remove_files)
+            raise
+        try:
+            removed = await asyncio.to_thread(_remove_old_key, config.master_key_file)
+            await register._gate.audit(
+                Action.MAINTAIN.value,
+                criteria={"task": "keys.split", "key_id": store.key_id,
+                          "key_store": str(store.directory), "removed": str(removed)},
+            )  # fmt: skip
+        finally:
+            await register.close()
+        retired = sorted(config.master_key_file.parent.glob(config.master_key_file.name + ".*"))
+        return SplitReport(store.key_id, store.directory, removed, tuple(retired))
 
     async def close(self) -> None:
         """Write a signed checkpoint of the chain's head, then close the index."""
@@ -154,7 +208,7 @@ async def _check_master_key(index: Index, master: MasterKey, config: Config) -> 
         )
     if expected != master.key_id:
         raise ConfigError(
-            f"master key {master.key_id} (from KAIKU_MASTER_KEY or {config.master_key_file}) "
+            f"data key {master.key_id} (from KAIKU_MASTER_KEY or {config.key_store}) "
             f"is not the key of the register at {index.location} ({expected})"
         )
 
@@ -165,6 +219,30 @@ async def _vouched(config: Config, index: Index, identity: Identity) -> Identity
     if config.identity == "database":
         return await database_identity(index, identity)
     return identity
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    key_id: str  # the data key's id (the old master key's)
+    key_store: Path
+    removed: Path  # the old master key file, deleted
+    left: tuple[Path, ...]  # the old key's retired or pending files, kept for old backups
+
+
+def _already_split(config: Config) -> str:
+    text = f"the key store {config.key_store} exists: this register's keys are split already"
+    if config.master_key_file.exists():
+        text += (
+            f"; {config.master_key_file} is left from before: check that the register opens, "
+            "then delete it"
+        )
+    return text
+
+
+def _remove_old_key(path: Path) -> Path:
+    path.unlink()
+    fsync_directory(path.parent)
+    return path
 
 
 def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:

@@ -97,10 +97,9 @@ class Gate:
         """Sign the chain's head into the checkpoint file."""
         head = await self._index.audit_head()
         if head is not None:
-            master = self.keys.master
-            key = master.checkpoint_signing_key()
+            key, key_id = self.keys.checkpoint_signing_key, self.keys.key_id
             # A file lock and an fsync: off the event loop, which may be drawing a screen.
-            await asyncio.to_thread(self._checkpoints.append, head[0], head[1], key, master.key_id)
+            await asyncio.to_thread(self._checkpoints.append, head[0], head[1], key, key_id)
         self._since_checkpoint = 0
 
     # -- authorize ----------------------------------------------------------------------

@@ -1,39 +1,72 @@
 """The keys the register's facets may use, behind one small object.
 
-The master key only wraps organisation keys; an organisation key wraps the
-keys of its recordings and feedback cases. Opened organisation keys are kept
-for the session (an import needs one per row); a key rotation hands the
-keyring the new master key and empties that cache.
+The key store (vault/keystore.py) holds one key per purpose: the data key only
+wraps organisation keys, and an organisation key only wraps the keys of its
+recordings and feedback cases; the audit MAC key, the checkpoint signing key and
+the blind-index key are secrets of their own. Opened organisation keys are kept
+for the session (an import needs one per row); a rotation of the data key hands
+the keyring the new one and empties that cache.
 """
 
 from __future__ import annotations
 
-from kaiku_tui.errors import NotFound, VaultError
+from collections.abc import Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kaiku_tui.config import Config
+from kaiku_tui.errors import ConfigError, NotFound, VaultError
 from kaiku_tui.index.protocols import Directory
 from kaiku_tui.index.records import StoredCase, StoredRecording
 from kaiku_tui.register.sealing import case_key_ref, record_ref
 from kaiku_tui.vault.fields import blind_index
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
+from kaiku_tui.vault.keystore import KeyStore
+
+SPLIT_COMMAND = "kaiku-tui keys split"
+
+
+def open_key_store(config: Config, environ: Mapping[str, str]) -> KeyStore:
+    """The register's key store; an old register (its one master key file, no key store)
+    is refused with one line naming the command that moves it."""
+    if not KeyStore.present(config.key_store) and config.master_key_file.exists():
+        raise ConfigError(
+            f"the register at {config.data_dir} still keeps every key in {config.master_key_file}; "
+            f"run '{SPLIT_COMMAND}' once to move them into the key store {config.key_store}"
+        )
+    return KeyStore.open(config.key_store, environ)
 
 
 class Keyring:
-    def __init__(self, master: MasterKey, directory: Directory) -> None:
-        self._master = master
+    def __init__(self, store: KeyStore, directory: Directory) -> None:
+        self._store = store
         self._directory = directory
         self._org_keys: dict[str, OrgKey] = {}
-        self._search_key = master.search_key()  # derived once: an import needs one per row
 
     @property
-    def master(self) -> MasterKey:
-        return self._master
+    def store(self) -> KeyStore:
+        return self._store
+
+    @property
+    def data(self) -> MasterKey:
+        """The data key: it wraps organisation keys, nothing else."""
+        return self._store.data
 
     @property
     def key_id(self) -> str:
-        return self._master.key_id
+        return self._store.key_id
 
-    def rekeyed(self, master: MasterKey) -> None:
-        """After a key rotation: the new master key, no cached organisation keys."""
-        self._master = master
+    @property
+    def audit_mac_key(self) -> bytes:
+        return self._store.audit_mac_key
+
+    @property
+    def checkpoint_signing_key(self) -> Ed25519PrivateKey:
+        return self._store.checkpoint_signing_key
+
+    def rekeyed(self, data: MasterKey) -> None:
+        """After a rotation: the new data key, no cached organisation keys."""
+        self._store = self._store.with_data(data)
         self._org_keys.clear()
 
     def forget(self, org: str) -> None:
@@ -41,7 +74,7 @@ class Keyring:
         self._org_keys.pop(org, None)
 
     def blind_index(self, e164: str) -> bytes:
-        return blind_index(self._search_key, e164)
+        return blind_index(self._store.search_key, e164)
 
     async def org_key(self, code: str) -> OrgKey:
         if code not in self._org_keys:
@@ -50,7 +83,7 @@ class Keyring:
                 raise NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
             if stored.wrapped_key is None:
                 raise VaultError(f"organisation {code}: its key is destroyed or missing")
-            self._org_keys[code] = self._master.open_org_key(code, stored.wrapped_key)
+            self._org_keys[code] = self._store.data.open_org_key(code, stored.wrapped_key)
         return self._org_keys[code]
 
     async def record_key(self, stored: StoredRecording) -> RecordKey:

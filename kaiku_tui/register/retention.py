@@ -346,7 +346,10 @@ class Retention:
             detail = f"master key not rotated after a shred: {err}"
             await self._gate.audit("retention.rekey", "error", detail=detail)
             return None, str(err)
-        removed = await asyncio.to_thread(_destroy_retired, self._gate.config.master_key_file)
+        # The key store's retired data keys, and an old master key file's retired keys
+        # (from before `keys split`): each opens older backups.
+        key_files = (self._gate.keys.store.data_file, self._gate.config.master_key_file)
+        removed = await asyncio.to_thread(_destroy_retired, key_files)
         event = self._gate.event(
             "retention.rekey", criteria={"to": report.new_key_id, "retired_destroyed": removed},
             detail="every retired master key destroyed: older backups can no longer be read",
@@ -367,14 +370,17 @@ class _Run:
     blobs_pending: list[int] = field(default_factory=list)
 
 
-def _destroy_retired(key_file: Path) -> list[str]:
+def _destroy_retired(key_files: tuple[Path, ...]) -> list[str]:
     """Delete `<key file>.retired-*`: each could unwrap a destroyed organisation key in a
-    backup made while it was the master key."""
+    backup made while it was the data (or master) key."""
     removed = []
-    for path in sorted(key_file.parent.glob(key_file.name + ".retired-*")):
-        path.unlink()
-        removed.append(path.name)
-    fsync_directory(key_file.parent)
+    for key_file in key_files:
+        found = sorted(key_file.parent.glob(key_file.name + ".retired-*"))
+        for path in found:
+            path.unlink()
+            removed.append(path.name)
+        if found:
+            fsync_directory(key_file.parent)
     return removed
 
 

@@ -160,7 +160,12 @@ class MasterKey:
             raise ConfigError(
                 f"no master key: set {ENV_VAR} or name a master key file in the configuration"
             )
-        return cls._parse(_read_key_file(path), f"master key file {path}")
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path, what: str = "master key file") -> MasterKey:
+        """The key in `path`, which must be a 0600 regular file owned by this login."""
+        return cls._parse(read_key_file(path, what), f"{what} {path}")
 
     @classmethod
     def _parse(cls, text: str, where: str) -> MasterKey:
@@ -181,7 +186,7 @@ class MasterKey:
 
     def write_new_file(self, path: Path) -> None:
         """This key into a new 0600 file (never over an existing one)."""
-        _write_new_key_file(path, self._file_text())
+        write_new_key_file(path, self._file_text())
 
     def _file_text(self) -> bytes:
         if self._carried is None:
@@ -192,6 +197,11 @@ class MasterKey:
             for label, part in zip(_ROTATED_LABELS, (*self._carried, self._raw), strict=True)
         ]
         return b"\n".join(lines) + b"\n"
+
+    def wrapping_only(self) -> MasterKey:
+        """This key without the carried audit, search and checkpoint keys: what the key
+        store's data key file holds (same key id, same wrapping of organisation keys)."""
+        return MasterKey(self._raw)
 
     def rotated(self) -> MasterKey:
         """A new master key for wrapping; the audit, search and checkpoint keys carried over."""
@@ -318,7 +328,7 @@ def _decode_rotated(text: str, where: str) -> list[bytes]:
     return [_decode_key_text(value, where) for _, value in found]
 
 
-def _read_key_file(path: Path) -> str:
+def read_key_file(path: Path, what: str = "master key file") -> str:
     """Open first, then check the open file, so the checks and the read see the same file.
 
     O_NONBLOCK keeps a FIFO planted under the key's name from hanging the app.
@@ -327,36 +337,39 @@ def _read_key_file(path: Path) -> str:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise ConfigError(f"master key file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"master key file {path} cannot be opened: {exc.strerror}") from None
+        raise ConfigError(f"{what} {path} cannot be opened: {exc.strerror}") from None
     try:
-        _check_key_file(path, os.fstat(fd))
+        check_owner_only(path, os.fstat(fd), what)
         data = _read_limited(fd, _MAX_KEY_FILE + 1)
     except OSError as exc:
-        raise ConfigError(f"master key file {path} cannot be read: {exc.strerror}") from None
+        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror}") from None
     finally:
         os.close(fd)
     return data.decode("ascii", errors="replace")
 
 
-def _check_key_file(path: Path, st: os.stat_result) -> None:
-    """Refuse a key file that anyone but its owner can touch: it opens every recording."""
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"master key file {path} is not a regular file")
+def check_owner_only(
+    path: Path, st: os.stat_result, what: str = "master key file", *, directory: bool = False
+) -> None:
+    """Refuse a key file (or the key store's directory) that anyone but its owner can
+    touch, or that another login owns: it opens every recording."""
+    kind_ok = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    if not kind_ok:
+        raise ConfigError(f"{what} {path} is not a {'directory' if directory else 'regular file'}")
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         access = "readable" if mode & 0o044 else "accessible"
         quoted = shlex.quote(str(path))
         raise ConfigError(
-            f"master key file {path} is {access} by others (mode {mode:04o}); "
-            f"run chmod 600 {quoted}"
+            f"{what} {path} is {access} by others (mode {mode:04o}); "
+            f"run chmod {'700' if directory else '600'} {quoted}"
         )
     uid = os.getuid()
     if st.st_uid != uid:
         raise ConfigError(
-            f"master key file {path} is owned by uid {st.st_uid}, not by the current user "
-            f"(uid {uid})"
+            f"{what} {path} is owned by uid {st.st_uid}, not by the current user (uid {uid})"
         )
 
 
@@ -372,17 +385,15 @@ def _read_limited(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_new_key_file(path: Path, content: bytes) -> None:
+def write_new_key_file(path: Path, content: bytes, what: str = "master key file") -> None:
     """O_EXCL refuses an existing file (and a symlink); a failed write leaves no file behind."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise ConfigError(
-            f"master key file {path} already exists; refusing to overwrite it"
-        ) from None
+        raise ConfigError(f"{what} {path} already exists; refusing to overwrite it") from None
     except OSError as exc:
-        raise ConfigError(f"master key file {path} cannot be created: {exc.strerror}") from None
+        raise ConfigError(f"{what} {path} cannot be created: {exc.strerror}") from None
     try:
         os.fchmod(fd, 0o600)  # a umask may have narrowed it further; make it exact
         _write_all(fd, content)
@@ -390,14 +401,13 @@ def _write_new_key_file(path: Path, content: bytes) -> None:
     except OSError as exc:
         os.close(fd)
         path.unlink(missing_ok=True)
-        raise ConfigError(f"master key file {path} cannot be written: {exc.strerror}") from None
+        raise ConfigError(f"{what} {path} cannot be written: {exc.strerror}") from None
     os.close(fd)
     try:
         fsync_directory(path.parent)
     except OSError as exc:
         raise ConfigError(
-            f"master key file {path} was written but its directory could not be synced: "
-            f"{exc.strerror}"
+            f"{what} {path} was written but its directory could not be synced: {exc.strerror}"
         ) from None
 
 

@@ -20,6 +20,7 @@ import pytest
 from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.errors import IndexUnavailable
 from kaiku_tui.index.postgres import PostgresIndex
+from kaiku_tui.vault.keystore import KeyStore
 from tests.contract import pg
 from tests.contract.pg_proxy import Relay
 from tests.contract.rows import MAC_KEY, event, stored_org
@@ -200,9 +201,10 @@ async def test_a_vanished_server_is_index_unavailable_until_it_is_back(
 def test_the_command_line_says_so_in_one_line_with_exit_5(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[register]\ndata_dir = "{tmp_path}"\n'
+        f'[register]\ndata_dir = "{tmp_path / "data"}"\nkey_store = "{tmp_path / "keys"}"\n'
         '[index]\nurl = "postgresql://kaiku@127.0.0.1:1/kaiku"\n'  # nothing listens on port 1
     )
+    KeyStore.create(tmp_path / "keys")  # the variable supplies only the data key
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     done = subprocess.run(
         [sys.executable, "-m", "kaiku_tui", "--config", str(config), "orgs", "list"],

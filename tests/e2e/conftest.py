@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from kaiku_tui.config import load
+from tests.conftest import copy_key_store
+
 
 @dataclass
 class Result:
@@ -54,6 +57,7 @@ def demo(demo_template: Path, tmp_path: Path) -> Path:
     shutil.copytree(demo_template, folder)
     config = folder / "config.toml"
     config.write_text(config.read_text().replace(str(demo_template), str(folder)))
+    copy_key_store(load(demo_template / "config.toml"), load(config))
     return config
 
 

@@ -8,6 +8,8 @@ import pwd
 import sqlite3
 from pathlib import Path
 
+from kaiku_tui.config import load
+from tests.conftest import data_key_file
 from tests.e2e.conftest import Cli, run_cli
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -143,7 +145,7 @@ def test_init_fresh_register(tmp_path: Path) -> None:
     config = tmp_path / "conf" / "config.toml"
     result = run_cli(config, "init", "--data-dir", str(tmp_path / "data"))
     assert result.code == 0, result.err
-    key = tmp_path / "data" / "master.key"
+    key = data_key_file(load(config))
     assert key.stat().st_mode & 0o777 == 0o600
     assert run_cli(config, "init").code == 2  # never overwrites a key
     listed = run_cli(config, "persons", "list", "--json")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kaiku_tui.config import load
+from tests.conftest import copy_key_store, data_key_file
 from tests.e2e.conftest import Cli, run_cli
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
@@ -68,6 +70,7 @@ def copy_demo_into(demo: Path, target: Path) -> Path:
     shutil.copytree(demo.parent, folder, ignore=shutil.ignore_patterns("blobs"))
     config = folder / "config.toml"
     config.write_text(config.read_text().replace(str(demo.parent), str(folder)))
+    copy_key_store(load(demo), load(config))
     return config
 
 
@@ -100,7 +103,7 @@ def test_full_store(demo: Path, mount_point: Path) -> None:
 
 
 def test_key_file_readable_by_others(cli: Cli, demo: Path) -> None:
-    key = demo.parent / "master.key"
+    key = data_key_file(load(demo))
     key.chmod(0o644)
     result = cli("query")
     assert result.code == 2 and str(key) in result.err and "chmod 600" in result.err
@@ -108,9 +111,10 @@ def test_key_file_readable_by_others(cli: Cli, demo: Path) -> None:
 
 
 def test_key_file_missing(cli: Cli, demo: Path) -> None:
-    (demo.parent / "master.key").unlink()
+    key = data_key_file(load(demo))
+    key.unlink()
     result = cli("query")
-    assert result.code == 2 and "master.key" in result.err
+    assert result.code == 2 and str(key) in result.err
 
 
 def test_wrong_master_key_writes_nothing(cli: Cli, demo: Path) -> None:

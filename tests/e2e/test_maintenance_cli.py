@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
+from kaiku_tui.config import load
+from tests.conftest import copy_key_store, data_key_file
 from tests.e2e.conftest import Cli, run_cli
 
 
@@ -36,7 +37,7 @@ def test_doctor_healthy_then_broken(cli: Cli, demo: Path) -> None:
     assert "OK    audit chain" in healthy.out
     lines = [json.loads(line) for line in cli("doctor", "--json").out.splitlines()]
     assert {c["status"] for c in lines} == {"ok"} and {"name", "fix"} <= set(lines[0])
-    os.chmod(demo.parent / "master.key", 0o640)
+    os.chmod(data_key_file(load(demo)), 0o640)
     broken = cli("doctor")
     assert broken.code == 2
     assert "FAIL  master key" in broken.out and "chmod 600" in broken.out
@@ -72,9 +73,9 @@ def test_backup_restore_verify_scan(cli: Cli, demo: Path, tmp_path: Path) -> Non
     assert "master key is not in it" in made.out
     folder = tmp_path / "restored"
     folder.mkdir()
-    shutil.copy2(demo.parent / "master.key", folder / "master.key")
     config = folder / "config.toml"
     config.write_text(f'[register]\ndata_dir = "{folder}"\n', encoding="utf-8")
+    copy_key_store(load(demo), load(config))
     restored = run_cli(config, "restore", "--from", str(to))
     assert restored.code == 0, restored.err
     verified = run_cli(config, "audit", "verify")

@@ -16,6 +16,7 @@ from kaiku_tui.index import open_index
 from kaiku_tui.index.records import Row
 from kaiku_tui.index.transfer import TABLES
 from kaiku_tui.vault.keys import MasterKey
+from tests.conftest import data_key_file
 from tests.contract import pg
 from tests.e2e.conftest import Cli, run_cli
 from tests.e2e.test_cli import events
@@ -52,7 +53,7 @@ def dump(config_file: Path) -> dict[str, list[Row]]:
 
     async def run() -> dict[str, list[Row]]:
         config = load(config_file)
-        master = MasterKey.from_env_or_file(config.master_key_file, {})
+        master = MasterKey.from_env_or_file(data_key_file(config), {})
         index = await open_index(config, master.audit_mac_key())
         out: dict[str, list[Row]] = {}
         try:

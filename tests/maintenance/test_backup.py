@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from kaiku_tui.domain.access import Identity
 from kaiku_tui.errors import AccessDenied, ConfigError, StoreError, UsageError
 from kaiku_tui.register.upkeep.restore import restore
 from kaiku_tui.vault.keys import MasterKey
+from tests.conftest import copy_key_store, data_key_file
 from tests.maintenance.conftest import (
     ADMIN,
     SUPERVISOR,
@@ -39,7 +39,7 @@ def empty_target(tmp_path: Path, source: Config) -> Config:
     folder.mkdir()
     target = load(write_config(folder))
     target.data_dir.mkdir(mode=0o700)
-    shutil.copy2(source.master_key_file, target.master_key_file)
+    copy_key_store(source, target)
     return target
 
 
@@ -132,8 +132,8 @@ async def test_restore_needs_the_backups_key(config: Config, tmp_path: Path) -> 
     to = tmp_path / "backup"
     await backup(config, to)
     target = empty_target(tmp_path, config)
-    target.master_key_file.unlink()
-    MasterKey.create_file(target.master_key_file)
+    data_key_file(target).unlink()
+    MasterKey.create_file(data_key_file(target))
     with pytest.raises(ConfigError, match="not the key of this backup"):
         await restore(target, ADMIN, to, environ={})
 

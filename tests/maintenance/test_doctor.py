@@ -23,6 +23,7 @@ from kaiku_tui.maintenance.checks import (
 )
 from kaiku_tui.register.upkeep.diagnose import diagnose
 from kaiku_tui.vault.keys import MasterKey
+from tests.conftest import data_key_file
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, maintain_events, opened
 
 
@@ -47,7 +48,7 @@ async def test_under_ssh_is_said(config_file: Path) -> None:
 
 
 async def test_bad_key_mode_fails_with_chmod(config_file: Path, config: Config) -> None:
-    os.chmod(config.master_key_file, 0o644)
+    os.chmod(data_key_file(config), 0o644)
     checks = by_name(await diagnose(config_file, ADMIN, environ={}))
     assert checks["master key"].status is Status.FAIL
     assert "chmod 600" in checks["master key"].fix
@@ -59,13 +60,13 @@ async def test_key_owned_by_another_login_fails_with_chown(
     config_file: Path, config: Config
 ) -> None:
     nobody = pwd.getpwnam("nobody")
-    os.chown(config.master_key_file, nobody.pw_uid, nobody.pw_gid)
+    os.chown(data_key_file(config), nobody.pw_uid, nobody.pw_gid)
     checks = by_name(await diagnose(config_file, ADMIN, environ={}))
     key = checks["master key"]
     assert key.status is Status.FAIL, key
     assert f"owned by uid {nobody.pw_uid}" in key.detail
     me = pwd.getpwuid(os.getuid()).pw_name
-    assert f"owned by nobody: chown {me} {config.master_key_file}" in key.fix
+    assert f"owned by nobody: chown {me} {data_key_file(config)}" in key.fix
     assert "register opens" not in checks  # nothing opened with a key another login owns
     assert exit_code(list(checks.values())) == DOCTOR_FAILURES
 
@@ -73,7 +74,7 @@ async def test_key_owned_by_another_login_fails_with_chown(
 async def test_wrong_key_fails_to_open(config_file: Path, config: Config, tmp_path: Path) -> None:
     other = tmp_path / "other.key"
     MasterKey.create_file(other)
-    other.replace(config.master_key_file)
+    other.replace(data_key_file(config))
     checks = await diagnose(config_file, ADMIN, environ={})
     opens = by_name(checks)["register opens"]
     assert opens.status is Status.FAIL and "is not the key of the register" in opens.detail

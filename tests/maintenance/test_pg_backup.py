@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +22,7 @@ from kaiku_tui.maintenance.backup import BackupReport
 from kaiku_tui.register.audit_log import VerifyReport
 from kaiku_tui.register.upkeep.facet import ScanReport
 from kaiku_tui.register.upkeep.restore import restore
+from tests.conftest import copy_key_store
 from tests.contract import pg
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, opened
 from tests.maintenance.test_postgres import pg_register, with_password_file
@@ -145,6 +145,6 @@ def _restore_config(folder: Path, dsn: str, source: Config, password: str) -> Co
         config_file.read_text(encoding="utf-8") + '\n[audio]\nsink = "none"\n', encoding="utf-8"
     )
     with_password_file(config_file, folder, password)
-    shutil.copyfile(source.master_key_file, folder / "master.key")
-    (folder / "master.key").chmod(0o600)
-    return load(config_file)
+    target = load(config_file)
+    copy_key_store(source, target)
+    return target

@@ -3,7 +3,6 @@ ANALYZE/VACUUM, backup's refusal of a schema, key rotation in one transaction.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +17,7 @@ from kaiku_tui.maintenance.checks import Status
 from kaiku_tui.register import Register
 from kaiku_tui.register.upkeep.diagnose import diagnose
 from kaiku_tui.vault.keys import MasterKey
+from tests.conftest import copy_key_store, data_key_file
 from tests.contract import pg
 from tests.maintenance.conftest import ADMIN, opened, recording
 from tests.register.test_concurrency import configure
@@ -69,7 +69,7 @@ async def test_upkeep_backup_and_rotation(pg_server: pg.PgServer, tmp_path: Path
             report = await register.upkeep.rotate_keys({})
         finally:
             await register.close()
-        assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == report.new_key_id
+        assert MasterKey.from_env_or_file(data_key_file(config), {}).key_id == report.new_key_id
         register = await opened(config)
         try:
             assert (await register.audit.verify()).problem is None
@@ -124,6 +124,5 @@ def _login_config(tmp_path: Path, dsn: str, password: str) -> Path:
     with_password_file(config_file, tmp_path / "login", password)
     with config_file.open("a", encoding="utf-8") as out:
         out.write('\n[audio]\nsink = "none"\n')
-    shutil.copyfile(tmp_path / "owner" / "master.key", tmp_path / "login" / "master.key")
-    (tmp_path / "login" / "master.key").chmod(0o600)
+    copy_key_store(load(tmp_path / "owner" / "config.toml"), load(config_file))
     return config_file

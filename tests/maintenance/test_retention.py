@@ -20,6 +20,7 @@ from kaiku_tui.register import Register
 from kaiku_tui.register.sealing import record_ref
 from kaiku_tui.vault.blobs import BlobStore
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
+from tests.conftest import data_key_file
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, blob_of, events, opened
 
 NOTE = "Asiakkaan diagnoosi: verenpainetauti"  # patient content
@@ -215,8 +216,8 @@ async def test_shredding_leaves_no_key_that_opens_an_old_copy(
         await admin.retention.set_org("ITU", contract_end=date(2026, 1, 1))
     finally:
         await admin.close()
-    key_dir = config.master_key_file.parent
-    assert len(list(key_dir.glob("master.key.retired-*"))) == 1
+    key_dir = data_key_file(config).parent
+    assert len(list(key_dir.glob("data.key.retired-*"))) == 1
     old_index = tmp_path / "old.sqlite3"
     src, dst = sqlite3.connect(config.sqlite_path), sqlite3.connect(old_index)
     src.backup(dst)
@@ -226,13 +227,13 @@ async def test_shredding_leaves_no_key_that_opens_an_old_copy(
 
     report = await purge(config)
     assert report.shredded == ("ITU",) and report.rekeyed and report.rekey_problem is None
-    assert list(key_dir.glob("master.key.*")) == []  # no retired key, no pending key
+    assert list(key_dir.glob("data.key.*")) == []  # no retired key, no pending key
     assert rows(config, "SELECT wrapped_key FROM organisation WHERE code = 'ITU'") == [(None,)]
     keski = rows(config, "SELECT wrapped_key FROM organisation WHERE code = 'KESKI'")
     assert keski[0][0] is not None
 
     # Everything that remains: the master key file. The old copy's ITU key does not open.
-    remaining = [MasterKey.from_env_or_file(p, {}) for p in key_dir.glob("master.key*")]
+    remaining = [MasterKey.from_env_or_file(p, {}) for p in key_dir.glob("data.key*")]
     old = sqlite3.connect(old_index)
     itu = "SELECT wrapped_key FROM organisation WHERE code = 'ITU'"
     (wrapped_org,) = old.execute(itu).fetchone()
@@ -364,7 +365,7 @@ async def test_a_purge_killed_after_its_first_batch_resumes_and_finishes(
 async def test_a_shred_without_the_key_file_is_reported_and_finished_later(
     config: Config,
 ) -> None:
-    key_text = config.master_key_file.read_text().strip()
+    key_text = data_key_file(config).read_text().strip()
     await set_rule(config, contract_end=date(2026, 1, 1))
     admin = await Register.open(config, ADMIN, environ={"KAIKU_MASTER_KEY": key_text})
     try:

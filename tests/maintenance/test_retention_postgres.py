@@ -10,6 +10,7 @@ from kaiku_tui.config import load
 from kaiku_tui.domain.access import Person, Purpose, Role
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.register import Register
+from tests.conftest import data_key_file
 from tests.contract import pg
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, opened, recording
 from tests.register.test_concurrency import configure
@@ -78,4 +79,4 @@ async def test_purge_and_shred_on_postgresql(pg_server: pg.PgServer, tmp_path: o
             )
         finally:
             await db.close()
-        assert list(config.master_key_file.parent.glob("master.key.*")) == []
+        assert list(data_key_file(config).parent.glob("data.key.*")) == []

@@ -21,6 +21,8 @@ from kaiku_tui.errors import ConfigError, UsageError
 from kaiku_tui.register.upkeep import rotation
 from kaiku_tui.register.upkeep.restore import restore
 from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keystore import KeyStore
+from tests.conftest import data_key_file
 from tests.maintenance.conftest import ADMIN, SUPERVISOR, blob_of, maintain_events, opened
 from tests.maintenance.test_backup import backup, empty_target
 
@@ -36,7 +38,7 @@ async def rotate(config: Config, *, destroy_old: bool = False) -> None:
 async def assert_usable(config: Config, key_id: str) -> None:
     """Opens with the key the index names; chain verifies; content and phone search work."""
     register = await opened(config)  # finishes a rotation that committed
-    assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == key_id
+    assert MasterKey.from_env_or_file(data_key_file(config), {}).key_id == key_id
     try:
         assert (await register.audit.verify()).problem is None
         scanned = await register.upkeep.scan(
@@ -56,16 +58,17 @@ async def assert_usable(config: Config, key_id: str) -> None:
 
 
 async def test_rotation_rewraps_and_retires(config: Config) -> None:
-    old = MasterKey.from_env_or_file(config.master_key_file, {})
+    old = MasterKey.from_env_or_file(data_key_file(config), {})
+    old_store = KeyStore.open(config.key_store)  # the audit MAC key: a file of its own
     blob = blob_of(config, 1).read_bytes()
     await rotate(config)
-    new = MasterKey.from_env_or_file(config.master_key_file, {})
+    new = MasterKey.from_env_or_file(data_key_file(config), {})
     assert new.key_id != old.key_id
-    assert new.audit_mac_key() == old.audit_mac_key()
-    retired = rotation.retired_file(config.master_key_file, old.key_id)
+    assert KeyStore.open(config.key_store).audit_mac_key == old_store.audit_mac_key
+    retired = rotation.retired_file(data_key_file(config), old.key_id)
     assert MasterKey.from_env_or_file(retired, {}).key_id == old.key_id
     assert oct(retired.stat().st_mode & 0o777) == "0o600"
-    assert not rotation.pending_file(config.master_key_file).exists()
+    assert not rotation.pending_file(data_key_file(config)).exists()
     assert blob_of(config, 1).read_bytes() == blob, "a blob is never re-encrypted"
     await assert_usable(config, new.key_id)
     [rotated] = maintain_events(config, "keys.rotate")  # committed with the re-wrapping
@@ -74,15 +77,15 @@ async def test_rotation_rewraps_and_retires(config: Config) -> None:
     [retire] = maintain_events(config, "keys.retire")
     assert retire["target"] == str(retired)
     await rotate(config, destroy_old=True)  # a second rotation from a rotated key
-    newer = MasterKey.from_env_or_file(config.master_key_file, {})
-    assert not rotation.retired_file(config.master_key_file, new.key_id).exists()
+    newer = MasterKey.from_env_or_file(data_key_file(config), {})
+    assert not rotation.retired_file(data_key_file(config), new.key_id).exists()
     await assert_usable(config, newer.key_id)
 
 
 async def test_the_old_key_no_longer_opens_the_index(config: Config) -> None:
-    old = MasterKey.from_env_or_file(config.master_key_file, {})
+    old = MasterKey.from_env_or_file(data_key_file(config), {})
     await rotate(config)
-    shutil.copy2(rotation.retired_file(config.master_key_file, old.key_id), config.master_key_file)
+    shutil.copy2(rotation.retired_file(data_key_file(config), old.key_id), data_key_file(config))
     with pytest.raises(ConfigError, match="is not the key of the register"):
         await opened(config)
 
@@ -90,7 +93,7 @@ async def test_the_old_key_no_longer_opens_the_index(config: Config) -> None:
 async def test_crash_before_the_commit_leaves_the_old_state(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = MasterKey.from_env_or_file(config.master_key_file, {})
+    old = MasterKey.from_env_or_file(data_key_file(config), {})
 
     async def crash(*args: object) -> None:
         raise OSError("power cut")
@@ -103,10 +106,10 @@ async def test_crash_before_the_commit_leaves_the_old_state(
     finally:
         await register.close()
     monkeypatch.undo()
-    assert rotation.pending_file(config.master_key_file).exists()  # the stray new key
+    assert rotation.pending_file(data_key_file(config)).exists()  # the stray new key
     await assert_usable(config, old.key_id)
     await rotate(config)  # the stray is replaced, the rotation goes through
-    assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id != old.key_id
+    assert MasterKey.from_env_or_file(data_key_file(config), {}).key_id != old.key_id
 
 
 async def test_crash_after_the_commit_is_finished_on_open(
@@ -123,9 +126,9 @@ async def test_crash_after_the_commit_is_finished_on_open(
     finally:
         await register.close()
     monkeypatch.undo()
-    pending = MasterKey.from_env_or_file(rotation.pending_file(config.master_key_file), {})
+    pending = MasterKey.from_env_or_file(rotation.pending_file(data_key_file(config)), {})
     await assert_usable(config, pending.key_id)  # opening took the .new and swapped the files
-    assert not rotation.pending_file(config.master_key_file).exists()
+    assert not rotation.pending_file(data_key_file(config)).exists()
 
 
 KILLER = """
@@ -167,7 +170,7 @@ asyncio.run(main())
 async def test_killed_midway_leaves_a_usable_register(
     config_file: Path, config: Config, step: str
 ) -> None:
-    old = MasterKey.from_env_or_file(config.master_key_file, {})
+    old = MasterKey.from_env_or_file(data_key_file(config), {})
     env = {k: v for k, v in os.environ.items() if k != "KAIKU_MASTER_KEY"}
     done = subprocess.run(
         [sys.executable, "-c", KILLER, str(config_file), step], env=env, capture_output=True
@@ -175,7 +178,7 @@ async def test_killed_midway_leaves_a_usable_register(
     assert done.returncode == -signal.SIGKILL, done.stderr
     committed = step != "after-new-file"
     expected = (
-        MasterKey.from_env_or_file(rotation.pending_file(config.master_key_file), {}).key_id
+        MasterKey.from_env_or_file(rotation.pending_file(data_key_file(config)), {}).key_id
         if committed
         else old.key_id
     )
@@ -183,15 +186,15 @@ async def test_killed_midway_leaves_a_usable_register(
 
 
 async def test_old_backups_need_the_retired_key(config: Config, tmp_path: Path) -> None:
-    old = MasterKey.from_env_or_file(config.master_key_file, {})
+    old = MasterKey.from_env_or_file(data_key_file(config), {})
     to = tmp_path / "backup"
     await backup(config, to)
     await rotate(config)
     target = empty_target(tmp_path, config)  # the current (new) key
     with pytest.raises(ConfigError, match="not the key of this backup"):
         await restore(target, ADMIN, to, environ={})
-    target.master_key_file.unlink()
-    shutil.copy2(rotation.retired_file(config.master_key_file, old.key_id), target.master_key_file)
+    data_key_file(target).unlink()
+    shutil.copy2(rotation.retired_file(data_key_file(config), old.key_id), data_key_file(target))
     await restore(target, ADMIN, to, environ={})
     await assert_usable(target, old.key_id)
 

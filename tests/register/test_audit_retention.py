@@ -5,7 +5,6 @@ sees every organisation may cut (refusals audited)."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from kaiku_tui.index.records import AuditRow
 from kaiku_tui.register import Register
 from kaiku_tui.register import gate as register_module
 from kaiku_tui.register.upkeep.restore import restore
+from tests.conftest import copy_key_store
 from tests.contract import pg
 from tests.maintenance.conftest import recording
 from tests.register.test_concurrency import configure, index_url
@@ -329,8 +329,7 @@ async def test_a_cut_register_backs_up_and_restores(
         await admin.upkeep.backup(tmp_path / "backup", link=False)
     assert (tmp_path / "backup" / "audit-cuts.jsonl").exists()
     target = load(configure(tmp_path / "target", ""))
-    shutil.copyfile(config.master_key_file, target.master_key_file)
-    target.master_key_file.chmod(0o600)
+    copy_key_store(config, target)
     await restore(target, ADMIN, tmp_path / "backup", environ={})
     async with opened(target) as admin:
         report = await admin.audit.verify()

@@ -23,7 +23,7 @@ from kaiku_tui.index import open_index
 from kaiku_tui.register import Register
 from kaiku_tui.register.gate import Gate, Visitor
 from kaiku_tui.register.keyring import Keyring
-from kaiku_tui.vault.keys import MasterKey
+from kaiku_tui.vault.keystore import KeyStore
 from tests.register.test_register import ADMIN, SUPERVISOR, call, config_for
 
 SARI = Person(SUPERVISOR.login, "Sari", frozenset({Role.SUPERVISOR}), orgs=("ITU",))
@@ -47,10 +47,10 @@ async def config(tmp_path: Path) -> Config:
 
 @pytest.fixture
 async def gate(config: Config) -> AsyncIterator[Gate]:
-    master = MasterKey.from_env_or_file(config.master_key_file, {})
-    index = await open_index(config, master.audit_mac_key())
+    store = KeyStore.open(config.key_store)
+    index = await open_index(config, store.audit_mac_key)
     try:
-        yield Gate(config, Visitor(SUPERVISOR, SARI), index, Keyring(master, index))
+        yield Gate(config, Visitor(SUPERVISOR, SARI), index, Keyring(store, index))
     finally:
         await index.close()
 
@@ -120,7 +120,7 @@ async def test_a_review_at_the_premises_narrows_the_session(gate: Gate, config: 
 
 
 async def test_every_nth_counted_event_signs_a_checkpoint(gate: Gate, config: Config) -> None:
-    public = gate.keys.master.checkpoint_signing_key().public_key()
+    public = gate.keys.checkpoint_signing_key.public_key()
     before = len(CheckpointFile(config.checkpoint_file).read(public))
     for _ in range(3):  # checkpoint_every = 3
         await gate.audit("test.event")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from kaiku_tui.config import Config
 from kaiku_tui.register import Register
 from kaiku_tui.register.upkeep.restore import restore
+from tests.conftest import copy_key_store
 from tests.ui.conftest import ADMIN, AppFactory, config_for
 from tests.ui.pilot import settle, shown_rows
 
@@ -24,7 +24,7 @@ async def test_restored_register_opens_in_the_tui(
         await admin.close()
     restored = config_for(tmp_path / "restored")
     restored.data_dir.mkdir(parents=True, mode=0o700)
-    shutil.copy2(config.master_key_file, restored.master_key_file)
+    copy_key_store(config, restored)
     await restore(restored, ADMIN, tmp_path / "backup", environ={})
 
     originals, copies = [], []

@@ -33,10 +33,11 @@ from kaiku_tui.audit.checkpoint import Checkpoint, CheckpointFile
 from kaiku_tui.config import load
 from kaiku_tui.domain.access import Identity, Purpose
 from kaiku_tui.domain.browse import RecordingFilter
-from kaiku_tui.errors import AccessDenied, TamperDetected, VaultError
+from kaiku_tui.errors import AccessDenied, ConfigError, TamperDetected, VaultError
 from kaiku_tui.register import Register
 from kaiku_tui.vault.fields import blind_index, decrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
+from kaiku_tui.vault.keystore import KeyStore
 from kaiku_tui.vault.stream import SEGMENT_SIZE, BlobReader
 
 DATA = Path(__file__).resolve().parents[1] / "vectors" / "data"
@@ -256,12 +257,29 @@ def register_copy(tmp_path: Path) -> Path:
     return folder
 
 
+async def split(folder: Path) -> None:
+    """The one-time move of the old register's master key into a key store (`keys split`):
+    the register refuses to open before it. The key store is outside the copy."""
+    config = load(folder / "config.toml")
+    with pytest.raises(ConfigError, match="kaiku-tui keys split"):
+        await Register.open(config, ADMIN, environ={})
+    report = await Register.split_keys(config, ADMIN, environ={})
+    assert report.key_id == EXPECTED["key_id"] and not config.master_key_file.exists()
+    store = KeyStore.open(config.key_store)
+    assert not store.directory.resolve().is_relative_to(folder.resolve())
+    assert store.audit_mac_key.hex() == EXPECTED["audit_mac_key_hex"]
+    assert store.search_key.hex() == EXPECTED["search_key_hex"]
+    public = store.checkpoint_signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert public.hex() == EXPECTED["checkpoint_public_key_hex"]
+
+
 async def test_the_register_opens_verifies_and_decrypts(register_copy: Path) -> None:
     config = load(register_copy / "config.toml")
     assert config.data_dir == register_copy.resolve()
     assert config.master_key_file == register_copy.resolve() / "master.key"
     assert config.sqlite_path.parent == register_copy.resolve()
     assert MasterKey.from_env_or_file(config.master_key_file, {}).key_id == EXPECTED["key_id"]
+    await split(register_copy)
 
     admin = await Register.open(config, ADMIN, environ={})
     try:
@@ -321,6 +339,7 @@ async def test_a_flipped_byte_in_the_registers_blob_is_detected(register_copy: P
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
+    await split(register_copy)
     config = load(register_copy / "config.toml")
     sup = await Register.open(config, SUPERVISOR, environ={})
     try:
@@ -328,5 +347,46 @@ async def test_a_flipped_byte_in_the_registers_blob_is_detected(register_copy: P
         (with_audio,) = [r for r in page.rows if r.has_audio]
         with pytest.raises(VaultError, match="does not authenticate"):
             await sup.recordings.open_audio(with_audio.id, Purpose.QUALITY)
+    finally:
+        await sup.close()
+
+
+# -- a register with a key store (tests/vectors/keystore, make_vectors.py --keystore) ------
+
+KEYSTORE = DATA.parent / "keystore"
+
+
+async def test_the_key_store_register_opens_verifies_and_decrypts(tmp_path: Path) -> None:
+    """Git keeps no 0700 or 0600: the copy's key store gets them, as an admin would."""
+    want = json.loads((KEYSTORE / "expected.json").read_text(encoding="utf-8"))
+    shutil.copytree(KEYSTORE, tmp_path / "vector")
+    keys = tmp_path / "vector" / want["key_store"]
+    keys.chmod(0o700)
+    for path in keys.iterdir():
+        path.chmod(0o600)
+    config = load(tmp_path / "vector" / want["config"])
+    assert config.key_store == keys.resolve() and not config.master_key_file.exists()
+    assert KeyStore.open(config.key_store).key_id == want["key_id"]
+    admin = await Register.open(config, Identity(want["admin"]), environ={})
+    try:
+        report = await admin.audit.verify()
+        assert report.problem is None and report.checkpoints >= 1, report.problem
+    finally:
+        await admin.close()
+    sup = await Register.open(config, Identity(want["supervisor"]), environ={})
+    try:
+        found = await sup.recordings.search(RecordingFilter(phone=want["phone"]))
+        with_phone = {r["source_id"] for r in want["recordings"] if r["phone"] == want["phone"]}
+        assert {r.source_id for r in found.rows} == with_phone
+        page = await sup.recordings.search(RecordingFilter())
+        by_source = {r["source_id"]: r for r in want["recordings"]}
+        assert {r.source_id for r in page.rows} == set(by_source)
+        for summary in page.rows:
+            record = await sup.recordings.open_recording(summary.id, Purpose.QUALITY)
+            lines = [
+                {"at": t.at, "speaker": t.speaker, "role": t.role.value, "text": t.text}
+                for t in record.transcript
+            ]
+            assert lines == by_source[summary.source_id]["transcript"]
     finally:
         await sup.close()

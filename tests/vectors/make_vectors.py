@@ -45,9 +45,22 @@ from kaiku_tui.register import Register
 from kaiku_tui.register.sealing import record_ref
 from kaiku_tui.vault.fields import blind_index, encrypt_field
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
+from kaiku_tui.vault.keystore import KeyStore
 from kaiku_tui.vault.stream import encrypt_stream
 
 DATA = Path(__file__).resolve().parent / "data"
+# A register with a key store (one file per key), written later, beside the old data.
+KEYSTORE_DATA = Path(__file__).resolve().parent / "keystore"
+KEYSTORE_CONFIG = """\
+# A register with a key store, written by tests/vectors/make_vectors.py --keystore. Every
+# path is relative to this file; the key store is outside data_dir, as it must be.
+[register]
+data_dir = "."
+key_store = "../keys"
+
+[audio]
+sink = "none"
+"""
 
 # Obviously a test key: 32 ASCII bytes that say so. Never use it for anything real.
 MASTER_KEY = b"kaiku-tui TEST master key !! 32b"
@@ -299,10 +312,64 @@ async def write_register(expected: dict[str, Any]) -> None:
     expected["register"]["audit_events"] = events
 
 
+async def write_keystore_register() -> dict[str, Any]:
+    """A small register made with a key store (random keys: nothing here is fixed but the
+    content), for tests/unit/test_vectors.py to open as a register of today's format."""
+    folder = KEYSTORE_DATA / "register"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(KEYSTORE_CONFIG, encoding="utf-8")
+    config = load(folder / "config.toml")
+    news = recordings(tiny_wav())
+    admin = await Register.initialise(config, ADMIN, "Vector Admin")
+    try:
+        await admin.orgs.add(REGISTER_ORG)
+        supervisor = Person(SUPERVISOR.login, "Vector Super", frozenset({Role.SUPERVISOR}))
+        await admin.persons.add(supervisor)
+        added = await admin.intake.add_recordings(news, source="make_vectors.py")
+        assert added.added == len(news), added
+    finally:
+        await admin.close()
+    return {
+        "written_by": "tests/vectors/make_vectors.py --keystore",
+        "config": "register/config.toml",
+        "key_store": "keys",
+        "key_id": KeyStore.open(config.key_store).key_id,
+        "admin": ADMIN.login,
+        "supervisor": SUPERVISOR.login,
+        "org": REGISTER_ORG.code,
+        "phone": PHONE,
+        "recordings": [
+            {"source_id": r.source_id, "phone": r.phone, "transcript": transcript_json(r)}
+            for r in news
+        ],
+    }
+
+
+def main_keystore(force: bool) -> int:
+    if KEYSTORE_DATA.exists():
+        if not force:
+            print(f"{KEYSTORE_DATA} exists; it is committed. Use --force to replace it.")
+            return 2
+        shutil.rmtree(KEYSTORE_DATA)
+    expected = asyncio.run(write_keystore_register())
+    text = json.dumps(expected, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    (KEYSTORE_DATA / "expected.json").write_text(text, encoding="utf-8")
+    total = sum(p.stat().st_size for p in KEYSTORE_DATA.rglob("*") if p.is_file())
+    print(f"wrote {KEYSTORE_DATA} ({total} bytes)")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--force", action="store_true", help="replace the committed vectors")
+    parser.add_argument(
+        "--keystore",
+        action="store_true",
+        help="only tests/vectors/keystore",
+    )
     args = parser.parse_args(argv)
+    if args.keystore:
+        return main_keystore(args.force)
     if DATA.exists():
         if not args.force:
             print(f"{DATA} exists; the vectors are committed. Use --force to replace them.")

@@ -10,17 +10,21 @@ import shlex
 import sqlite3
 import stat
 from collections.abc import Mapping
-from pathlib import Path
 
 from kaiku_tui.config import Config
 from kaiku_tui.errors import KaikuError
 from kaiku_tui.maintenance.checks import Check, fail, ok, warn
-from kaiku_tui.vault.keys import ENV_VAR, MasterKey
+from kaiku_tui.register.keyring import SPLIT_COMMAND, open_key_store
+from kaiku_tui.vault.keys import ENV_VAR
+from kaiku_tui.vault.keystore import FILES as KEY_FILES
 
 
 def open_fix(message: str) -> str:
     if "is not the key of the register" in message:
-        return "use this register's master key file (from where it is kept safe, not a backup)"
+        return (
+            "use this register's key store, whose data key is the register's master key "
+            "(from where it is kept safe, never from a backup)"
+        )
     if "which only the owner of its tables may run" in message:
         return (
             "take a backup, then run kaiku-tui doctor once with a configuration whose "
@@ -30,32 +34,38 @@ def open_fix(message: str) -> str:
 
 
 def key_file(config: Config, environ: Mapping[str, str]) -> Check:
+    """The key store (named "master key" as before: its data key is the master key)."""
     name = "master key"
+    detail = f"key store {config.key_store}"
     if ENV_VAR in environ:
-        detail = f"from the variable {ENV_VAR}"
-    else:
-        detail = str(config.master_key_file)
+        detail += f", the data key from the variable {ENV_VAR}"
     try:
-        key = MasterKey.from_env_or_file(config.master_key_file, environ)
+        store = open_key_store(config, environ)
     except KaikuError as err:
-        return fail(name, str(err), _key_fix(config.master_key_file))
-    return ok(name, f"{detail}: mode 0600, owned by this login, key id {key.key_id}")
+        return fail(name, str(err), _key_fix(config, str(err)))
+    return ok(
+        name, f"{detail}: mode 0700, its files 0600, owned by this login, key id {store.key_id}"
+    )
 
 
-def _key_fix(path: Path) -> str:
-    try:
-        st = path.stat()
-    except OSError:
-        return f"put the master key back at {path} (from where it is kept safe)"
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        return f"chmod 600 {path}"
-    if st.st_uid != os.getuid():
-        owner, me = _login_of(st.st_uid), _login_of(os.getuid())
-        return (
-            f"the key file is owned by {owner}: chown {me} {shlex.quote(str(path))} "
-            "(only the login that runs kaiku-tui may own and read it)"
-        )
-    return f"check {path} (a regular file holding this register's master key)"
+def _key_fix(config: Config, message: str) -> str:
+    if SPLIT_COMMAND in message:
+        return f"{SPLIT_COMMAND} (once, as an admin; README, 'Keeping a register')"
+    store = config.key_store
+    for path in (store, *(store / name for name in KEY_FILES)):
+        try:
+            st = path.lstat()
+        except OSError:
+            return f"put the key store back at {store} (from where it is kept safe)"
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            return f"chmod {'700' if path == store else '600'} {shlex.quote(str(path))}"
+        if st.st_uid != os.getuid():
+            owner, me = _login_of(st.st_uid), _login_of(os.getuid())
+            return (
+                f"the key file is owned by {owner}: chown {me} {shlex.quote(str(path))} "
+                "(only the login that runs kaiku-tui may own and read it)"
+            )
+    return f"check {store} (a directory holding this register's keys, one 0600 file each)"
 
 
 def _login_of(uid: int) -> str:

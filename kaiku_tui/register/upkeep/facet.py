@@ -156,7 +156,7 @@ class Upkeep:
         return ok(name, f"{kind} passed at {self._index.location}")
 
     async def _shred_rekey(self) -> list[Check]:
-        """Only when something is wrong: an organisation key was destroyed but the master
+        """Only when something is wrong: an organisation key was destroyed but the data
         key that wrapped it (in every older copy of the index) was not rotated yet."""
         from kaiku_tui.index.retention_sql import REKEY
 
@@ -167,8 +167,9 @@ class Upkeep:
                 "crypto-shredding",
                 "an organisation key was destroyed, but older copies of the index can still "
                 "unwrap it with the master key",
-                "run kaiku-tui retention purge again with the key file (not KAIKU_MASTER_KEY), "
-                "or kaiku-tui keys rotate --destroy-old and delete master.key.retired-*",
+                "run kaiku-tui retention purge again with the key store's data key (not "
+                "KAIKU_MASTER_KEY), or kaiku-tui keys rotate --destroy-old and delete "
+                "data.key.retired-* in the key store",
             )
         ]
 
@@ -260,7 +261,7 @@ class Upkeep:
             )
             for o in orgs
         )  # fmt: skip
-        key_file = None if ENV_VAR in os.environ else self._gate.config.master_key_file
+        key_file = None if ENV_VAR in os.environ else self._gate.keys.store.data_file
         since = _mtime(key_file) if key_file else None
         await self._audit("keys.status", result_count=len(states))
         return KeyStatus(self._gate.keys.key_id, key_file, since, states)
@@ -268,17 +269,18 @@ class Upkeep:
     async def rotate_keys(
         self, environ: Mapping[str, str], *, destroy_old: bool = False
     ) -> RotationReport:
-        """A new master key; every organisation key re-wrapped with it in one transaction;
-        the old key retired (kept beside, or destroyed). See `rotation` for the steps."""
+        """A new data key; every organisation key re-wrapped with it in one transaction;
+        the old key retired (kept beside it in the key store, or destroyed); the audit MAC,
+        checkpoint and search keys untouched. See `rotation` for the steps."""
         await self._authorize("keys.rotate")
         if ENV_VAR in environ:
             raise UsageError(
                 f"keys rotate works on a key file; unset {ENV_VAR}, rotate the file, then "
                 "put the new file's content in the variable"
             )
-        old = self._gate.keys.master
-        key_file = self._gate.config.master_key_file
-        new = await asyncio.to_thread(rotation.start, key_file, old)
+        old = self._gate.keys.data
+        key_file = self._gate.keys.store.data_file
+        new = await asyncio.to_thread(rotation.start, key_file)
         orgs = await self._index.list_orgs()
         wrapped = [
             (

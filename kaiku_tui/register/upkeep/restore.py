@@ -1,19 +1,19 @@
 """`kaiku-tui restore --from DIR`: a backup into an empty data directory (and, for
 PostgreSQL, an empty database: the one `[index] url` names).
 
-Every file is checked against the manifest's SHA-256 first, and the master
-key (from where it is kept, never from the backup) must be the one the backup
-names. Then the index (a SQLite file copied, or pg_restore of the dump in one
-transaction, then this database's application role's grants) and the
-checkpoint files are put in place and the register is opened by the restoring
-login, whose role the restored register decides: a refusal is audited in it
-and the index stays, with no blob placed (the content never reaches a
-non-admin); an admin's restore of the same backup continues from that index,
-the refusal kept in its log. Otherwise the blobs are placed and the admin
-leaves a `restore` event. A restore that fails part-way for another reason
-removes the files it put in place; a restored database stays, and a restore
-of the same backup continues from it (docs/ARCHITECTURE.md, "Backup and
-restore").
+Every file is checked against the manifest's SHA-256 first, and the key
+store's data key (from where the key store is kept, never from the backup: a
+backup holds no key) must be the one the backup names. Then the index (a
+SQLite file copied, or pg_restore of the dump in one transaction, then this
+database's application role's grants) and the checkpoint files are put in
+place and the register is opened by the restoring login, whose role the
+restored register decides: a refusal is audited in it and the index stays,
+with no blob placed (the content never reaches a non-admin); an admin's
+restore of the same backup continues from that index, the refusal kept in its
+log. Otherwise the blobs are placed and the admin leaves a `restore` event. A
+restore that fails part-way for another reason removes the files it put in
+place; a restored database stays, and a restore of the same backup continues
+from it (docs/ARCHITECTURE.md, "Backup and restore").
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from kaiku_tui.errors import AccessDenied, ConfigError, UsageError
 from kaiku_tui.maintenance import backup as files
 from kaiku_tui.maintenance import pg_tools
 from kaiku_tui.register.door import Register
+from kaiku_tui.register.keyring import open_key_store
 from kaiku_tui.vault.blobs import BlobStore
-from kaiku_tui.vault.keys import MasterKey
 
 MAINTAIN = Action.MAINTAIN.value
 
@@ -157,8 +157,8 @@ async def _continues(
     """The index's event at the backup's head is the backup's, and no restore finished."""
     from kaiku_tui.index import open_index
 
-    key = MasterKey.from_env_or_file(config.master_key_file, environ)
-    index = await open_index(config, key.audit_mac_key())
+    key = open_key_store(config, environ)
+    index = await open_index(config, key.audit_mac_key)
     try:
         at_head = await index.audit_rows(head - 1, 1)  # rows as stored: plain tuples
         if not at_head or (at_head[0][0], bytes(at_head[0][3])) != (head, expected):
@@ -193,8 +193,8 @@ async def _restore_database(config: Config, source: Path, environ: Mapping[str, 
     from kaiku_tui.index import upkeep as index_upkeep
 
     await asyncio.to_thread(pg_tools.restore, config, source / files.PG_DUMP_FILE)
-    key = MasterKey.from_env_or_file(config.master_key_file, environ)
-    index = await open_index(config, key.audit_mac_key())
+    key = open_key_store(config, environ)
+    index = await open_index(config, key.audit_mac_key)
     try:
         await index_upkeep.pg_grant(index)
     finally:
@@ -202,12 +202,12 @@ async def _restore_database(config: Config, source: Path, environ: Mapping[str, 
 
 
 def _same_key(config: Config, manifest: dict[str, object], environ: Mapping[str, str]) -> None:
-    key = MasterKey.from_env_or_file(config.master_key_file, environ)
+    key = open_key_store(config, environ)
     if key.key_id != manifest.get("master_key_id"):
         raise ConfigError(
-            f"master key {key.key_id} is not the key of this backup "
-            f"({manifest.get('master_key_id')}); put the register's master key at "
-            f"{config.master_key_file} first"
+            f"data key {key.key_id} is not the key of this backup "
+            f"({manifest.get('master_key_id')}); put the register's key store (with the data "
+            f"key the backup names) at {config.key_store} first"
         )
 
 

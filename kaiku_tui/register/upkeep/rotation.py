@@ -1,10 +1,13 @@
-"""Master key rotation: a new wrapping key, every organisation key re-wrapped with it.
+"""Data key rotation: a new wrapping key, every organisation key re-wrapped with it.
 
+The data key is one file of the key store (`data.key`, vault/keystore.py); the
+audit MAC, checkpoint and search keys are files of their own and are not touched.
 Two places hold the state — the key file and the index's wrapped keys with
 their `master_key_id` — so the rotation goes in three steps, each leaving a
 register that opens:
 
-1. the new key is written beside the old one (`<file>.new`, 0600, fsynced);
+1. the new key (fresh random bytes) is written beside the old one (`<file>.new`,
+   0600, fsynced);
    a crash here leaves the old state, and the stray file is replaced by the
    next rotation;
 2. one index transaction re-wraps every organisation key, sets the register's
@@ -25,10 +28,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from kaiku_tui.config import Config
 from kaiku_tui.errors import ConfigError
 from kaiku_tui.index.base import Index
 from kaiku_tui.vault.keys import ENV_VAR, MasterKey, fsync_directory
+from kaiku_tui.vault.keystore import KeyStore
 
 MASTER_KEY_ID = "master_key_id"
 
@@ -41,12 +44,12 @@ def retired_file(key_file: Path, key_id: str) -> Path:
     return key_file.with_name(f"{key_file.name}.retired-{key_id}")
 
 
-def start(key_file: Path, current: MasterKey) -> MasterKey:
+def start(key_file: Path) -> MasterKey:
     """Step 1: the new key beside the old one. A `.new` left by a rotation that never
     committed (the index still names the current key) is not any register's key."""
     pending = pending_file(key_file)
     pending.unlink(missing_ok=True)
-    new = current.rotated()
+    new = MasterKey.generate()
     new.write_new_file(pending)
     return new
 
@@ -61,24 +64,23 @@ def finish(key_file: Path, old_key_id: str) -> Path:
     return retired
 
 
-async def settled(
-    index: Index, master: MasterKey, config: Config, environ: Mapping[str, str]
-) -> MasterKey:
-    """The key the index names: the configured one, or the `.new` of a rotation that
-    committed in the index but stopped before its files were swapped (then swapped)."""
+async def settled(index: Index, store: KeyStore, environ: Mapping[str, str]) -> KeyStore:
+    """The store with the data key the index names: its own, or the `.new` of a rotation
+    that committed in the index but stopped before its files were swapped (then swapped)."""
+    master, key_file = store.data, store.data_file
     if ENV_VAR in environ:
-        return master
-    pending = pending_file(config.master_key_file)
+        return store
+    pending = pending_file(key_file)
     if not pending.exists() or await index.get_info(MASTER_KEY_ID) == master.key_id:
-        return master
-    new = MasterKey.from_env_or_file(pending, {})
+        return store
+    new = MasterKey.from_file(pending, "key store file")
     if await index.get_info(MASTER_KEY_ID) != new.key_id:
-        return master  # a stray .new of a rotation that never committed: ignored
+        return store  # a stray .new of a rotation that never committed: ignored
     try:
-        finish(config.master_key_file, master.key_id)
+        finish(key_file, master.key_id)
     except OSError as exc:
         raise ConfigError(
-            f"master key file {config.master_key_file}: a rotation committed but the new key "
+            f"data key file {key_file}: a rotation committed but the new key "
             f"could not be put in place ({exc.strerror}); move {pending} over it"
         ) from None
-    return new
+    return store.with_data(new)
