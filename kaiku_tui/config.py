@@ -8,6 +8,7 @@ ignored is a setting silently not in force.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -45,6 +46,10 @@ class Config:
     audit_retain_days: int | None = None  # when given, instead of audit_retain_years
     grace_days: int = 90  # retention: kept at most this long after a contract's end
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
+    # The key store (vault/keystore.py); outside data_dir, never in a backup.
+    key_store: Path = Path("/nonexistent/kaiku-tui-keys")  # from_mapping always sets it
+    # The audit chain's witness file (audit/witness.py); outside data_dir.
+    witness: Path = Path("/nonexistent/kaiku-tui-witness.jsonl")  # from_mapping sets it
 
     @property
     def sqlite_path(self) -> Path:
@@ -59,7 +64,7 @@ class Config:
 
 # section -> key -> (type, default). A default of None is derived from data_dir.
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
-    "register": {"data_dir": (str, None), "master_key_file": (str, None)},
+    "register": {"data_dir": (str, None), "master_key_file": (str, None), "key_store": (str, None)},
     "index": {"url": (str, ""), "password_file": (str, None), "busy_timeout_ms": (int, 5000)},
     "blobs": {"path": (str, None)},
     "audit": {
@@ -67,6 +72,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "checkpoint_every": (int, 500),
         "retain_years": (int, 2),
         "retain_days": (int, None),
+        "witness": (str, None),
     },
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
@@ -143,9 +149,28 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audit_retain_days=values["audit"]["retain_days"],
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
+        key_store=_path(values["register"]["key_store"], base) or default_key_store(data_dir),
+        witness=_path(values["audit"]["witness"], base) or default_witness(data_dir),
     )
     _check_network_keys(config, str(source or "configuration"))
     return config
+
+
+def register_name(data_dir: Path) -> str:
+    """A register's name for the places kept outside its data directory: the first 16 hex
+    digits of SHA-256 of the resolved data_dir path."""
+    resolved = str(Path(data_dir).expanduser().resolve())
+    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
+
+
+def default_key_store(data_dir: Path) -> Path:
+    """Single-user mode's key store: under the platform's config directory, one per register."""
+    return platformdirs.user_config_path(APP) / "keys" / register_name(data_dir)
+
+
+def default_witness(data_dir: Path) -> Path:
+    """Single-user mode's witness file: under the platform's state directory."""
+    return platformdirs.user_state_path(APP) / "witness" / f"{register_name(data_dir)}.jsonl"
 
 
 def _check_network_keys(config: Config, name: str) -> None:

@@ -188,6 +188,9 @@ def new_event(
         action=action,
         outcome=outcome,
         client_host=identity.client_host,
+        door=identity.door,
+        key=identity.key,
+        client=identity.client,
         **fields,
     )
 
