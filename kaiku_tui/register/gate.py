@@ -53,6 +53,11 @@ class Gate:
         self._since_checkpoint = 0
         self._premises: PremisesReview | None = None
 
+    @property
+    def door(self) -> str | None:
+        """How the person came in: "ssh", "sudo", "local" (None: not said)."""
+        return self._identity.door
+
     # -- a review at the premises narrows the session ---------------------------------
 
     @property
