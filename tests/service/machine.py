@@ -59,10 +59,10 @@ def cannot_run_here() -> str | None:
     if not SSHD.exists():
         return "sshd is not installed (apt-get install openssh-server)"
     if not _others_may_run(Path(sys.executable)):
-        version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
-                                 capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
-        if version != str(sys.version_info[:2]):
-            return f"this Python is root's alone and {SYSTEM_PYTHON} is not {sys.version_info[:2]}"
+        ask = [str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"]
+        version = subprocess.run(ask, capture_output=True, text=True, check=False).stdout
+        if version.strip() != str(sys.version_info[:2]):
+            return f"this Python is root's alone; {SYSTEM_PYTHON} is not {sys.version_info[:2]}"
     return None
 
 
@@ -145,7 +145,7 @@ class Machine:
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
                 "-p", str(self.port), *(["-tt"] if tty else ["-T"]),
-                f"{self.service}@127.0.0.1", *command]  # fmt: skip
+                "--", f"{self.service}@127.0.0.1", *command]  # fmt: skip
 
     def events(self) -> list[dict[str, object]]:
         """Every audit event, read by root straight from the index (for the assertions)."""
