@@ -59,9 +59,15 @@ def tui_open(argv: list[str], env: dict[str, str]) -> float:
                 return time.perf_counter() - start
         raise SystemExit(f"the TUI did not draw: {argv}")
     finally:
-        os.kill(pid, signal.SIGHUP)
-        os.waitpid(pid, 0)
-        os.close(fd)
+        os.close(fd)  # the terminal hangs up: the session (runuser, sudo, ssh) ends
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def single_user(m: Machine) -> list[str]:
