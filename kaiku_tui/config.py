@@ -48,6 +48,8 @@ class Config:
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
     # The key store (vault/keystore.py); outside data_dir, never in a backup.
     key_store: Path = Path("/nonexistent/kaiku-tui-keys")  # from_mapping always sets it
+    # The audit chain's witness file (audit/witness.py); outside data_dir.
+    witness: Path = Path("/nonexistent/kaiku-tui-witness.jsonl")  # from_mapping sets it
 
     @property
     def sqlite_path(self) -> Path:
@@ -70,6 +72,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "checkpoint_every": (int, 500),
         "retain_years": (int, 2),
         "retain_days": (int, None),
+        "witness": (str, None),
     },
     "ui": {"language": (str, "auto"), "timezone": (str, "Europe/Helsinki")},
     "audio": {"sink": (str, "auto")},
@@ -147,6 +150,7 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
         key_store=_path(values["register"]["key_store"], base) or default_key_store(data_dir),
+        witness=_path(values["audit"]["witness"], base) or default_witness(data_dir),
     )
     _check_network_keys(config, str(source or "configuration"))
     _check_key_store(config, str(source or "configuration"))
@@ -173,6 +177,11 @@ def _check_key_store(config: Config, name: str) -> None:
             f"{name}: [register] key_store {config.key_store} is inside data_dir "
             f"{config.data_dir}; keep the keys apart from the data (the default is outside it)"
         )
+
+
+def default_witness(data_dir: Path) -> Path:
+    """Single-user mode's witness file: under the platform's state directory."""
+    return platformdirs.user_state_path(APP) / "witness" / f"{register_name(data_dir)}.jsonl"
 
 
 def _check_network_keys(config: Config, name: str) -> None:

@@ -43,6 +43,9 @@ _OPTIONAL_TEXT: Final = (
     "recipient",
     "detail",
     "client_host",
+    "door",
+    "key",
+    "client",
 )
 _REQUIRED_TEXT: Final = ("actor", "action", "outcome")
 _KNOWN_KEYS: Final = frozenset(
@@ -81,6 +84,9 @@ class AuditEvent:
     revealed: tuple[str, ...] = ()
     detail: str | None = None
     client_host: str | None = None
+    door: str | None = None  # "ssh" | "sudo" | "local"; None in events older than the doors
+    key: str | None = None  # the SSH key's fingerprint (the SSH door)
+    client: str | None = None  # the client's address and port (the SSH door)
 
     def __post_init__(self) -> None:
         format_utc(self.at)
@@ -205,6 +211,9 @@ def _event_of(fields: dict[str, object]) -> tuple[int, AuditEvent]:
         revealed=_texts(fields, "revealed", required=False),
         detail=_optional_text(fields, "detail"),
         client_host=_optional_text(fields, "client_host"),
+        door=_optional_text(fields, "door"),
+        key=_optional_text(fields, "key"),
+        client=_optional_text(fields, "client"),
     )
 
 

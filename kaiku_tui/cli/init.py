@@ -9,15 +9,22 @@ from pathlib import Path
 
 from kaiku_tui.cli.common import AddParser, Runner
 from kaiku_tui.config import config_path, load, write_default
+from kaiku_tui.domain.access import Identity
 from kaiku_tui.errors import EXIT_OK
 from kaiku_tui.register import Register
 from kaiku_tui.register.identity import current_identity
+from kaiku_tui.service.sshkeys import check_login
 
 
 def add_commands(add: AddParser) -> None:
     init = add("init", help="create keys and index; you become admin")
     init.add_argument("--data-dir", metavar="D")
     init.add_argument("--name", help="your display name")
+    init.add_argument(
+        "--admin", metavar="LOGIN",
+        help="the first admin, if not you (kaiku-tui install: the service account makes the "
+        "register, a person administers it)",
+    )  # fmt: skip
 
 
 async def _init(args: argparse.Namespace) -> int:
@@ -31,6 +38,8 @@ async def _init(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     config = load(path)
     identity = current_identity()
+    if args.admin:
+        identity = Identity(check_login(args.admin), door="local")
     register = await Register.initialise(config, identity, args.name or identity.login)
     await register.close()
     print(f"register created in {config.data_dir}; {identity.login} is its admin")

@@ -30,13 +30,14 @@ import kaiku_tui.cli.persons as persons
 import kaiku_tui.cli.query as query
 import kaiku_tui.cli.retention as retention
 import kaiku_tui.cli.samples as samples
+import kaiku_tui.cli.service as service
 import kaiku_tui.cli.subject as subject
 import kaiku_tui.cli.tui as tui
 from kaiku_tui import __version__
 from kaiku_tui.cli.common import AddParser, Handlers, Runner, with_register
 from kaiku_tui.config import config_path, load
 from kaiku_tui.domain.text import sanitise
-from kaiku_tui.errors import KaikuError, UsageError
+from kaiku_tui.errors import EXIT_FAILED, KaikuError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +64,7 @@ _GROUPS: tuple[Callable[[AddParser], None], ...] = (
     subject.add_commands,  # subject, disclose, disclosures, register-description
     samples.add_commands,  # samples
     maintenance.add_commands,  # migrate, doctor, scan, keys, backup, restore, maintenance
+    service.add_commands,  # install, door
 )
 
 _HANDLERS: Handlers = {
@@ -83,6 +85,7 @@ _WITHOUT_REGISTER: dict[str, Runner] = {
     **init.WITHOUT_REGISTER,
     **subject.WITHOUT_REGISTER,
     **maintenance.WITHOUT_REGISTER,
+    **service.WITHOUT_REGISTER,
 }
 # One action of a command that opens the register itself (`keys split`).
 _WITHOUT_REGISTER_ACTIONS: dict[tuple[str, str], Runner] = {
@@ -93,6 +96,7 @@ _WITHOUT_REGISTER_ACTIONS: dict[tuple[str, str], Runner] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kaiku-tui",
+        allow_abbrev=False,  # `--conf` must not pass for --config past the doors' check
         description="The register of recorded customer calls and chats: every search and "
         "every opening is audited first; content is encrypted; named persons only.",
         epilog="exit codes: 0 done, 1 audit tampering found, 2 unusable input or config, "
@@ -112,7 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(_joined_sort(sys.argv[1:] if argv is None else argv))
+        entered = service.enter(sys.argv[1:] if argv is None else argv)
+        args = build_parser().parse_args(_joined_sort(entered.argv))
+        if entered.door is not None and args.config is not None:
+            raise UsageError("--config is not accepted here: the register's door decides it")
+        if entered.config is not None and args.config is None:
+            args.config = str(entered.config)
+        args.door_file = entered.door_file
         if args.command is None:
             return tui.open_tui(args)
         if args.command == "demo" and not args.no_tui and sys.stdout.isatty():
@@ -125,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never the environment or a traceback
+        if os.environ.get("KAIKU_TRACEBACK") == "1":  # single-user debugging; scrubbed in doors
+            raise
+        print(f"kaiku-tui: stopped by an internal error ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _joined_sort(argv: Sequence[str]) -> list[str]:

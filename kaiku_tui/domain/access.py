@@ -160,3 +160,6 @@ class Identity:
 
     login: str
     client_host: str | None = None
+    door: str | None = None  # how the person came in: "ssh", "sudo" or "local"
+    key: str | None = None  # through the SSH door: the fingerprint of the key used
+    client: str | None = None  # through the SSH door: "address port" from SSH_CONNECTION

@@ -7,8 +7,10 @@ gets a fresh key of its own, wrapped by the master key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from typing import TypeVar
 
 from kaiku_tui.domain.access import Action, Person, Role
 from kaiku_tui.domain.org import Organisation, check_code
@@ -17,6 +19,8 @@ from kaiku_tui.index.protocols import Directory
 from kaiku_tui.index.records import StoredOrg
 from kaiku_tui.register.gate import Gate
 from kaiku_tui.vault.keys import new_data_key
+
+T = TypeVar("T")
 
 
 class Persons:
@@ -64,6 +68,36 @@ class Persons:
         persons = await self._index.list_persons()
         await self._gate.audit("person.list", result_count=len(persons))
         return persons
+
+    async def ssh_key(
+        self, login: str, fingerprint: str, change: Callable[[], Callable[[], None]], *, add: bool
+    ) -> None:
+        """A key of the SSH door added to or removed from the service account's
+        authorized_keys: authorized (admin), an added key's person checked (active), the
+        `change` made, then audited — and undone (by what `change` returned) if the event
+        cannot be written. The file is the service's, not the index's: no one transaction."""
+        await self._gate.authorize(Action.PERSON_MANAGE, target=login)
+        if add:
+            person = await self._index.get_person(login)
+            if person is None or not person.active:
+                err = NotFound(f"{login!r} is not an active named person of this register")
+                await self._gate.failed(Action.PERSON_MANAGE, err, target=login)
+                raise err
+        undo = change()
+        action = "person.ssh_key.add" if add else "person.ssh_key.remove"
+        try:
+            await self._gate.audit(action, target=login, criteria={"fingerprint": fingerprint})
+        except BaseException:
+            undo()
+            raise
+
+    async def ssh_key_listing(self, read: Callable[[], list[T]]) -> list[T]:
+        """The SSH door's keys, as `read` finds them in the service's authorized_keys:
+        authorized, read, audited, returned."""
+        await self._gate.authorize(Action.PERSON_READ)
+        keys = read()
+        await self._gate.audit("person.ssh_key.list", result_count=len(keys))
+        return keys
 
 
 class Orgs:

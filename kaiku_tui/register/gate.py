@@ -53,6 +53,11 @@ class Gate:
         self._since_checkpoint = 0
         self._premises: PremisesReview | None = None
 
+    @property
+    def door(self) -> str | None:
+        """How the person came in: "ssh", "sudo", "local" (None: not said)."""
+        return self._identity.door
+
     # -- a review at the premises narrows the session ---------------------------------
 
     @property
@@ -187,6 +192,9 @@ def new_event(
         action=action,
         outcome=outcome,
         client_host=identity.client_host,
+        door=identity.door,
+        key=identity.key,
+        client=identity.client,
         **fields,
     )
 

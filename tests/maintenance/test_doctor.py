@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 async def test_healthy_register_is_all_ok(config_file: Path, config: Config) -> None:
-    checks = await diagnose(config_file, ADMIN, environ={})
+    # Through a door: a register with a second person is healthy there (next test).
+    checks = await diagnose(config_file, replace(ADMIN, door="sudo"), environ={})
     assert [c for c in checks if c.status is not Status.OK] == []
     names = set(by_name(checks))
     assert {"configuration", "master key", "index migration", "register opens", "audit chain",
@@ -40,6 +42,27 @@ async def test_healthy_register_is_all_ok(config_file: Path, config: Config) -> 
             "session"} <= names  # fmt: skip
     assert exit_code(checks) == DOCTOR_OK
     assert maintain_events(config, "doctor"), "the doctor's run is audited"
+
+
+async def test_the_mode_is_said_and_single_user_with_persons_warns(config_file: Path) -> None:
+    through = by_name(await diagnose(config_file, replace(ADMIN, door="ssh"), environ={}))
+    assert through["mode"].status is Status.OK and "the ssh door" in through["mode"].detail
+    # Single-user mode (the fixture's register names the admin and a supervisor).
+    local = by_name(await diagnose(config_file, replace(ADMIN, door="local"), environ={}))
+    assert local["mode"].status is Status.WARN
+    assert "single-user, with 2 active persons" in local["mode"].detail
+    assert "the audit log is advisory: every person holds the key" in local["mode"].detail
+    assert "kaiku-tui install" in local["mode"].fix
+
+
+async def test_single_user_with_one_person_is_ok(config_file: Path, config: Config) -> None:
+    admin = await opened(config, ADMIN)
+    try:
+        await admin.persons.disable(SUPERVISOR.login)
+    finally:
+        await admin.close()
+    local = by_name(await diagnose(config_file, replace(ADMIN, door="local"), environ={}))
+    assert local["mode"].status is Status.OK and "single-user" in local["mode"].detail
 
 
 async def test_under_ssh_is_said(config_file: Path) -> None:
@@ -160,11 +183,11 @@ async def test_the_tui_gets_the_same_checks_from_an_open_register(
     config_file: Path, config: Config
 ) -> None:
 
-    register = await opened(config)
+    register = await opened(config, replace(ADMIN, door="sudo"))
     try:
         checks = await register.upkeep.doctor(environ={})
     finally:
         await register.close()
-    fresh = await diagnose(config_file, ADMIN, environ={})
+    fresh = await diagnose(config_file, replace(ADMIN, door="sudo"), environ={})
     assert [c.name for c in checks] == [c.name for c in fresh]
     assert {c.status for c in checks} == {Status.OK}

@@ -3,7 +3,7 @@
     kaiku_tui/
       cli/ ui/                                  faces
       register/                                 the door
-      domain/ index/ vault/ audit/ audio/ ingest/ maintenance/   rooms
+      domain/ index/ vault/ audit/ audio/ ingest/ maintenance/ service/   rooms
       errors.py config.py __init__.py __main__.py
 
 Checked with tests/hygiene.py (stdlib ast): no import cycles anywhere (TYPE_CHECKING and
@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "kaiku_tui"
 
 FACES = ("kaiku_tui.cli", "kaiku_tui.ui")
 DOOR = "kaiku_tui.register"
-ROOM_NAMES = ("domain", "index", "vault", "audit", "audio", "ingest", "maintenance")
+ROOM_NAMES = ("domain", "index", "vault", "audit", "audio", "ingest", "maintenance", "service")
 ROOMS = tuple(f"kaiku_tui.{name}" for name in ROOM_NAMES)
 TOP_LEVEL_FILES = frozenset({"errors.py", "config.py", "__init__.py", "__main__.py", "py.typed"})
 TOP_LEVEL_PACKAGES = frozenset({"cli", "ui", "register", *ROOM_NAMES})

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Mapping
 
 from kaiku_tui.config import Config
+from kaiku_tui.domain.access import Person
 from kaiku_tui.errors import KaikuError
 from kaiku_tui.maintenance.checks import Check, fail, ok, warn
 from kaiku_tui.register.keyring import SPLIT_COMMAND, open_key_store
@@ -103,6 +104,24 @@ def index_file(config: Config) -> list[Check]:
             )
         ]
     return [ok(name, f"{path} at migration {version} (current)")]
+
+
+def mode(door: str | None, persons: list[Person]) -> Check:
+    """Single-user mode or a service reached through a door (docs/ARCHITECTURE.md, "The
+    trust boundary"): in single-user mode every person who can use the register holds its
+    key and files, so with more than one of them the audit log is only advisory."""
+    if door in ("ssh", "sudo"):
+        return ok("mode", f"a service, reached through the {door} door: persons hold no key")
+    active = sum(1 for p in persons if p.active)
+    if active > 1:
+        return warn(
+            "mode",
+            f"single-user, with {active} active persons: the audit log is advisory: "
+            "every person holds the key",
+            "install the register as a service with doors: kaiku-tui install (README, "
+            "'Install for a team')",
+        )
+    return ok("mode", "single-user (this login holds the key and the files)")
 
 
 def ssh(environ: Mapping[str, str]) -> Check:

@@ -129,6 +129,7 @@ class Upkeep:
         await self._authorize("doctor")
         checks = [
             await self._integrity(),
+            doctor.mode(self._gate.door, await self._index.list_persons()),
             *await self._privileges(),
             await self._chain(),
             await self._clock(now()),
