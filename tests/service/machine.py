@@ -43,7 +43,9 @@ def program_for_everyone(prefix: Path) -> Path:
     launcher = prefix / "bin" / "kaiku-tui"
     launcher.parent.mkdir(mode=0o755)
     launcher.write_text(
-        f"#!{SYSTEM_PYTHON} -I\nimport site, sys\nsite.addsitedir({site!r})\n"
+        # This environment's packages first: the system's own (older) cryptography must not win.
+        f"#!{SYSTEM_PYTHON} -I\nimport site, sys\nsys.path.insert(0, {site!r})\n"
+        f"site.addsitedir({site!r})\n"
         "from kaiku_tui.cli import main\nsys.exit(main())\n", encoding="utf-8")  # fmt: skip
     launcher.chmod(0o755)
     return launcher
