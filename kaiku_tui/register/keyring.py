@@ -1,9 +1,9 @@
 """The keys the register's facets may use, behind one small object.
 
-The master key only wraps organisation keys; an organisation key wraps the
-keys of its recordings and feedback cases. Opened organisation keys are kept
-for the session (an import needs one per row); a key rotation hands the
-keyring the new master key and empties that cache.
+The master key only wraps organisation keys (read only from a row whose MAC verifies,
+rowseal.py); an organisation key wraps the keys of its recordings and feedback cases.
+Opened organisation keys are kept for the session (an import needs one per row); a key
+rotation hands the keyring the new master key and empties that cache.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from kaiku_tui.errors import NotFound, VaultError
 from kaiku_tui.index.protocols import Directory
 from kaiku_tui.index.records import StoredCase, StoredRecording
+from kaiku_tui.register.rowseal import RowSeal
 from kaiku_tui.register.sealing import case_key_ref, record_ref
 from kaiku_tui.vault.fields import blind_index
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
@@ -22,6 +23,8 @@ class Keyring:
         self._directory = directory
         self._org_keys: dict[str, OrgKey] = {}
         self._search_key = master.search_key()  # derived once: an import needs one per row
+        # Row MACs (rowseal.py): under the audit MAC key, which a rotation carries over.
+        self.rows = RowSeal(master.audit_mac_key())
 
     @property
     def master(self) -> MasterKey:
@@ -45,7 +48,7 @@ class Keyring:
 
     async def org_key(self, code: str) -> OrgKey:
         if code not in self._org_keys:
-            stored = await self._directory.get_org(code)
+            stored = await self.rows.org(self._directory, code)
             if stored is None:
                 raise NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
             if stored.wrapped_key is None:
