@@ -191,7 +191,7 @@ async def test_a_register_from_before_migration_10_is_sealed_once(config: Config
         await behind_the_back(config, "ALTER TABLE audit_event DISABLE TRIGGER USER")
     await behind_the_back(
         config,
-        f"DELETE FROM audit_event WHERE body LIKE '%\"action\":\"{SEALED_ACTION}\"%'",
+        f'DELETE FROM audit_event WHERE body LIKE \'%"action":"{SEALED_ACTION}"%\'',
     )
     rev = await Register.open(config, REV, environ={})
     await rev.close()
