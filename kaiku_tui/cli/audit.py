@@ -46,7 +46,7 @@ def add_commands(add: AddParser) -> None:
 async def _audit_verify(args: argparse.Namespace, register: Register) -> int:
     report = await register.audit.verify()
     print(verify_summary(report))
-    return EXIT_OK if report.problem is None else EXIT_TAMPERED
+    return EXIT_OK if report.ok else EXIT_TAMPERED
 
 
 async def _audit_show(args: argparse.Namespace, register: Register) -> int:

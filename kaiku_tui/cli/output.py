@@ -57,12 +57,19 @@ def _clip(text: str, width: int) -> str:
 
 
 def verify_summary(report: VerifyReport) -> str:
+    """One line for the chain; one more naming the rows that do not verify, if any."""
+    rows = (
+        f"\nTAMPERED: rows that do not verify (changed behind the program's back): "
+        f"{', '.join(report.bad_rows)}"
+        if report.bad_rows
+        else ""
+    )
     if report.problem is not None:
-        return f"TAMPERED: {report.problem.message}"
+        return f"TAMPERED: {report.problem.message}{rows}"
     since = f" from the audit cut at seq {report.cut_seq}" if report.cut_seq else ""
     return (
         f"ok: {report.checked} events verify{since} (head seq {report.head_seq}), "
-        f"{report.checkpoints} signed checkpoints agree"
+        f"{report.checkpoints} signed checkpoints agree{rows}"
     )
 
 

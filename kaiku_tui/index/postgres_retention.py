@@ -31,12 +31,22 @@ class PostgresRetention(PostgresCore, RetentionStore):
     """`RetentionStore` on PostgreSQL."""
 
     async def set_org_rule(
-        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+        self,
+        code: str,
+        contract_end: date | None,
+        retention_days: int | None,
+        event: AuditEvent,
+        *,
+        mac: bytes,
+        was: bytes | None,
     ) -> None:
         async def change(conn: Connection) -> None:
-            done = await conn.execute(_SET_ORG_RULE, contract_end, retention_days, code)
-            if affected(done) == 0:
+            done = await conn.execute(_SET_ORG_RULE, contract_end, retention_days, mac, code, was)
+            if affected(done) == 1:
+                return
+            if await conn.fetchval(_ORG_EXISTS, code) is None:
                 raise NotFound(f"organisation {code!r} does not exist")
+            raise StoreError(f"organisation {code} was changed meanwhile; try again")
 
         await self.audited(event, change)
 
@@ -120,11 +130,13 @@ class PostgresRetention(PostgresCore, RetentionStore):
         rows = await self.fetch(_TOMBSTONE, record_id)
         return rsql.tombstone_of(tuple(rows[0])) if rows else None
 
-    async def shred_org(self, code: str, event: AuditEvent) -> None:
+    async def shred_org(
+        self, code: str, event: AuditEvent, *, mac: bytes, was: bytes | None
+    ) -> None:
         async def change(conn: Connection) -> None:
             if await conn.fetchval(_ANY_LEFT, code) is not None:
                 raise StoreError(f"organisation {code} still has recordings: its key stays")
-            if affected(await conn.execute(_SHRED_ORG, code)) == 0:
+            if affected(await conn.execute(_SHRED_ORG, mac, code, was)) == 0:
                 raise StoreError(f"organisation {code}: no key to destroy")
             await conn.execute(_SHRED_CASES, code)
             await conn.execute(_UPSERT_REKEY, rsql.REKEY)
@@ -133,6 +145,7 @@ class PostgresRetention(PostgresCore, RetentionStore):
 
 
 _SET_ORG_RULE = asql.numbered(rsql.SET_ORG_RULE)
+_ORG_EXISTS = asql.numbered(rsql.ORG_EXISTS)
 _COUNT_RANGE = asql.numbered(rsql.COUNT_RANGE)
 _DUE_FIRST = asql.numbered(rsql.DUE_FIRST)
 _DUE_AFTER = asql.numbered(rsql.DUE_AFTER)

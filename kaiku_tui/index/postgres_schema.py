@@ -25,6 +25,8 @@ backends hold the same register. Where PostgreSQL differs:
 
 from __future__ import annotations
 
+from kaiku_tui.index import schema_row_macs
+
 # The application role is named after the database, so that two registers on one
 # cluster (roles are cluster-wide) get two roles, and every schema of one database
 # (the tests make one per test) shares one.
@@ -560,6 +562,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX audit_by_revealed ON audit_event USING gin ((audit_json(body) -> 'revealed'));
     """,
+    schema_row_macs.POSTGRES,  # 10: person and organisation rows carry a MAC
 )
 # The application role's privileges as migrations 3 to 7 leave them, in one
 # script: a restore (maintenance/pg_tools.py) takes the dump without the source's

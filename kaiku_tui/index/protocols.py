@@ -34,11 +34,13 @@ from kaiku_tui.index.records import (
     AuditRow,
     DueRecording,
     Export,
+    OrgRewrap,
     PhoneBidx,
     Row,
     StoredCase,
     StoredNote,
     StoredOrg,
+    StoredPerson,
     StoredRecording,
     StoredSample,
     StoredScore,
@@ -112,21 +114,26 @@ class Directory(Protocol):
 
     @abc.abstractmethod
     async def rewrap_org_keys(
-        self, wrapped: Sequence[tuple[str, bytes]], master_key_id: str, event: AuditEvent
+        self, wrapped: Sequence[OrgRewrap], master_key_id: str, event: AuditEvent
     ) -> None:
-        """Key rotation: every organisation's new wrapped key and the register's new
-        `master_key_id`, with the event, in one transaction. An organisation that is not
-        updated (gone, or hidden by row-level security) undoes the whole of it."""
+        """Key rotation: every organisation's new wrapped key and row MAC and the register's
+        new `master_key_id`, with the event, in one transaction. An organisation that is not
+        updated (gone, changed since it was read, or hidden by row-level security) undoes
+        the whole of it."""
 
     @abc.abstractmethod
-    async def get_person(self, login: str) -> Person | None: ...
+    async def get_person(self, login: str) -> StoredPerson | None: ...
 
     @abc.abstractmethod
-    async def list_persons(self) -> list[Person]: ...
+    async def list_persons(self) -> list[StoredPerson]: ...
 
     @abc.abstractmethod
-    async def put_person(self, person: Person, event: AuditEvent, *, new: bool) -> None:
-        """Insert (`new`) or replace a person; a new login that exists → NotFound/UsageError."""
+    async def put_person(
+        self, person: Person, event: AuditEvent, *, new: bool, mac: bytes, was: bytes | None
+    ) -> None:
+        """Insert (`new`) or replace a person with its row MAC; a new login that exists →
+        UsageError. A replacement applies only while the row's MAC is still `was` (as
+        read): one changed meanwhile is a StoreError."""
 
     @abc.abstractmethod
     async def add_org(self, org: StoredOrg, event: AuditEvent) -> None: ...
@@ -136,6 +143,19 @@ class Directory(Protocol):
 
     @abc.abstractmethod
     async def list_orgs(self) -> list[StoredOrg]: ...
+
+    @abc.abstractmethod
+    async def seal_rows(
+        self,
+        persons: Sequence[tuple[str, bytes]],
+        orgs: Sequence[tuple[str, bytes]],
+        fact: tuple[str, str],
+        event: AuditEvent,
+    ) -> None:
+        """The one sealing after migration 10 (docs/ARCHITECTURE.md, "Row MACs"): set the
+        MAC of each (login or code, MAC) whose row has none yet, and the register fact
+        `fact`, with the event, in one transaction. A fact that exists already, or a row
+        not updated (gone, sealed meanwhile, or hidden), undoes the whole of it."""
 
 
 @runtime_checkable
@@ -269,9 +289,17 @@ class RetentionStore(Protocol):
 
     @abc.abstractmethod
     async def set_org_rule(
-        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+        self,
+        code: str,
+        contract_end: date | None,
+        retention_days: int | None,
+        event: AuditEvent,
+        *,
+        mac: bytes,
+        was: bytes | None,
     ) -> None:
-        """Set an organisation's contract end and retention days; no such code: NotFound."""
+        """Set an organisation's contract end, retention days and row MAC; no such code:
+        NotFound; a row whose MAC is no longer `was` (changed meanwhile): StoreError."""
 
     @abc.abstractmethod
     async def retention_count(self, org: str, started_from: int, started_before: int) -> int:
@@ -331,9 +359,12 @@ class RetentionStore(Protocol):
     async def tombstone(self, record_id: int) -> Tombstone | None: ...
 
     @abc.abstractmethod
-    async def shred_org(self, code: str, event: AuditEvent) -> None:
-        """Destroy an organisation's key and its cases' content, and note that the master
-        key must be rotated (`retention.rekey` = pending). Recordings left: StoreError."""
+    async def shred_org(
+        self, code: str, event: AuditEvent, *, mac: bytes, was: bytes | None
+    ) -> None:
+        """Destroy an organisation's key and its cases' content, set the row's MAC, and note
+        that the master key must be rotated (`retention.rekey` = pending). Recordings left,
+        or a row whose MAC is no longer `was`: StoreError."""
 
 
 @runtime_checkable

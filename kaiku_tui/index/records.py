@@ -10,6 +10,7 @@ import abc
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, RecordingSummary
 from kaiku_tui.domain.retention import Tombstone
@@ -20,10 +21,31 @@ PhoneBidx = bytes | None
 
 
 @dataclass(frozen=True)
+class StoredPerson:
+    """A person's row with its MAC (docs/ARCHITECTURE.md, "Row MACs"): the register
+    computes and checks it; the index only stores it. None: never sealed."""
+
+    person: Person
+    mac: bytes | None
+
+
+@dataclass(frozen=True)
 class StoredOrg:
     org: Organisation
     wrapped_key: bytes | None  # None once the key is destroyed (crypto-shredded)
     master_key_id: str
+    mac: bytes | None = None  # the row's MAC, as for StoredPerson
+
+
+@dataclass(frozen=True)
+class OrgRewrap:
+    """One organisation's key re-wrapped by a key rotation: the new wrapped key and row
+    MAC, applied only while the row still has the MAC `was` it was read with."""
+
+    code: str
+    wrapped_key: bytes
+    mac: bytes
+    was: bytes | None
 
 
 @dataclass(frozen=True)

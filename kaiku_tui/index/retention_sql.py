@@ -15,7 +15,12 @@ from kaiku_tui.domain.retention import Hold, Tombstone
 from kaiku_tui.index import sql
 from kaiku_tui.index.records import DueRecording, StoredTombstone
 
-SET_ORG_RULE = "UPDATE organisation SET contract_end = ?, retention_days = ? WHERE code = ?"
+# A row MAC'd organisation changes only while its MAC is the one it was read with (`was`).
+SET_ORG_RULE = (
+    "UPDATE organisation SET contract_end = ?, retention_days = ?, mac = ? "
+    "WHERE code = ? AND mac IS NOT DISTINCT FROM ?"
+)
+ORG_EXISTS = "SELECT 1 FROM organisation WHERE code = ?"
 COUNT_RANGE = "SELECT count(*) FROM recording WHERE org = ? AND started_at >= ? AND started_at < ?"
 _DUE_COLUMNS = "id, started_at, duration_s, channel, phone_bidx, blob_ref"
 DUE_FIRST = (
@@ -71,7 +76,10 @@ TOMBSTONE = (
     "WHERE id = ?"
 )
 PENDING_BLOBS = "SELECT id, blob_ref FROM tombstone WHERE blob_ref IS NOT NULL ORDER BY id LIMIT ?"
-SHRED_ORG = "UPDATE organisation SET wrapped_key = NULL WHERE code = ? AND wrapped_key IS NOT NULL"
+SHRED_ORG = (
+    "UPDATE organisation SET wrapped_key = NULL, mac = ? "
+    "WHERE code = ? AND wrapped_key IS NOT NULL AND mac IS NOT DISTINCT FROM ?"
+)
 # A case's findings and resolution were sealed under a key wrapped by the organisation's;
 # its summary is clear text about a person, so it goes too.
 SHRED_CASES = (

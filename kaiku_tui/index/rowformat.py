@@ -15,7 +15,7 @@ from typing import Any
 from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.recording import RecordingSummary
 from kaiku_tui.index import sql
-from kaiku_tui.index.records import StoredRecording
+from kaiku_tui.index.records import StoredPerson, StoredRecording
 
 TAG_SEPARATOR = "\x1f"  # char(31) / chr(31) in sql.summary_columns
 
@@ -62,18 +62,24 @@ def recording_values(r: StoredRecording) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-PERSON_COLUMNS = "login, display_name, roles, orgs, active"
+PERSON_COLUMNS = "login, display_name, roles, orgs, active, mac"
 
 
-def person_of(row: Sequence[Any]) -> Person:
-    """A Person from PERSON_COLUMNS."""
-    return Person(
+def person_of(row: Sequence[Any]) -> StoredPerson:
+    """A StoredPerson from PERSON_COLUMNS."""
+    person = Person(
         login=row[0],
         display_name=row[1],
         roles=frozenset(Role(r) for r in row[2].split(",") if r),
         orgs=tuple(o for o in row[3].split(",") if o),
         active=bool(row[4]),
     )
+    return StoredPerson(person, None if row[5] is None else bytes(row[5]))
+
+
+ORG_COLUMNS = (
+    "code, name, contract_start, contract_end, retention_days, wrapped_key, master_key_id, mac"
+)
 
 
 def person_values(person: Person) -> tuple[object, ...]:
@@ -85,6 +91,11 @@ def person_values(person: Person) -> tuple[object, ...]:
         person.active,
         person.login,
     )
+
+
+# The first sealing (Directory.seal_rows): only a row without a MAC gets one.
+SEAL_PERSON = "UPDATE person SET mac = ? WHERE login = ? AND mac IS NULL"
+SEAL_ORG = "UPDATE organisation SET mac = ? WHERE code = ? AND mac IS NULL"
 
 
 def since_text(epoch: int) -> str:

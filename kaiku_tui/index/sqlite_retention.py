@@ -24,13 +24,23 @@ class SqliteRetention(SqliteCore, RetentionStore):
     """`RetentionStore` on SQLite."""
 
     async def set_org_rule(
-        self, code: str, contract_end: date | None, retention_days: int | None, event: AuditEvent
+        self,
+        code: str,
+        contract_end: date | None,
+        retention_days: int | None,
+        event: AuditEvent,
+        *,
+        mac: bytes,
+        was: bytes | None,
     ) -> None:
-        values = (date_text(contract_end), retention_days, code)
+        values = (date_text(contract_end), retention_days, mac, code, was)
 
         def change(db: sqlite3.Connection) -> None:
-            if not db.execute(rsql.SET_ORG_RULE, values).rowcount:
+            if db.execute(rsql.SET_ORG_RULE, values).rowcount:
+                return
+            if db.execute(rsql.ORG_EXISTS, (code,)).fetchone() is None:
                 raise NotFound(f"organisation {code!r} does not exist")
+            raise StoreError(f"organisation {code} was changed meanwhile; try again")
 
         await self.audited(event, change)
 
@@ -113,11 +123,13 @@ class SqliteRetention(SqliteCore, RetentionStore):
         rows = await self.fetch(rsql.TOMBSTONE, (record_id,))
         return rsql.tombstone_of(rows[0]) if rows else None
 
-    async def shred_org(self, code: str, event: AuditEvent) -> None:
+    async def shred_org(
+        self, code: str, event: AuditEvent, *, mac: bytes, was: bytes | None
+    ) -> None:
         def change(db: sqlite3.Connection) -> None:
             if db.execute(rsql.ANY_LEFT, (code,)).fetchone() is not None:
                 raise StoreError(f"organisation {code} still has recordings: its key stays")
-            if not db.execute(rsql.SHRED_ORG, (code,)).rowcount:
+            if not db.execute(rsql.SHRED_ORG, (mac, code, was)).rowcount:
                 raise StoreError(f"organisation {code}: no key to destroy")
             db.execute(rsql.SHRED_CASES, (code,))
             db.execute(rsql.UPSERT_REKEY, (rsql.REKEY,))

@@ -12,6 +12,8 @@ index alone and only the page's own rows touch the table.
 
 from __future__ import annotations
 
+from kaiku_tui.index import schema_row_macs
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the register core
     """
@@ -288,4 +290,6 @@ MIGRATIONS: tuple[str, ...] = (
             SELECT value, NEW.seq FROM json_each(NEW.body, '$.revealed');
     END;
     """,
+    # 10: person and organisation rows carry a MAC (schema_row_macs.py)
+    schema_row_macs.SQLITE,
 )

@@ -36,11 +36,12 @@ class Table:
 
 
 REGISTER_INFO = Table("register_info", ("name", "value"))
-PERSON = Table("person", ("login", "display_name", "roles", "orgs", "active"), bools=(4,))
+# Persons and organisations with their row MACs (migration 10), copied as they are.
+PERSON = Table("person", ("login", "display_name", "roles", "orgs", "active", "mac"), bools=(4,))
 ORGANISATION = Table(
     "organisation",
     ("code", "name", "contract_start", "contract_end", "retention_days", "wrapped_key",
-     "master_key_id"),
+     "master_key_id", "mac"),
     dates=(2, 3),
 )  # fmt: skip
 RECORDING = Table(

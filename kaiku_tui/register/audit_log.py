@@ -2,7 +2,8 @@
 the whole register to another database (admins and the DPO).
 
 Verification recomputes every hash and MAC (verification.py), and compares the
-chain with the signed checkpoints and with the cut that audit retention left.
+chain with the signed checkpoints and with the cut that audit retention left; it
+also checks every person and organisation row against its row MAC (rowseal.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ class VerifyReport:
     checkpoints: int
     problem: Problem | None
     cut_seq: int = 0  # the log starts after this seq (audit retention); 0: at seq 1
+    # Person and organisation rows whose MAC does not verify ("person rev1"), rowseal.py.
+    bad_rows: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """The chain verifies and so does every person and organisation row."""
+        return self.problem is None and not self.bad_rows
 
 
 class AuditLog:
@@ -44,13 +52,14 @@ class AuditLog:
         """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
         await self._gate.authorize(Action.AUDIT_VERIFY)
         report = await self.verify_index(self._index, self._config)
-        problem = report.problem
-        outcome = "ok" if problem is None else "error"
+        found = [] if report.problem is None else [str(report.problem)]
+        if report.bad_rows:
+            found.append(f"rows that do not verify: {', '.join(report.bad_rows)}")
         await self._gate.audit(
             Action.AUDIT_VERIFY.value,
-            outcome,
+            "ok" if report.ok else "error",
             result_count=report.checked,
-            detail=None if problem is None else str(problem),
+            detail="; ".join(found) or None,
         )
         return report
 
@@ -68,7 +77,8 @@ class AuditLog:
             return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
         found = await verify_log(index, config, keys.audit_mac_key, checkpoints, origin)
         head = found.head[0] if found.head else 0
-        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq)
+        bad = tuple(await self._gate.keys.rows.bad_rows(index))
+        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq, bad)
 
     async def events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
         await self._gate.authorize(Action.AUDIT_READ)

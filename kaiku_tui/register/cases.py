@@ -95,7 +95,7 @@ class Cases:
         key = await self._gate.keys.case_key(stored)
         changed, criteria = stored, dict[str, object]()
         if owner is not None:
-            if await self._index.get_person(owner) is None:
+            if await self._gate.keys.rows.person(self._index, owner) is None:
                 raise NotFound(f"person {owner!r} does not exist")
             changed, criteria["owner"] = replace(changed, owner=owner), owner
         if findings is not None:

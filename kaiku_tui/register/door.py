@@ -22,7 +22,7 @@ from kaiku_tui.domain.access import Action, Identity, Person, Role
 from kaiku_tui.domain.subject import PremisesReview
 from kaiku_tui.errors import AccessDenied, ConfigError, StoreError, UsageError
 from kaiku_tui.index import Index, open_index
-from kaiku_tui.register import migration
+from kaiku_tui.register import migration, rowseal
 from kaiku_tui.register.annotations import Notes, Tags
 from kaiku_tui.register.audit_log import AuditLog
 from kaiku_tui.register.audit_retention import AuditRetention
@@ -36,6 +36,7 @@ from kaiku_tui.register.intake import Intake
 from kaiku_tui.register.keyring import SPLIT_COMMAND, Keyring, open_key_store
 from kaiku_tui.register.recordings import Recordings
 from kaiku_tui.register.retention import Retention
+from kaiku_tui.register.rowseal import RowSeal
 from kaiku_tui.register.subjects import SubjectRights
 from kaiku_tui.register.upkeep import rotation
 from kaiku_tui.register.upkeep.facet import Upkeep
@@ -89,13 +90,7 @@ class Register:
             identity = await _vouched(config, index, identity)
             store = await rotation.settled(index, store, environ)
             await _check_master_key(index, store.data, config)
-            person = await index.get_person(identity.login)
-            if person is None or not person.active:
-                await index.append_audit(_refused_login(identity, person))
-                raise AccessDenied(
-                    f"{identity.login!r} is not an active named person of this register; "
-                    "ask an admin to add you (kaiku-tui persons add)"
-                )
+            person = await _checked_person(index, RowSeal(store.audit_mac_key), identity)
             register = cls._composed(config, store, index, Visitor(identity, person))
             await register._gate.audit("session.open")
         except BaseException:
@@ -120,7 +115,10 @@ class Register:
             init = new_event(identity, (), "register.init", criteria={"key_id": store.key_id})
             await index.put_info(migration.MASTER_KEY_ID, store.key_id, init)
             event = new_event(identity, (), "person.add", target=identity.login)
-            await index.put_person(person, event, new=True)
+            seal = RowSeal(store.audit_mac_key)
+            mac = seal.person_mac(person)
+            await index.put_person(person, event, new=True, mac=mac, was=None)
+            await rowseal.seal_once(seal, index, new_event(identity, (), rowseal.SEALED_ACTION))
             register = cls._composed(config, store, index, Visitor(identity, person))
         except BaseException:
             await index.close()
@@ -243,6 +241,26 @@ def _remove_old_key(path: Path) -> Path:
     path.unlink()
     fsync_directory(path.parent)
     return path
+
+
+async def _checked_person(index: Index, seal: RowSeal, identity: Identity) -> Person:
+    """The opening person, from a row that verifies; the rows that predate migration 10
+    are sealed first (once). Anything else is refused and audited as `session.open`."""
+    await rowseal.seal_once(seal, index, new_event(identity, (), rowseal.SEALED_ACTION))
+    stored = await index.get_person(identity.login)
+    if stored is not None and not seal.person_ok(stored):
+        err = rowseal.tampered([rowseal.person_name(identity.login)])
+        detail = f"{rowseal.person_name(identity.login)}: row MAC does not verify"
+        await index.append_audit(new_event(identity, (), "session.open", "denied", detail=detail))
+        raise err
+    person = None if stored is None else stored.person
+    if person is None or not person.active:
+        await index.append_audit(_refused_login(identity, person))
+        raise AccessDenied(
+            f"{identity.login!r} is not an active named person of this register; "
+            "ask an admin to add you (kaiku-tui persons add)"
+        )
+    return person
 
 
 def _refused_login(identity: Identity, person: Person | None) -> AuditEvent:

@@ -1,11 +1,11 @@
 """The keys the register's facets may use, behind one small object.
 
 The key store (vault/keystore.py) holds one key per purpose: the data key only
-wraps organisation keys, and an organisation key only wraps the keys of its
-recordings and feedback cases; the audit MAC key, the checkpoint signing key and
-the blind-index key are secrets of their own. Opened organisation keys are kept
-for the session (an import needs one per row); a rotation of the data key hands
-the keyring the new one and empties that cache.
+wraps organisation keys (read only from a row whose MAC verifies, rowseal.py), and an
+organisation key only wraps the keys of its recordings and feedback cases; the audit
+MAC key, the checkpoint signing key and the blind-index key are secrets of their own.
+Opened organisation keys are kept for the session (an import needs one per row); a
+rotation of the data key hands the keyring the new one and empties that cache.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from kaiku_tui.config import Config
 from kaiku_tui.errors import ConfigError, NotFound, VaultError
 from kaiku_tui.index.protocols import Directory
 from kaiku_tui.index.records import StoredCase, StoredRecording
+from kaiku_tui.register.rowseal import RowSeal
 from kaiku_tui.register.sealing import case_key_ref, record_ref
 from kaiku_tui.vault.fields import blind_index
 from kaiku_tui.vault.keys import MasterKey, OrgKey, RecordKey
@@ -42,6 +43,8 @@ class Keyring:
         self._store = store
         self._directory = directory
         self._org_keys: dict[str, OrgKey] = {}
+        # Row MACs (rowseal.py): under the audit MAC key, which a rotation carries over.
+        self.rows = RowSeal(store.audit_mac_key)
 
     @property
     def store(self) -> KeyStore:
@@ -78,7 +81,7 @@ class Keyring:
 
     async def org_key(self, code: str) -> OrgKey:
         if code not in self._org_keys:
-            stored = await self._directory.get_org(code)
+            stored = await self.rows.org(self._directory, code)
             if stored is None:
                 raise NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
             if stored.wrapped_key is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -112,7 +112,8 @@ class Retention:
     ) -> Organisation:
         """Change an organisation's contract end and retention days; audited old -> new."""
         await self._gate.authorize_org(Action.ORG_MANAGE, code, target=code)
-        stored = await self._index.get_org(code)
+        rows = self._gate.keys.rows
+        stored = await rows.org(self._index, code)
         if stored is None:
             err = NotFound(f"organisation {code!r} does not exist (kaiku-tui orgs list)")
             await self._gate.failed(Action.ORG_MANAGE, err, org=code, target=code)
@@ -126,9 +127,11 @@ class Retention:
             "retention_days": [old.retention_days, days],
         }
         event = self._gate.event("org.set", org=code, target=code, criteria=changes)
-        await self._index.set_org_rule(code, end, days, event)
+        new = Organisation(old.code, old.name, old.contract_start, end, days)
+        mac = rows.org_mac(replace(stored, org=new))
+        await self._index.set_org_rule(code, end, days, event, mac=mac, was=stored.mac)
         await self._gate.counted()
-        return Organisation(old.code, old.name, old.contract_start, end, days)
+        return new
 
     # -- the plan --------------------------------------------------------------------
 
@@ -137,12 +140,13 @@ class Retention:
         await self._gate.authorize(Action.RETENTION, criteria=criteria)
         if org is not None:
             await self._gate.authorize_org(Action.RETENTION, org, criteria=criteria)
-            stored = await self._index.get_org(org)
+            stored = await self._gate.keys.rows.org(self._index, org)
             if stored is None:
                 raise NotFound(f"organisation {org!r} does not exist (kaiku-tui orgs list)")
             return [stored]
         person = self._gate.person
-        return [o for o in await self._index.list_orgs() if person.sees_org(o.org.code)]
+        orgs = await self._gate.keys.rows.orgs(self._index)
+        return [o for o in orgs if person.sees_org(o.org.code)]
 
     async def plan(self, org: str | None = None, as_of: date | None = None) -> RetentionPlan:
         """What is due on `as_of` (today), and within UPCOMING_DAYS after, per organisation;
@@ -326,7 +330,8 @@ class Retention:
             detail=f"contract ended {_iso(rule.contract_end)} + grace {rule.grace_days}; "
             "organisation key and its cases' content destroyed",
         )  # fmt: skip
-        await self._index.shred_org(rule.org, event)
+        mac = self._gate.keys.rows.org_mac(replace(stored, wrapped_key=None))
+        await self._index.shred_org(rule.org, event, mac=mac, was=stored.mac)
         self._gate.keys.forget(rule.org)
         await self._gate.counted()
         return True

@@ -249,7 +249,7 @@ class SubjectRights:
             reader = await asyncio.to_thread(self._blobs.open, row.blob_ref, key)
             audio = RecordingAudio(row.summary.id, reader)
         events = history.get(str(row.summary.id), [])
-        org = await self._index.get_org(row.summary.org)
+        org = await self._gate.keys.rows.org(self._index, row.summary.org)
         held = bool(await self._index.holds_on(row.summary.id))
         grace = self._gate.config.grace_days
         return subject_copy.CopyItem(
@@ -343,7 +343,8 @@ class SubjectRights:
         hi = day_end(until) if until else None
         found = dict(await self._index.subject_events(subject, sorted(ids), since=lo, until=hi))
         found.update(await self._index.revealing_events(sorted(ids), since=lo, until=hi))
-        names = {p.login: p.display_name for p in await self._index.list_persons()}
+        persons = await self._gate.keys.rows.persons(self._index)
+        names = {p.login: p.display_name for p in persons}
         entries = []
         for seq, body in sorted(found.items()):
             event = event_from_body(body)[1]

@@ -27,7 +27,7 @@ from kaiku_tui.domain.dates import fmt_day, fmt_timestamp
 from kaiku_tui.domain.retention import OrgPlan
 from kaiku_tui.maintenance.checks import Check, Status
 from kaiku_tui.register import Register
-from kaiku_tui.ui.audit_log import intact
+from kaiku_tui.ui.audit_log import broken, intact
 from kaiku_tui.ui.failures import pass_on_failure
 from kaiku_tui.ui.footer import Footer
 from kaiku_tui.ui.i18n import Texts
@@ -103,10 +103,10 @@ class AdminScreen(KaikuScreen[None]):
     async def chain(self) -> None:
         report = await self.register.audit.verify()
         t = self.texts
-        if report.problem is None:
+        if report.ok:
             body = Text(intact(t, report))
         else:
-            words = t("audit.broken", problem=f"{report.problem.seq}: {report.problem}")
+            words = t("audit.broken", problem=broken(report))
             body = untrusted(words, "bold red", keep_newlines=False)
         self._show("chain", "admin.chain", body)
 

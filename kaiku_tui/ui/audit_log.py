@@ -110,11 +110,10 @@ class AuditScreen(KaikuScreen[None]):
         chain = self.query_one("#chain", Static)
         chain.update(Text(self.texts("audit.verifying")))
         report = await self.register.audit.verify()
-        if report.problem is None:
+        if report.ok:
             chain.update(Text(intact(self.texts, report), style="bold"))
         else:
-            problem = f"{report.problem.seq}: {report.problem}"
-            words = self.texts("audit.broken", problem=problem)
+            words = self.texts("audit.broken", problem=broken(report))
             chain.update(untrusted(words, "bold reverse", keep_newlines=False))
 
     def action_focus_filters(self) -> None:
@@ -137,6 +136,12 @@ def _details(seq: int, event: Any) -> Text:
     text = Text(f"#{seq}  ", style="bold")
     text.append_text(untrusted("  ".join(f"{k}={v}" for k, v in fields.items())))
     return text
+
+
+def broken(report: VerifyReport) -> str:
+    """What does not verify: the chain's first problem, and the rows named."""
+    found = [f"{report.problem.seq}: {report.problem}"] if report.problem else []
+    return "; ".join([*found, *report.bad_rows])
 
 
 def intact(texts: Texts, report: VerifyReport) -> str:

@@ -5,14 +5,16 @@ Everything here is backend-neutral plain data; the tests hand it to an `Index`.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from kaiku_tui.audit.chain import AuditEvent
+from kaiku_tui.domain.access import Person
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, RecordingSummary
-from kaiku_tui.index.records import StoredOrg, StoredRecording
+from kaiku_tui.index.records import StoredOrg, StoredPerson, StoredRecording
 
 MAC_KEY = b"contract-suite-audit-mac-key-32b"
 AT = datetime(2026, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -46,8 +48,23 @@ def event(
 
 def stored_org(code: str, **changes: object) -> StoredOrg:
     org = Organisation(code, f"Organisation {code}", date(2024, 1, 1), date(2028, 12, 31), 3650)
-    stored = StoredOrg(org, wrapped_key=b"wrapped:" + code.encode(), master_key_id="mk-1")
+    stored = StoredOrg(
+        org,
+        wrapped_key=b"wrapped:" + code.encode(),
+        master_key_id="mk-1",
+        mac=b"mac:" + code.encode(),
+    )
     return replace(stored, **changes)  # type: ignore[arg-type]
+
+
+def mac_of(row: object) -> bytes:
+    """A stand-in row MAC: the index stores and returns it, and never computes one."""
+    return hashlib.sha256(repr(row).encode()).digest()
+
+
+def stored_person(person: Person) -> StoredPerson:
+    """The person as `put_person(person, ..., mac=mac_of(person))` stores it."""
+    return StoredPerson(person, mac_of(person))
 
 
 def recording(

@@ -16,7 +16,7 @@ from kaiku_tui.errors import KaikuError, UsageError
 from kaiku_tui.index.base import Index
 from kaiku_tui.index.protocols import AuditStore, Directory
 from kaiku_tui.index.records import AddResult
-from tests.contract.rows import MAC_KEY, event, recording, stored_org
+from tests.contract.rows import MAC_KEY, event, mac_of, recording, stored_org, stored_person
 
 ADMIN = Person("admin.aalto", "Aino Aalto", frozenset({Role.ADMIN}))
 
@@ -169,7 +169,7 @@ async def test_audit_bodies_limit_keeps_the_newest_oldest_first(index: AuditStor
 
 
 async def test_changes_land_with_their_events(index: Index) -> None:
-    await index.put_person(ADMIN, event("person.manage"), new=True)
+    await index.put_person(ADMIN, event("person.manage"), new=True, mac=mac_of(ADMIN), was=None)
     assert await last_action(index) == "person.manage" and await index.get_person(ADMIN.login)
     await index.add_org(stored_org("HKI"), event("org.manage"))
     assert await last_action(index) == "org.manage" and await index.get_org("HKI")
@@ -180,22 +180,26 @@ async def test_changes_land_with_their_events(index: Index) -> None:
 
 
 async def test_duplicate_new_person_leaves_no_trace(index: Index) -> None:
-    await index.put_person(ADMIN, event("person.manage"), new=True)
+    await index.put_person(ADMIN, event("person.manage"), new=True, mac=mac_of(ADMIN), was=None)
     other = Person(ADMIN.login, "Someone Else", frozenset({Role.DPO}))
-    await assert_refused_without_trace(index, index.put_person(other, event("x"), new=True))
-    assert await index.get_person(ADMIN.login) == ADMIN
+    await assert_refused_without_trace(
+        index, index.put_person(other, event("x"), new=True, mac=mac_of(other), was=None)
+    )
+    assert await index.get_person(ADMIN.login) == stored_person(ADMIN)
 
 
 async def test_duplicate_person_is_a_usage_error(index: Directory) -> None:
-    await index.put_person(ADMIN, event("person.manage"), new=True)
+    await index.put_person(ADMIN, event("person.manage"), new=True, mac=mac_of(ADMIN), was=None)
     with pytest.raises(UsageError):
-        await index.put_person(ADMIN, event("person.manage"), new=True)
+        await index.put_person(ADMIN, event("person.manage"), new=True, mac=mac_of(ADMIN), was=None)
 
 
 async def test_replacing_a_missing_person_leaves_no_trace(index: Index) -> None:
     await index.append_audit(event("login"))
     with pytest.raises(UsageError):
-        await index.put_person(ADMIN, event("person.manage"), new=False)
+        await index.put_person(
+            ADMIN, event("person.manage"), new=False, mac=mac_of(ADMIN), was=None
+        )
     assert await index.audit_head() == (1, (await index.audit_rows(0, 1))[0].hash)
     assert await index.get_person(ADMIN.login) is None
 

@@ -7,6 +7,7 @@ gone, undoes all of it, events included.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -59,18 +60,22 @@ async def head(index: Index) -> int:
 
 async def test_an_organisation_rule_is_set_with_its_event(index: Index) -> None:
     await index.add_org(stored_org("HKI"), event("org.add"))
-    await index.set_org_rule("HKI", date(2027, 6, 30), 365, event("org.set"))
+    was = stored_org("HKI").mac
+    await index.set_org_rule("HKI", date(2027, 6, 30), 365, event("org.set"), mac=b"m2", was=was)
     org = await index.get_org("HKI")
-    assert org is not None and (org.org.contract_end, org.org.retention_days) == (
-        date(2027, 6, 30), 365,
+    assert org is not None and (org.org.contract_end, org.org.retention_days, org.mac) == (
+        date(2027, 6, 30), 365, b"m2",
     )  # fmt: skip
-    await index.set_org_rule("HKI", None, None, event("org.set"))
+    await index.set_org_rule("HKI", None, None, event("org.set"), mac=b"m3", was=b"m2")
     org = await index.get_org("HKI")
     assert org is not None and (org.org.contract_end, org.org.retention_days) == (None, None)
     before = await head(index)
     with pytest.raises(NotFound):
-        await index.set_org_rule("NOPE", None, 1, event("org.set"))
+        await index.set_org_rule("NOPE", None, 1, event("org.set"), mac=b"m", was=None)
+    with pytest.raises(StoreError, match="changed meanwhile"):  # the row's MAC is not `was`
+        await index.set_org_rule("HKI", None, 1, event("org.set"), mac=b"m4", was=b"m2")
     assert await head(index) == before
+    assert (await index.get_org("HKI")) == replace(org, mac=b"m3")
 
 
 async def test_due_rows_are_one_organisations_range_oldest_first(index: Index) -> None:
@@ -170,14 +175,17 @@ async def test_shredding_needs_an_empty_organisation(index: Index) -> None:
     case = StoredCase(0, "PIRHA", "FB-2", "2026-05-01", "about a person", "open", "", b"k",
                       b"findings", b"resolution")  # fmt: skip
     case_id = await index.add_case(case, event("case.add"))
+    was = stored_org("PIRHA").mac
     with pytest.raises(StoreError, match="still has recordings"):
-        await index.shred_org("PIRHA", event("retention.shred"))
+        await index.shred_org("PIRHA", event("retention.shred"), mac=b"shred", was=was)
     due = await index.retention_rows("PIRHA", 2**62, None, 10)
     await index.purge([stone(r, "PIRHA") for r in due], [event("retention.purge")], [])
     assert await index.get_info(REKEY) is None
-    await index.shred_org("PIRHA", event("retention.shred"))
+    with pytest.raises(StoreError, match="no key"):  # the row's MAC is not `was`
+        await index.shred_org("PIRHA", event("retention.shred"), mac=b"shred", was=b"other")
+    await index.shred_org("PIRHA", event("retention.shred"), mac=b"shred", was=was)
     org = await index.get_org("PIRHA")
-    assert org is not None and org.wrapped_key is None
+    assert org is not None and org.wrapped_key is None and org.mac == b"shred"
     cleared = await index.get_case(case_id)
     assert cleared is not None
     assert (cleared.wrapped_key, cleared.findings_enc, cleared.resolution_enc, cleared.summary) == (
@@ -185,7 +193,7 @@ async def test_shredding_needs_an_empty_organisation(index: Index) -> None:
     )  # fmt: skip
     assert await index.get_info(REKEY) == "pending"
     with pytest.raises(StoreError, match="no key"):
-        await index.shred_org("PIRHA", event("retention.shred"))
+        await index.shred_org("PIRHA", event("retention.shred"), mac=b"again", was=b"shred")
     hki = await index.get_org("HKI")
     assert hki is not None and hki.wrapped_key is not None
     assert await index.tombstone(d) is not None

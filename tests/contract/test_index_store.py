@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from kaiku_tui.domain.access import Person, Role
 from kaiku_tui.domain.browse import RecordingFilter, Sort, SortKey
 from kaiku_tui.domain.org import Organisation
 from kaiku_tui.domain.recording import Channel, Direction, RecordingSummary
+from kaiku_tui.errors import StoreError
 from kaiku_tui.index.base import Index
 from kaiku_tui.index.protocols import Directory
 from kaiku_tui.index.records import AddResult, StoredOrg
-from tests.contract.rows import event, recording, stored_org
+from tests.contract.rows import event, mac_of, recording, stored_org, stored_person
 
 OLDEST_FIRST = Sort(SortKey.DATE, descending=False)
 PERSONS = (
@@ -42,22 +45,34 @@ async def with_org(index: Index, *codes: str) -> Index:
 
 async def test_persons_round_trip(index: Directory) -> None:
     for person in PERSONS:
-        await index.put_person(person, event("person.manage"), new=True)
+        await index.put_person(
+            person, event("person.manage"), new=True, mac=mac_of(person), was=None
+        )
     for person in PERSONS:
-        assert await index.get_person(person.login) == person
-    assert {p.login: p for p in await index.list_persons()} == {p.login: p for p in PERSONS}
+        assert await index.get_person(person.login) == stored_person(person)
+    listed = {p.person.login: p for p in await index.list_persons()}
+    assert listed == {p.login: stored_person(p) for p in PERSONS}
     assert await index.get_person("nobody") is None
 
 
 async def test_person_is_replaced_roles_scope_and_active_flag(index: Directory) -> None:
     original = PERSONS[2]
-    await index.put_person(original, event("person.manage"), new=True)
+    await index.put_person(
+        original, event("person.manage"), new=True, mac=mac_of(original), was=None
+    )
     changed = replace(original, roles=frozenset({Role.DPO}), orgs=(), active=False)
-    await index.put_person(changed, event("person.manage"), new=False)
-    assert await index.get_person(original.login) == changed
+    await index.put_person(
+        changed, event("person.manage"), new=False, mac=mac_of(changed), was=mac_of(original)
+    )
+    assert await index.get_person(original.login) == stored_person(changed)
     back = replace(changed, display_name="L. Mäkinen", orgs=("PIRHA",), active=True)
-    await index.put_person(back, event("person.manage"), new=False)
-    assert await index.list_persons() == [back]
+    with pytest.raises(StoreError, match="changed meanwhile"):  # `was` is not the row's MAC
+        await index.put_person(back, event("person.manage"), new=False, mac=mac_of(back), was=None)
+    assert await index.get_person(original.login) == stored_person(changed)
+    await index.put_person(
+        back, event("person.manage"), new=False, mac=mac_of(back), was=mac_of(changed)
+    )
+    assert await index.list_persons() == [stored_person(back)]
 
 
 # -- organisations --------------------------------------------------------------------

@@ -44,13 +44,13 @@ async def test_export_gives_every_row_once_in_key_order(loaded: tuple[Index, Mod
 
 
 async def test_import_keeps_ids_and_bytes_and_new_rows_follow(index: Index) -> None:
-    org = ("HKI", "Helsinki", date(2024, 1, 1), None, 365, b"\x00wrapped\xff", "key-1")
+    org = ("HKI", "Helsinki", date(2024, 1, 1), None, 365, b"\x00wrapped\xff", "key-1", b"\x01mac")
     stored = recording("src-new", 1_700_000_100, 30)
     body = canonical_body(1, event("register.migrate")).decode()
     sealed = seal(1, GENESIS, body.encode(), MAC_KEY)
     rows = {
         "register_info": [("migration", "{}"), ("other", "x")],
-        "person": [("admin.aalto", "Aino Aalto", "admin", "", False)],
+        "person": [("admin.aalto", "Aino Aalto", "admin", "", False, b"\x02mac")],
         "organisation": [org],
         "recording": [
             (
@@ -97,7 +97,7 @@ async def test_annotations_are_copied_and_new_ones_follow(index: Index) -> None:
     """Migration 4's tables move with their ids (a note's versions name their first row)."""
     from kaiku_tui.index.records import StoredCase, StoredNote, StoredSample
 
-    org = ("HKI", "Helsinki", None, None, None, b"k", "key-1")
+    org = ("HKI", "Helsinki", None, None, None, b"k", "key-1", None)
     rec = (41, "HKI", 0, 0, 1_700_000_000, 61, "a", "q", "s-41", "", None, None, None, None,
            None, False, False, None)  # fmt: skip
     rows = {

@@ -23,7 +23,7 @@ from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.vault.keystore import KeyStore
 from tests.contract import pg
 from tests.contract.pg_proxy import Relay
-from tests.contract.rows import MAC_KEY, event, stored_org
+from tests.contract.rows import MAC_KEY, event, mac_of, stored_org
 
 
 def with_settings(dsn: str, **settings: str) -> str:
@@ -114,7 +114,11 @@ async def test_a_connection_lost_mid_change_leaves_neither_change_nor_event(
         async with blocker.transaction():
             await blocker.execute("LOCK TABLE person IN EXCLUSIVE MODE")
             person = Person("liisa", "Liisa", frozenset({Role.SUPERVISOR}))
-            adding = asyncio.create_task(index.put_person(person, event("person.manage"), new=True))
+            adding = asyncio.create_task(
+                index.put_person(
+                    person, event("person.manage"), new=True, mac=mac_of(person), was=None
+                )
+            )
             await t.terminate([await waiting_backend(t)])
             with pytest.raises(IndexUnavailable) as caught:
                 await adding
@@ -146,7 +150,9 @@ async def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
         await owner.close()
     head = await index.audit_head()
     person = Person("liisa", "Liisa", frozenset({Role.SUPERVISOR}))
-    adding = asyncio.create_task(index.put_person(person, event("person.manage"), new=True))
+    adding = asyncio.create_task(
+        index.put_person(person, event("person.manage"), new=True, mac=mac_of(person), was=None)
+    )
     for _ in range(250):
         if pids := await t.backends("query ILIKE 'COMMIT%' AND wait_event = 'PgSleep'"):
             break

@@ -25,7 +25,7 @@ from kaiku_tui.index.postgres import PostgresIndex
 from kaiku_tui.index.postgres_password import read_password_file
 from kaiku_tui.index.postgres_schema import MIGRATIONS
 from tests.contract import pg
-from tests.contract.rows import MAC_KEY, ORGS, dataset, event, stored_org
+from tests.contract.rows import MAC_KEY, ORGS, dataset, event, mac_of, stored_org
 
 ROWS = dataset()
 PER_ORG = Counter(r.summary.org for r in ROWS)
@@ -69,7 +69,9 @@ async def register(pg_server: pg.PgServer) -> AsyncIterator[Register]:
             await index.add_recordings(ROWS, event("ingest"))
             for who, (roles, orgs, active) in PERSONS.items():
                 person = Person(logins[who].name, who, frozenset(roles), orgs, active)
-                await index.put_person(person, event("person.manage"), new=True)
+                await index.put_person(
+                    person, event("person.manage"), new=True, mac=mac_of(person), was=None
+                )
         finally:
             await index.close()
         yield Register(dsn, app_role, logins)

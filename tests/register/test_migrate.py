@@ -161,13 +161,13 @@ async def test_a_copy_that_does_not_verify_stays_unusable(
         try:  # someone rewrote the source's history past its trigger
             db.execute("DROP TRIGGER audit_event_no_update")
             db.execute(
-                "UPDATE audit_event SET body = replace(body, 'org.add', 'org.odd') WHERE seq = 5"
+                "UPDATE audit_event SET body = replace(body, 'org.add', 'org.odd') WHERE seq = 6"
             )
             db.commit()
         finally:
             db.close()
         report = await migrate(config, target, lambda step: None)
-        assert report.problem is not None and report.problem.startswith("seq 5: "), report
+        assert report.problem is not None and report.problem.startswith("seq 6: "), report
         with pytest.raises(StoreError, match="unfinished copy"):
             await Register.open(with_index(config, target), ADMIN, environ={})
         register = await Register.open(config, ADMIN, environ={})
@@ -176,4 +176,4 @@ async def test_a_copy_that_does_not_verify_stays_unusable(
         finally:
             await register.close()
         assert [e.outcome for _, e in events] == ["ok", "error"]
-        assert "the copy does not verify: seq 5" in str(events[-1][1].detail)
+        assert "the copy does not verify: seq 6" in str(events[-1][1].detail)

@@ -59,7 +59,8 @@ async def test_clean_log_verifies_in_two_halves(
 
     monkeypatch.setattr(verification, "_joined", spy)
     checked, problem = await verify(config)
-    assert problem is None and checked == EVENTS + 3  # init, person, the lists, session
+    # init, person, the rows sealed (rowseal.py), the lists, session
+    assert problem is None and checked == EVENTS + 4
     assert joined and 0 < joined[0] < checked  # the second process did its half
 
 
@@ -75,7 +76,7 @@ async def test_an_edit_in_either_half_is_named(config: Config, seq: int) -> None
 
 
 async def test_a_broken_link_at_the_cut_is_named(config: Config) -> None:
-    cut = (EVENTS + 3) // 2  # the head at verify time: the log and this session.open
+    cut = (EVENTS + 4) // 2  # the head at verify time: the log and this session.open
     forged = hashlib.sha256(b"forged").digest()
     tamper(config, "UPDATE audit_event SET prev_hash = ? WHERE seq = ?", forged, cut + 1)
     _, problem = await verify(config)

@@ -129,8 +129,9 @@ class Upkeep:
         await self._authorize("doctor")
         checks = [
             await self._integrity(),
-            doctor.mode(self._gate.door, await self._index.list_persons()),
+            doctor.mode(self._gate.door, [p.person for p in await self._index.list_persons()]),
             *await self._privileges(),
+            await self._rows(),
             await self._chain(),
             await self._clock(now()),
             _checkpoint_file(self._gate.config.checkpoint_file),
@@ -253,7 +254,7 @@ class Upkeep:
 
     async def key_status(self) -> KeyStatus:
         await self._authorize("keys.status")
-        orgs = await self._index.list_orgs()
+        orgs = await self._gate.keys.rows.orgs(self._index)
         added = await self._org_added()
         states = tuple(
             OrgKeyState(
@@ -282,15 +283,8 @@ class Upkeep:
         old = self._gate.keys.data
         key_file = self._gate.keys.store.data_file
         new = await asyncio.to_thread(rotation.start, key_file)
-        orgs = await self._index.list_orgs()
-        wrapped = [
-            (
-                o.org.code,
-                new.wrap_org_key(o.org.code, old.unwrap_org_key(o.org.code, o.wrapped_key)),
-            )
-            for o in orgs
-            if o.wrapped_key is not None
-        ]
+        rows = self._gate.keys.rows
+        wrapped = rotation.rewrapped(await rows.orgs(self._index), old, new, rows)
         criteria = {"task": "keys.rotate", "from": old.key_id, "to": new.key_id}
         event = self._gate.event(ACTION, criteria=criteria, result_count=len(wrapped))
         await self._index.rewrap_org_keys(wrapped, new.key_id, event)
@@ -306,6 +300,19 @@ class Upkeep:
         return RotationReport(
             old.key_id, new.key_id, len(wrapped), None if destroy_old else retired
         )
+
+    async def _rows(self) -> Check:
+        """Every person and organisation row against its MAC (rowseal.py)."""
+        bad = await self._gate.keys.rows.bad_rows(self._index)
+        if bad:
+            return fail(
+                "persons and organisations",
+                f"{len(bad)} rows do not verify (changed behind the program's back): "
+                + ", ".join(bad),
+                "treat it as an incident: restore the rows from the last backup; an admin "
+                "may re-state a person with kaiku-tui persons set",
+            )
+        return ok("persons and organisations", "every row's MAC verifies")
 
     async def _org_added(self) -> dict[str, datetime]:
         from kaiku_tui.domain.auditlog import AuditQuery

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from kaiku_tui.errors import ConfigError
 from kaiku_tui.index.base import Index
+from kaiku_tui.index.records import OrgRewrap, StoredOrg
+from kaiku_tui.register.rowseal import RowSeal
 from kaiku_tui.vault.keys import ENV_VAR, MasterKey, fsync_directory
 from kaiku_tui.vault.keystore import KeyStore
 
@@ -84,3 +87,19 @@ async def settled(index: Index, store: KeyStore, environ: Mapping[str, str]) -> 
             f"could not be put in place ({exc.strerror}); move {pending} over it"
         ) from None
     return store.with_data(new)
+
+
+def rewrapped(
+    orgs: list[StoredOrg], old: MasterKey, new: MasterKey, rows: RowSeal
+) -> list[OrgRewrap]:
+    """Step 2's rows: each organisation key that is not destroyed, wrapped by the new
+    master key, with the row's new MAC (rowseal.py); each applies only while the row
+    still has the MAC it was read with."""
+    out = []
+    for o in orgs:
+        if o.wrapped_key is None:
+            continue
+        key = new.wrap_org_key(o.org.code, old.unwrap_org_key(o.org.code, o.wrapped_key))
+        mac = rows.org_mac(replace(o, wrapped_key=key, master_key_id=new.key_id))
+        out.append(OrgRewrap(o.org.code, key, mac, o.mac))
+    return out
