@@ -8,6 +8,7 @@ ignored is a setting silently not in force.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ class Config:
     audit_retain_days: int | None = None  # when given, instead of audit_retain_years
     grace_days: int = 90  # retention: kept at most this long after a contract's end
     description: RegisterDescription = RegisterDescription()  # GDPR art. 30 record
+    witness: Path = Path()  # the audit witness file (audit/witness.py); from_mapping sets it
 
     @property
     def sqlite_path(self) -> Path:
@@ -65,6 +67,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "audit": {
         "checkpoint_file": (str, None),
         "checkpoint_every": (int, 500),
+        "witness": (str, None),
         "retain_years": (int, 2),
         "retain_days": (int, None),
     },
@@ -91,6 +94,18 @@ _CHOICES = {
     ("audio", "sink"): ("auto", "simpleaudio", "miniaudio", "none"),
     ("access", "identity"): ("os", "database"),
 }
+
+
+def register_name(data_dir: Path) -> str:
+    """A register's name for the files kept outside its data_dir: the first 16 hex digits
+    of SHA-256 of the resolved data_dir path."""
+    return hashlib.sha256(str(Path(data_dir).resolve()).encode("utf-8")).hexdigest()[:16]
+
+
+def default_witness(data_dir: Path) -> Path:
+    """Where the audit witness lives unless `[audit] witness` says: the platform's state
+    directory, outside data_dir (so a backup or a copy of data_dir never holds it)."""
+    return platformdirs.user_state_path(APP) / "witness" / f"{register_name(data_dir)}.jsonl"
 
 
 def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
@@ -143,6 +158,7 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audit_retain_days=values["audit"]["retain_days"],
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
+        witness=_path(values["audit"]["witness"], base) or default_witness(data_dir),
     )
     _check_network_keys(config, str(source or "configuration"))
     return config

@@ -7,12 +7,9 @@ chain with the signed checkpoints and with the cut that audit retention left.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from kaiku_tui.audit.chain import AuditEvent, Problem, event_from_body
-from kaiku_tui.audit.checkpoint import CheckpointFile
-from kaiku_tui.audit.cut import CUT_INFO, cut_file, verified_start
 from kaiku_tui.config import Config, index_location, with_index
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.auditlog import AuditQuery
@@ -21,7 +18,7 @@ from kaiku_tui.errors import KaikuError
 from kaiku_tui.index.base import Index
 from kaiku_tui.register import migration
 from kaiku_tui.register.gate import Gate
-from kaiku_tui.register.verification import verify_log
+from kaiku_tui.register.witnessing import verify_chain
 
 
 @dataclass(frozen=True)
@@ -31,6 +28,7 @@ class VerifyReport:
     checkpoints: int
     problem: Problem | None
     cut_seq: int = 0  # the log starts after this seq (audit retention); 0: at seq 1
+    witnessed: int = 0  # checkpoints of the witness compared
 
 
 class AuditLog:
@@ -38,13 +36,20 @@ class AuditLog:
         self._gate = gate
         self._index = index
         self._config = config
-        self._checkpoints = CheckpointFile(config.checkpoint_file)
 
     async def verify(self) -> VerifyReport:
-        """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
+        """Recompute the whole chain and every MAC, and compare it with the checkpoint
+        file and the witness. A fault changes nothing: from then on this session signs
+        no checkpoint (register/witnessing.py)."""
         await self._gate.authorize(Action.AUDIT_VERIFY)
-        report = await self.verify_index(self._index, self._config)
+        try:
+            report = await self.verify_index(self._index, self._config)
+        except KaikuError as err:  # e.g. a damaged line in the witness
+            self._gate.refuse_checkpoints(str(err))
+            raise
         problem = report.problem
+        if problem is not None:
+            self._gate.refuse_checkpoints(str(problem))
         outcome = "ok" if problem is None else "error"
         await self._gate.audit(
             Action.AUDIT_VERIFY.value,
@@ -57,18 +62,11 @@ class AuditLog:
     async def verify_index(self, index: Index, config: Config) -> VerifyReport:
         """Verify `index` (this register's, or a copy of it) without auditing: the
         caller has authorized and audits the outcome."""
-        master = self._gate.keys.master
-        public = master.checkpoint_signing_key().public_key()
-        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
-        cuts = await asyncio.to_thread(cut_file(self._config.checkpoint_file).read, public)
-        origin, problem = verified_start(await index.get_info(CUT_INFO), cuts)
-        cut_seq = 0 if origin is None else origin[0] - 1
-        if problem is not None:
-            last = await index.audit_head()
-            return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
-        found = await verify_log(index, config, master.audit_mac_key(), checkpoints, origin)
+        found = await verify_chain(index, config, self._gate.keys.master)
         head = found.head[0] if found.head else 0
-        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq)
+        return VerifyReport(
+            found.checked, head, found.checkpoints, found.problem, found.cut_seq, found.witnessed
+        )
 
     async def events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
         await self._gate.authorize(Action.AUDIT_READ)

@@ -138,13 +138,15 @@ class AuditRetention:
         """The signed cut checkpoint, before any row goes: a cut is never unvouched."""
         master = self._gate.keys.master
         key = master.checkpoint_signing_key()
-        cuts = cut_file(self._gate.config.checkpoint_file)
-        written = await asyncio.to_thread(cuts.append, seq, digest, key, master.key_id)
-        if (written.seq, written.hash) != (seq, digest):
-            raise StoreError(
-                f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the index "
-                f"records; run kaiku-tui audit verify"
-            )
+        config = self._gate.config
+        # the witness's cut file first (audit/witness.py): a cut it does not hold fails verify
+        for cuts in (cut_file(config.witness), cut_file(config.checkpoint_file)):
+            written = await asyncio.to_thread(cuts.append, seq, digest, key, master.key_id)
+            if (written.seq, written.hash) != (seq, digest):
+                raise StoreError(
+                    f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the "
+                    "index records; run kaiku-tui audit verify"
+                )
 
     async def _plan(self, day: date) -> RetainPlan:
         config = self._gate.config

@@ -86,6 +86,7 @@ class Register:
                 )
             register = cls._composed(config, master, index, Visitor(identity, person))
             await register._gate.audit("session.open")
+            await register._gate.start_witness()
         except BaseException:
             await index.close()
             raise
@@ -100,11 +101,13 @@ class Register:
         try:
             identity = await _vouched(config, index, identity)
             person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
-            init = new_event(identity, (), "register.init", criteria={"key_id": master.key_id})
+            criteria = {"key_id": master.key_id, "witness": str(config.witness)}
+            init = new_event(identity, (), "register.init", criteria=criteria)
             await index.put_info(migration.MASTER_KEY_ID, master.key_id, init)
             event = new_event(identity, (), "person.add", target=identity.login)
             await index.put_person(person, event, new=True)
             register = cls._composed(config, master, index, Visitor(identity, person))
+            await register._gate.first_checkpoint()  # the witness starts with the register
         except BaseException:
             await index.close()
             raise
