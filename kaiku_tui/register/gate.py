@@ -22,7 +22,7 @@ from kaiku_tui.domain.access import Action, Identity, Person, Purpose
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.retention import refusing_hold
 from kaiku_tui.domain.subject import PremisesReview
-from kaiku_tui.errors import AccessDenied, KaikuError, NotFound
+from kaiku_tui.errors import AccessDenied, KaikuError, NotFound, TamperDetected
 from kaiku_tui.index.protocols import Recordings, RetentionStore
 from kaiku_tui.index.records import StoredRecording
 from kaiku_tui.register.keyring import Keyring
@@ -113,7 +113,11 @@ class Gate:
     async def start_witness(self) -> None:
         """At open: a register without a witness (new, or from before the witness) starts
         one now, so that a verify in this session already has it."""
-        if await self._signer.starting(self.keys.master):
+        try:
+            starting = await self._signer.starting(self.keys.master)
+        except TamperDetected:
+            return  # the witness is gone: nothing is signed; `audit verify` says so
+        if starting:
             await self.checkpoint()
 
     def refuse_checkpoints(self, why: str) -> None:

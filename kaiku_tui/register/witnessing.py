@@ -49,15 +49,15 @@ class WitnessStore(AuditStore, Directory, Protocol):
 
 
 async def started_at(index: WitnessStore, config: Config) -> str | None:
-    """Where the register says the witness was started ("seq N", or its cut file), or None
-    for a register that never kept one."""
-    bodies = await index.audit_bodies(AuditQuery(action=START_ACTION, limit=1))
-    for body in await index.audit_bodies(AuditQuery(action="register.init", limit=1)):
-        seq, event = event_from_body(body)
-        if event.criteria and "witness" in event.criteria:  # a register made with one
-            bodies = bodies or [body]
-    if bodies:
-        return f"at seq {event_from_body(bodies[0])[0]}"
+    """Where the register says it started the witness at this path ("at seq N", or its
+    cut file), or None for one that never kept a witness there. A witness at another
+    path (a restored copy, a new `[audit] witness`) is started afresh, audited."""
+    path = str(config.witness)
+    for action in (START_ACTION, "register.init"):
+        for body in reversed(await index.audit_bodies(AuditQuery(action=action, limit=1000))):
+            seq, event = event_from_body(body)
+            if event.criteria and event.criteria.get("witness") == path:
+                return f"at seq {seq}"
     cuts = cut_file(config.witness).path
     return f"(its cut file {cuts} is there)" if cuts.exists() else None
 
