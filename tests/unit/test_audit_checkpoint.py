@@ -290,7 +290,9 @@ def test_log_rewritten_with_the_mac_key_fails_its_checkpoint(
     problem = verifier.finish()
     assert problem is not None
     assert (problem.kind, problem.seq) == ("checkpoint", 40)
-    assert problem.message.startswith("seq 40: its hash differs from the checkpoint file's checkpoint signed at")
+    assert problem.message.startswith(
+        "seq 40: its hash differs from the checkpoint file's checkpoint signed at"
+    )
     assert verifier.count == 80
 
 
