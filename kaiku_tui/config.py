@@ -96,16 +96,23 @@ _CHOICES = {
 }
 
 
-def register_name(data_dir: Path) -> str:
+def register_name(data_dir: Path, store: str = "") -> str:
     """A register's name for the files kept outside its data_dir: the first 16 hex digits
-    of SHA-256 of the resolved data_dir path."""
-    return hashlib.sha256(str(Path(data_dir).resolve()).encode("utf-8")).hexdigest()[:16]
+    of SHA-256 of the resolved data_dir path and, for an index other than the default
+    data_dir/index.sqlite3, of `store` (`index_store`): a copy made by `migrate` into
+    another database shares data_dir but is another register store, with a witness
+    of its own."""
+    text = str(Path(data_dir).resolve())
+    if store and store != str((Path(data_dir) / "index.sqlite3").resolve()):
+        text += "\n" + store
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def default_witness(data_dir: Path) -> Path:
+def default_witness(data_dir: Path, store: str = "") -> Path:
     """Where the audit witness lives unless `[audit] witness` says: the platform's state
     directory, outside data_dir (so a backup or a copy of data_dir never holds it)."""
-    return platformdirs.user_state_path(APP) / "witness" / f"{register_name(data_dir)}.jsonl"
+    name = register_name(data_dir, store)
+    return platformdirs.user_state_path(APP) / "witness" / f"{name}.jsonl"
 
 
 def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
@@ -158,8 +165,10 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         audit_retain_days=values["audit"]["retain_days"],
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
-        witness=_path(values["audit"]["witness"], base) or default_witness(data_dir),
+        witness=Path(),
     )
+    witness = _path(values["audit"]["witness"], base)
+    config = replace(config, witness=witness or default_witness(data_dir, index_store(config)))
     _check_network_keys(config, str(source or "configuration"))
     return config
 
@@ -257,6 +266,17 @@ def index_location(config: Config) -> str:
     except ValueError:
         port = 5432
     return f"{parts.hostname or 'localhost'}:{port}/{parts.path.lstrip('/')}"
+
+
+def index_store(config: Config) -> str:
+    """Which database holds the index, for the witness's default name: the resolved SQLite
+    path, or host:port/database and the schema (search_path) of PostgreSQL, never a user
+    or a password."""
+    if not config.is_network:
+        return str(config.sqlite_path.resolve())
+    where = index_location(config)
+    schemas = parse_qs(urlsplit(config.index_url).query).get("search_path")
+    return f"{where}?search_path={schemas[0]}" if schemas else where
 
 
 def _path(value: object, base: Path) -> Path | None:

@@ -133,6 +133,12 @@ class Register:
         return self._gate.person
 
     @property
+    def checkpoint_refusal(self) -> str | None:
+        """Why this session signs no checkpoint any more, not even at close (a fault was
+        found, or a file it needs could not be read), or None."""
+        return self._gate.checkpoint_refusal
+
+    @property
     def location(self) -> str:
         return self._index.location
 

@@ -120,6 +120,11 @@ class Gate:
         if starting:
             await self.checkpoint()
 
+    @property
+    def checkpoint_refusal(self) -> str | None:
+        """Why this session signs no checkpoint any more (not even at close), or None."""
+        return self._signer.refusal
+
     def refuse_checkpoints(self, why: str) -> None:
         """A verify found a fault: this session signs no checkpoint, not even at close."""
         self._signer.refuse(why)

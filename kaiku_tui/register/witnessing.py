@@ -33,6 +33,7 @@ from typing import Protocol
 from kaiku_tui.audit.chain import Problem, event_from_body
 from kaiku_tui.audit.checkpoint import Checkpoint, CheckpointFile
 from kaiku_tui.audit.cut import CUT_INFO, cut_file, parse_marker, verified_start
+from kaiku_tui.audit.format import format_utc
 from kaiku_tui.audit.witness import FileWitness
 from kaiku_tui.config import Config
 from kaiku_tui.domain.auditlog import AuditQuery
@@ -95,7 +96,56 @@ async def verify_chain(
         return Findings(0, head, len(checkpoints), len(witness), problem, cut_seq)
     mac_key = master.audit_mac_key()
     found = await verify_log(index, config, mac_key, checkpoints, origin, witness)
-    return Findings(found.count, found.head, len(checkpoints), len(witness), found.problem, cut_seq)
+    problem = found.problem
+    if problem is not None and problem.kind == "checkpoint":
+        problem = await _truncated_at(index, found.head, cut_seq, checkpoints, witness) or problem
+    return Findings(found.count, found.head, len(checkpoints), len(witness), problem, cut_seq)
+
+
+async def _truncated_at(
+    index: WitnessStore,
+    head: tuple[int, bytes] | None,
+    cut_seq: int,
+    checkpoints: list[Checkpoint],
+    witness: list[Checkpoint],
+) -> Problem | None:
+    """For a log that ends before a signed checkpoint: the first seq missing from it.
+
+    Every row up to the head verified and agreed with every checkpoint at or below it,
+    but a checkpoint lies beyond the head: the tail was cut off. Sessions since may have
+    appended events that took the freed seqs; they were written after that checkpoint
+    was signed, so the first row whose event time is later than the signing is the
+    first seq the truncation freed. Without such a row it is the seq after the head.
+    None when this is not that problem."""
+    last = head[0] if head is not None else cut_seq
+    marks = [(c, "checkpoint file") for c in checkpoints] + [(c, "witness") for c in witness]
+    beyond = [m for m in marks if m[0].seq > last]
+    if not beyond:
+        return None
+    mark, source = min(beyond, key=lambda m: (m[0].seq, m[1] != "witness"))
+    below = max([c.seq for c, _ in marks if c.seq <= last] + [cut_seq])
+    first = last + 1
+    async for rows in index.audit_scan(below, last):
+        later = [row[0] for row in rows if _written_after(row[1], mark)]
+        if later:
+            first = later[0]
+            break
+    end = f"ends at seq {last}" if last >= 1 else "is empty"
+    since = f", and its events from seq {first} on were written after that" if first <= last else ""
+    return Problem(
+        first,
+        "checkpoint",
+        f"seq {first}: missing from the log: the tail was truncated (the {source} has a "
+        f"checkpoint at seq {mark.seq} signed at {format_utc(mark.at)} but the log {end}"
+        f"{since})",
+    )
+
+
+def _written_after(body: bytes, mark: Checkpoint) -> bool:
+    try:
+        return event_from_body(body)[1].at > mark.at
+    except TamperDetected:  # a row that verified was written by the register; to be safe
+        return False
 
 
 def _missing(
