@@ -99,6 +99,25 @@ _CHOICES = {
 }
 
 
+def register_name(data_dir: Path, store: str = "") -> str:
+    """A register's name for the files kept outside its data_dir: the first 16 hex digits
+    of SHA-256 of the resolved data_dir path and, for an index other than the default
+    data_dir/index.sqlite3, of `store` (`index_store`): a copy made by `migrate` into
+    another database shares data_dir but is another register store, with a witness
+    of its own."""
+    text = str(Path(data_dir).expanduser().resolve())
+    if store and store != str((Path(data_dir) / "index.sqlite3").resolve()):
+        text += "\n" + store
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def default_witness(data_dir: Path, store: str = "") -> Path:
+    """Where the audit witness lives unless `[audit] witness` says: the platform's state
+    directory, outside data_dir (so a backup or a copy of data_dir never holds it)."""
+    name = register_name(data_dir, store)
+    return platformdirs.user_state_path(APP) / "witness" / f"{name}.jsonl"
+
+
 def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
     """--config, then KAIKU_CONFIG, then the platform's user config directory."""
     if explicit:
@@ -150,18 +169,12 @@ def from_mapping(raw: Mapping[str, Any], source: Path | None) -> Config:
         grace_days=int(values["retention"]["grace_days"]),
         description=_description(values["register_description"], str(source or "configuration")),
         key_store=_path(values["register"]["key_store"], base) or default_key_store(data_dir),
-        witness=_path(values["audit"]["witness"], base) or default_witness(data_dir),
     )
+    witness = _path(values["audit"]["witness"], base)
+    config = replace(config, witness=witness or default_witness(data_dir, index_store(config)))
     _check_network_keys(config, str(source or "configuration"))
     _check_key_store(config, str(source or "configuration"))
     return config
-
-
-def register_name(data_dir: Path) -> str:
-    """A register's name for the places kept outside its data directory: the first 16 hex
-    digits of SHA-256 of the resolved data_dir path."""
-    resolved = str(Path(data_dir).expanduser().resolve())
-    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
 
 
 def default_key_store(data_dir: Path) -> Path:
@@ -177,11 +190,6 @@ def _check_key_store(config: Config, name: str) -> None:
             f"{name}: [register] key_store {config.key_store} is inside data_dir "
             f"{config.data_dir}; keep the keys apart from the data (the default is outside it)"
         )
-
-
-def default_witness(data_dir: Path) -> Path:
-    """Single-user mode's witness file: under the platform's state directory."""
-    return platformdirs.user_state_path(APP) / "witness" / f"{register_name(data_dir)}.jsonl"
 
 
 def _check_network_keys(config: Config, name: str) -> None:
@@ -277,6 +285,17 @@ def index_location(config: Config) -> str:
     except ValueError:
         port = 5432
     return f"{parts.hostname or 'localhost'}:{port}/{parts.path.lstrip('/')}"
+
+
+def index_store(config: Config) -> str:
+    """Which database holds the index, for the witness's default name: the resolved SQLite
+    path, or host:port/database and the schema (search_path) of PostgreSQL, never a user
+    or a password."""
+    if not config.is_network:
+        return str(config.sqlite_path.resolve())
+    where = index_location(config)
+    schemas = parse_qs(urlsplit(config.index_url).query).get("search_path")
+    return f"{where}?search_path={schemas[0]}" if schemas else where
 
 
 def _path(value: object, base: Path) -> Path | None:

@@ -15,6 +15,22 @@ from tests.contract import pg
 from tests.unit.test_audio_wav import INSTALL, Corpus, make_corpus
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """XDG_CONFIG_HOME and XDG_STATE_HOME in a temporary folder (platformdirs honours
+    them): the default key store and witness live there, so no test writes into ~."""
+    folder = tmp_path_factory.mktemp("xdg")
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME")}
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    os.environ["XDG_STATE_HOME"] = str(folder / "state")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.PgServer]:
     """The PostgreSQL server of this test session (skips, or under CI fails, without one)."""

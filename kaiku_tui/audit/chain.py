@@ -315,6 +315,21 @@ class _HmacPads:
 
 
 @dataclass(frozen=True)
+class _Mark:
+    """A checkpoint the verifier compares, and where it came from, to name it."""
+
+    seq: int
+    hash: bytes
+    at: datetime
+    key_id: str
+    source: str  # "checkpoint file" or "witness"
+
+    @classmethod
+    def of(cls, checkpoint: CheckpointMark, source: str) -> _Mark:
+        return cls(checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, source)
+
+
+@dataclass(frozen=True)
 class Problem:
     """The first thing wrong with the log, in words a person can act on."""
 
@@ -331,9 +346,11 @@ class ChainVerifier:
 
     Feed batches in seq order; the first bad seq is kept in `first_problem` and nothing
     after it is checked (a broken chain proves nothing further), though rows are still
-    counted. Checkpoints are given up front and compared as their seq streams past;
-    `finish()` then reports a checkpoint beyond the end of the log: a truncated tail.
-    `head` is the last row fed, which is trustworthy only when no problem was found.
+    counted. Checkpoints — of the checkpoint file and of the witness (audit/witness.py),
+    each named in a problem by where it came from — are given up front and compared as
+    their seq streams past; `finish()` then reports a checkpoint beyond the end of the
+    log: a truncated tail. `head` is the last row fed, which is trustworthy only when no
+    problem was found.
     """
 
     def __init__(
@@ -342,13 +359,13 @@ class ChainVerifier:
         checkpoints: Sequence[CheckpointMark] = (),
         *,
         start: tuple[int, bytes] | None = None,
+        witness: Sequence[CheckpointMark] = (),
     ) -> None:
         _check_key(mac_key)
         first_seq, prev_hash = start if start is not None else (1, GENESIS)
         check_seq(first_seq)
         check_hash(prev_hash, "start prev_hash")
         self._pads = _HmacPads(mac_key)
-        self._unsealed: list[tuple[int, bytes, bytes]] = []  # rows whose MAC is not checked yet
         self._first_seq = first_seq
         self._next_seq = first_seq
         self._last_hash = prev_hash
@@ -356,10 +373,14 @@ class ChainVerifier:
         self.first_problem: Problem | None = None
         self.count = 0
         self.head: tuple[int, bytes] | None = None
+        marks = [_Mark.of(cp, "checkpoint file") for cp in checkpoints]
+        marks += [_Mark.of(cp, "witness") for cp in witness]
+        # pop() from the end takes the lowest seq; the witness's first at one seq
         self._checkpoints = sorted(
-            (cp for cp in checkpoints if cp.seq >= first_seq - 1), key=lambda cp: cp.seq
+            (m for m in marks if m.seq >= first_seq - 1),
+            key=lambda m: (m.seq, m.source != "witness"),
+            reverse=True,
         )
-        self._checkpoints.reverse()  # pop() from the end takes the lowest seq
         self._check_checkpoints(first_seq - 1, prev_hash)
 
     def feed(self, rows: Iterable[Row]) -> None:
@@ -382,19 +403,18 @@ class ChainVerifier:
     def _verify(self, rows: Iterator[Row]) -> None:
         """The hot loop: every name bound locally, each check a single comparison.
 
-        Links and hashes are checked on every row, MACs on every 64th row and on the
-        last row of a batch. That is enough: a row changed without the key forces a
-        new hash on every row after it (or a link breaks), and none of those can
-        carry a valid MAC, so the next sampled MAC fails; the rows since the last
-        good one are then checked one by one to name the first. A failing row only
-        breaks out; `_diagnose` works out afterwards what is wrong.
+        Every row's position, link, hash and MAC is checked: a row whose MAC alone was
+        damaged is as much a fault as a changed body. The MAC is HMAC-SHA256 from the
+        key's pre-hashed pads (`_HmacPads`), inlined. A failing row only breaks out;
+        `_diagnose` works out afterwards what is wrong.
         """
         sha256 = hashlib.sha256
+        same = hmac.compare_digest
         pack = _SEQ.pack
+        inner = self._pads.inner.copy
+        outer = self._pads.outer.copy
         start = expected = self._next_seq
         last_hash = self._last_hash
-        unsealed = self._unsealed
-        keep = unsealed.append
         mark = self._checkpoints[-1].seq if self._checkpoints else -1
         bad: Row | None = None
         try:
@@ -406,45 +426,24 @@ class ChainVerifier:
                 ):
                     bad = (seq, body, prev, digest, mac)
                     break
+                keyed = inner()
+                keyed.update(digest)
+                sealed = outer()
+                sealed.update(keyed.digest())
+                if not same(sealed.digest(), mac):
+                    bad = (seq, body, prev, digest, mac)
+                    break
                 if seq == mark:
                     if not self._check_checkpoints(seq, digest):
                         bad = (seq, body, prev, digest, mac)
                         break
                     mark = self._checkpoints[-1].seq if self._checkpoints else -1
-                keep((seq, digest, mac))
                 last_hash = digest
                 expected = seq + 1
-                if not seq & 63 and not self._seals_hold():
-                    return
         finally:
             self._advance(start, expected, last_hash)
-        if not self._seals_hold():
-            if bad is not None:  # an earlier row's MAC is the first problem; count this one
-                self.count += 1
-                self.head = (bad[0], bad[3])
-        elif bad is not None:
+        if bad is not None:
             self._diagnose(bad)
-
-    def _seals_hold(self) -> bool:
-        """Check the newest unchecked MAC; if it fails, name the first row whose MAC fails."""
-        unsealed = self._unsealed
-        if not unsealed:
-            return True
-        digest_of = self._pads.digest
-        same = hmac.compare_digest
-        _, digest, mac = unsealed[-1]
-        if not same(digest_of(digest), mac):
-            seq = next(q for q, d, m in unsealed if not same(digest_of(d), m))
-            self.first_problem = Problem(
-                seq,
-                "mac",
-                f"seq {seq}: the MAC does not match"
-                " (the row was re-hashed without the audit key, or the key is wrong)",
-            )
-            unsealed.clear()
-            return False
-        unsealed.clear()
-        return True
 
     def _advance(self, start: int, expected: int, last_hash: bytes) -> None:
         """Keep the verified position, also when the database raises mid-batch."""
@@ -518,8 +517,8 @@ class ChainVerifier:
                 return Problem(
                     seq,
                     "checkpoint",
-                    f"seq {seq}: its hash differs from the checkpoint signed at"
-                    f" {format_utc(checkpoint.at)} (key {checkpoint.key_id}):"
+                    f"seq {seq}: its hash differs from the {checkpoint.source}'s checkpoint"
+                    f" signed at {format_utc(checkpoint.at)} (key {checkpoint.key_id}):"
                     " the log was rewritten after it",
                 )
         raise AssertionError(f"seq {seq} was rejected but no check fails")  # pragma: no cover
@@ -535,11 +534,12 @@ class ChainVerifier:
             pending.pop()
         return True
 
-    def _truncated(self, checkpoint: CheckpointMark) -> Problem:
+    def _truncated(self, checkpoint: _Mark) -> Problem:
         last = self._next_seq - 1
         end = f"ends at seq {last}" if last >= 1 else "is empty"
         return Problem(
             self._next_seq,
             "checkpoint",
-            f"checkpoint at seq {checkpoint.seq} but the log {end}: the tail was truncated",
+            f"the {checkpoint.source} has a checkpoint at seq {checkpoint.seq} but the log"
+            f" {end}: the tail was truncated",
         )

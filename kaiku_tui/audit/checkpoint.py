@@ -180,16 +180,22 @@ class CheckpointFile:
             raise TamperDetected(
                 f"audit checkpoint file {self.path} line {number}: not a checkpoint ({err})"
             ) from err
+        self.check_signature(checkpoint, public_key, f"line {number}")
+        return checkpoint
+
+    def check_signature(
+        self, checkpoint: Checkpoint, public_key: Ed25519PublicKey, where: str
+    ) -> None:
+        """TamperDetected unless `checkpoint` was signed with the key of `public_key`."""
         c = checkpoint
         message = signed_message(c.seq, c.hash, c.at, c.key_id, self.domain)
         try:
             public_key.verify(checkpoint.signature, message)
         except InvalidSignature as err:
             raise TamperDetected(
-                f"audit checkpoint file {self.path} line {number}: the signature does not"
+                f"audit checkpoint file {self.path} {where}: the signature does not"
                 " verify (the checkpoint was forged or altered, or signed with another key)"
             ) from err
-        return checkpoint
 
     def _check_order(self, before: Checkpoint, checkpoint: Checkpoint, number: int) -> None:
         """Checkpoints only move forward; going back means lines were removed or moved."""

@@ -69,7 +69,7 @@ def verify_summary(report: VerifyReport) -> str:
     since = f" from the audit cut at seq {report.cut_seq}" if report.cut_seq else ""
     return (
         f"ok: {report.checked} events verify{since} (head seq {report.head_seq}), "
-        f"{report.checkpoints} signed checkpoints agree{rows}"
+        f"{report.checkpoints} signed checkpoints agree, {report.witnessed} in the witness{rows}"
     )
 
 

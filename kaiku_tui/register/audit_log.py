@@ -8,12 +8,9 @@ also checks every person and organisation row against its row MAC (rowseal.py).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from kaiku_tui.audit.chain import AuditEvent, Problem, event_from_body
-from kaiku_tui.audit.checkpoint import CheckpointFile
-from kaiku_tui.audit.cut import CUT_INFO, cut_file, verified_start
 from kaiku_tui.config import Config, index_location, with_index
 from kaiku_tui.domain.access import Action
 from kaiku_tui.domain.auditlog import AuditQuery
@@ -22,7 +19,7 @@ from kaiku_tui.errors import KaikuError
 from kaiku_tui.index.base import Index
 from kaiku_tui.register import migration
 from kaiku_tui.register.gate import Gate
-from kaiku_tui.register.verification import verify_log
+from kaiku_tui.register.witnessing import verify_chain
 
 
 @dataclass(frozen=True)
@@ -40,21 +37,30 @@ class VerifyReport:
         """The chain verifies and so does every person and organisation row."""
         return self.problem is None and not self.bad_rows
 
+    witnessed: int = 0  # checkpoints of the witness compared
+
 
 class AuditLog:
     def __init__(self, gate: Gate, index: Index, config: Config) -> None:
         self._gate = gate
         self._index = index
         self._config = config
-        self._checkpoints = CheckpointFile(config.checkpoint_file)
 
     async def verify(self) -> VerifyReport:
-        """Recompute the whole chain and its MACs, and compare it with the checkpoints."""
+        """Recompute the whole chain and every MAC, and compare it with the checkpoint
+        file and the witness. A fault changes nothing: from then on this session signs
+        no checkpoint (register/witnessing.py)."""
         await self._gate.authorize(Action.AUDIT_VERIFY)
-        report = await self.verify_index(self._index, self._config)
+        try:
+            report = await self.verify_index(self._index, self._config)
+        except KaikuError as err:  # e.g. a damaged line in the witness
+            self._gate.refuse_checkpoints(str(err))
+            raise
         found = [] if report.problem is None else [str(report.problem)]
         if report.bad_rows:
             found.append(f"rows that do not verify: {', '.join(report.bad_rows)}")
+        if found:
+            self._gate.refuse_checkpoints("; ".join(found))
         await self._gate.audit(
             Action.AUDIT_VERIFY.value,
             "ok" if report.ok else "error",
@@ -66,19 +72,13 @@ class AuditLog:
     async def verify_index(self, index: Index, config: Config) -> VerifyReport:
         """Verify `index` (this register's, or a copy of it) without auditing: the
         caller has authorized and audits the outcome."""
-        keys = self._gate.keys
-        public = keys.checkpoint_signing_key.public_key()
-        checkpoints = await asyncio.to_thread(self._checkpoints.read, public)
-        cuts = await asyncio.to_thread(cut_file(self._config.checkpoint_file).read, public)
-        origin, problem = verified_start(await index.get_info(CUT_INFO), cuts)
-        cut_seq = 0 if origin is None else origin[0] - 1
-        if problem is not None:
-            last = await index.audit_head()
-            return VerifyReport(0, last[0] if last else 0, len(checkpoints), problem)
-        found = await verify_log(index, config, keys.audit_mac_key, checkpoints, origin)
+        found = await verify_chain(index, config, self._gate.keys)
         head = found.head[0] if found.head else 0
         bad = tuple(await self._gate.keys.rows.bad_rows(index))
-        return VerifyReport(found.count, head, len(checkpoints), found.problem, cut_seq, bad)
+        return VerifyReport(
+            found.checked, head, found.checkpoints, found.problem, found.cut_seq, bad,
+            found.witnessed,
+        )  # fmt: skip
 
     async def events(self, query: AuditQuery) -> list[tuple[int, AuditEvent]]:
         await self._gate.authorize(Action.AUDIT_READ)

@@ -137,15 +137,17 @@ class AuditRetention:
     async def _sign(self, seq: int, digest: bytes) -> None:
         """The signed cut checkpoint, before any row goes: a cut is never unvouched."""
         keys = self._gate.keys
-        cuts = cut_file(self._gate.config.checkpoint_file)
-        written = await asyncio.to_thread(
-            cuts.append, seq, digest, keys.checkpoint_signing_key, keys.key_id
-        )
-        if (written.seq, written.hash) != (seq, digest):
-            raise StoreError(
-                f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the index "
-                f"records; run kaiku-tui audit verify"
+        config = self._gate.config
+        # the witness's cut file first (audit/witness.py): a cut it does not hold fails verify
+        for cuts in (cut_file(config.witness), cut_file(config.checkpoint_file)):
+            written = await asyncio.to_thread(
+                cuts.append, seq, digest, keys.checkpoint_signing_key, keys.key_id
             )
+            if (written.seq, written.hash) != (seq, digest):
+                raise StoreError(
+                    f"{cuts.path} already vouches for a later cut (seq {written.seq}) than the "
+                    "index records; run kaiku-tui audit verify"
+                )
 
     async def _plan(self, day: date) -> RetainPlan:
         config = self._gate.config

@@ -93,6 +93,7 @@ class Register:
             person = await _checked_person(index, RowSeal(store.audit_mac_key), identity)
             register = cls._composed(config, store, index, Visitor(identity, person))
             await register._gate.audit("session.open")
+            await register._gate.start_witness()
         except BaseException:
             await index.close()
             raise
@@ -112,7 +113,8 @@ class Register:
         try:
             identity = await _vouched(config, index, identity)
             person = Person(identity.login, display_name, frozenset({Role.ADMIN}))
-            init = new_event(identity, (), "register.init", criteria={"key_id": store.key_id})
+            criteria = {"key_id": store.key_id, "witness": str(config.witness)}
+            init = new_event(identity, (), "register.init", criteria=criteria)
             await index.put_info(migration.MASTER_KEY_ID, store.key_id, init)
             event = new_event(identity, (), "person.add", target=identity.login)
             seal = RowSeal(store.audit_mac_key)
@@ -120,6 +122,7 @@ class Register:
             await index.put_person(person, event, new=True, mac=mac, was=None)
             await rowseal.seal_once(seal, index, new_event(identity, (), rowseal.SEALED_ACTION))
             register = cls._composed(config, store, index, Visitor(identity, person))
+            await register._gate.first_checkpoint()  # the witness starts with the register
         except BaseException:
             await index.close()
             raise
@@ -180,6 +183,12 @@ class Register:
     @property
     def person(self) -> Person:
         return self._gate.person
+
+    @property
+    def checkpoint_refusal(self) -> str | None:
+        """Why this session signs no checkpoint any more, not even at close (a fault was
+        found, or a file it needs could not be read), or None."""
+        return self._gate.checkpoint_refusal
 
     @property
     def location(self) -> str:

@@ -12,26 +12,26 @@ own state; the register composes them around one gate.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol
 
 from kaiku_tui.audit.chain import AuditEvent
-from kaiku_tui.audit.checkpoint import CheckpointFile
 from kaiku_tui.config import Config
 from kaiku_tui.domain.access import Action, Identity, Person, Purpose
 from kaiku_tui.domain.browse import RecordingFilter
 from kaiku_tui.domain.retention import refusing_hold
 from kaiku_tui.domain.subject import PremisesReview
-from kaiku_tui.errors import AccessDenied, KaikuError, NotFound
-from kaiku_tui.index.protocols import AuditStore, Recordings, RetentionStore
+from kaiku_tui.errors import AccessDenied, KaikuError, NotFound, TamperDetected
+from kaiku_tui.index.protocols import Recordings, RetentionStore
 from kaiku_tui.index.records import StoredRecording
 from kaiku_tui.register.keyring import Keyring
+from kaiku_tui.register.witnessing import START_ACTION, Signer, WitnessStore
 
 
-class GateStore(AuditStore, Recordings, RetentionStore, Protocol):
-    """What the gate reads and writes: the audit chain, a recording, its holds."""
+class GateStore(WitnessStore, Recordings, RetentionStore, Protocol):
+    """What the gate reads and writes: the audit chain (and its cut), a recording, its
+    holds."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Gate:
         self.keys = keys
         self._identity = visitor.identity
         self._index = index
-        self._checkpoints = CheckpointFile(config.checkpoint_file)
+        self._signer = Signer(config, index)
         self._since_checkpoint = 0
         self._premises: PremisesReview | None = None
 
@@ -99,13 +99,39 @@ class Gate:
             await self.checkpoint()
 
     async def checkpoint(self) -> None:
-        """Sign the chain's head into the checkpoint file."""
-        head = await self._index.audit_head()
-        if head is not None:
-            key, key_id = self.keys.checkpoint_signing_key, self.keys.key_id
-            # A file lock and an fsync: off the event loop, which may be drawing a screen.
-            await asyncio.to_thread(self._checkpoints.append, head[0], head[1], key, key_id)
+        """Sign the chain's head into the witness and the checkpoint file, once the rows
+        since the witness's last checkpoint verify (register/witnessing.py); nothing
+        after this session's verify found a fault."""
+        if await self._signer.starting(self.keys):  # the start is audited, then signed
+            criteria = {"witness": str(self.config.witness)}
+            await self._index.append_audit(self.event(START_ACTION, criteria=criteria))
+        await self._signer.sign(self.keys)
         self._since_checkpoint = 0
+
+    async def first_checkpoint(self) -> None:
+        """A new register's first checkpoint, which starts its witness (its register.init
+        event names the witness, so no start event is needed)."""
+        await self._signer.sign(self.keys)
+        self._since_checkpoint = 0
+
+    async def start_witness(self) -> None:
+        """At open: a register without a witness (new, or from before the witness) starts
+        one now, so that a verify in this session already has it."""
+        try:
+            starting = await self._signer.starting(self.keys)
+        except TamperDetected:
+            return  # the witness is gone: nothing is signed; `audit verify` says so
+        if starting:
+            await self.checkpoint()
+
+    @property
+    def checkpoint_refusal(self) -> str | None:
+        """Why this session signs no checkpoint any more (not even at close), or None."""
+        return self._signer.refusal
+
+    def refuse_checkpoints(self, why: str) -> None:
+        """A verify found a fault: this session signs no checkpoint, not even at close."""
+        self._signer.refuse(why)
 
     # -- authorize ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from kaiku_tui.audit.cut import cut_file
 from kaiku_tui.errors import ConfigError
 from kaiku_tui.service import sudoers
 from kaiku_tui.service.doorfile import DoorFile, toml_string
@@ -60,7 +61,9 @@ def plan(o: Options) -> list[Step]:
              lambda: _run(["passwd", "-q", "-l", o.service_user])),
         *_folder_steps(o),
         Step(f"witness {o.witness}: {o.service_user}'s, 0600, append-only (chattr +a)",
-             lambda: _append_only(o.witness), lambda: _witness(o)),
+             lambda: _append_only(o.witness), lambda: _witness(o, o.witness)),
+        Step(f"witness of audit cuts {_cuts(o)}: the same",
+             lambda: _append_only(_cuts(o)), lambda: _witness(o, _cuts(o))),
         *_config_steps(o),
         Step(f"sudoers {o.sudoers_file}: %{o.group} ALL=({o.service_user}) NOPASSWD: "
              f"{o.program}", lambda: _same(o.sudoers_file, _rule(o), 0o440, 0),
@@ -259,19 +262,24 @@ def _file(path: Path, text: str | None, uid: int, gid: int, mode: int) -> None:
         raise
 
 
-def _witness(o: Options) -> str | None:
+def _cuts(o: Options) -> Path:
+    """The witness of the audit cuts, beside the witness (audit/cut.py names it)."""
+    return cut_file(o.witness).path
+
+
+def _witness(o: Options, path: Path) -> str | None:
+    """The file the service may append to and nothing else: the service account's folder
+    is root's, so it cannot make or replace the file, and `chattr +a` stops a rewrite."""
     user = pwd.getpwnam(o.service_user)
-    if not o.witness.exists():
-        _file(o.witness, None, user.pw_uid, user.pw_gid, 0o600)
-    os.chown(o.witness, user.pw_uid, user.pw_gid)
-    os.chmod(o.witness, 0o600)
-    done = subprocess.run(
-        ["chattr", "+a", str(o.witness)], capture_output=True, text=True, check=False
-    )
+    if not path.exists():
+        _file(path, None, user.pw_uid, user.pw_gid, 0o600)
+    os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(path, 0o600)
+    done = subprocess.run(["chattr", "+a", str(path)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()
         return (
-            f"note: {o.witness} could not be made append-only ({why[-1] if why else 'chattr'}); "
+            f"note: {path} could not be made append-only ({why[-1] if why else 'chattr'}); "
             "this file system does not allow it: the witness is only as safe as its owner"
         )
     return None

@@ -263,7 +263,8 @@ def test_truncation_beyond_a_checkpoint_is_reported_by_finish(
     assert problem is not None
     assert (problem.kind, problem.seq) == ("checkpoint", 101)
     assert problem.message == (
-        "checkpoint at seq 120 but the log ends at seq 100: the tail was truncated"
+        "the checkpoint file has a checkpoint at seq 120 but the log ends at seq 100:"
+        " the tail was truncated"
     )
 
 
@@ -289,7 +290,9 @@ def test_log_rewritten_with_the_mac_key_fails_its_checkpoint(
     problem = verifier.finish()
     assert problem is not None
     assert (problem.kind, problem.seq) == ("checkpoint", 40)
-    assert problem.message.startswith("seq 40: its hash differs from the checkpoint signed at")
+    assert problem.message.startswith(
+        "seq 40: its hash differs from the checkpoint file's checkpoint signed at"
+    )
     assert verifier.count == 80
 
 

@@ -59,4 +59,9 @@ async def _register_checks(
             await register.close()
         except KaikuError as err:
             checks.append(fail("register closes", str(err), "fix what fails above first"))
+        else:  # a session that refused to sign (its verify failed) closes without one
+            why = register.checkpoint_refusal
+            if why is not None:
+                detail = f"no audit checkpoint was signed at close: {why}"
+                checks.append(fail("register closes", detail, "fix what fails above first"))
     return checks
