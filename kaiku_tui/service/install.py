@@ -23,6 +23,7 @@ from kaiku_tui.audit.cut import cut_file
 from kaiku_tui.errors import ConfigError
 from kaiku_tui.service import sudoers
 from kaiku_tui.service.doorfile import DoorFile, toml_string
+from kaiku_tui.service.sshkeys import write_atomic
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -248,18 +249,7 @@ def _file(path: Path, text: str | None, uid: int, gid: int, mode: int) -> None:
         os.chown(path, uid, gid)
         os.chmod(path, mode)
         return
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchown(out.fileno(), uid, gid)
-            os.fchmod(out.fileno(), mode)
-            out.write(text or "")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text or "", mode, (uid, gid))
 
 
 def _cuts(o: Options) -> Path:

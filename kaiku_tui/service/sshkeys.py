@@ -113,12 +113,17 @@ def without(text: str, drop: list[DoorKey]) -> str:
     return "".join(f"{ln}\n" for ln in kept)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text`: never half written, 0600, durable."""
-    fd, temp = tempfile.mkstemp(prefix=".authorized_keys.", dir=path.parent)
+def write_atomic(
+    path: Path, text: str, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> None:
+    """Replace `path` with `text`: never half written, `mode` (and `owner`: uid, gid)
+    set before a byte is written, durable (the file and its folder fsynced)."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
+            if owner is not None:
+                os.fchown(out.fileno(), *owner)
+            os.fchmod(out.fileno(), mode)
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
