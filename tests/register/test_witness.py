@@ -175,9 +175,9 @@ async def test_a_rewritten_chain_is_named_at_the_witness_checkpoint(config: Conf
     the witness still holds the true hashes."""
     from kaiku_tui.audit.chain import GENESIS, seal
     from kaiku_tui.audit.checkpoint import CheckpointFile
-    from kaiku_tui.vault.keys import MasterKey
+    from kaiku_tui.vault.keystore import KeyStore
 
-    master = MasterKey.from_env_or_file(config.master_key_file, {})
+    keys = KeyStore.open(config.key_store, {})
     db = sqlite3.connect(config.sqlite_path)
     rows = db.execute("SELECT seq, CAST(body AS BLOB) FROM audit_event ORDER BY seq").fetchall()
     db.close()
@@ -185,7 +185,7 @@ async def test_a_rewritten_chain_is_named_at_the_witness_checkpoint(config: Conf
     for seq, body in rows:
         if seq == 4:
             body = body.replace(b'"outcome":"ok"', b'"outcome":"denied"')
-        row = seal(seq, prev, body, master.audit_mac_key())
+        row = seal(seq, prev, body, keys.audit_mac_key)
         resealed.append((row.body.decode(), row.prev_hash, row.hash, row.mac, seq))
         prev = row.hash
     for values in resealed:
@@ -193,7 +193,7 @@ async def test_a_rewritten_chain_is_named_at_the_witness_checkpoint(config: Conf
             "WHERE seq = ?", *values)  # fmt: skip
     config.checkpoint_file.unlink()
     CheckpointFile(config.checkpoint_file).append(
-        resealed[-1][4], resealed[-1][2], master.checkpoint_signing_key(), master.key_id
+        resealed[-1][4], resealed[-1][2], keys.checkpoint_signing_key, keys.key_id
     )
     problem = await verify(config)
     assert problem is not None and "differs from the witness's checkpoint" in problem
